@@ -1,0 +1,213 @@
+"""The rules back-end: a deterministic reader of both form kinds, the embedded default.
+
+It records values as printed, never recomputes, and never invents: a value it cannot
+read is null with a note saying why."""
+
+from __future__ import annotations
+
+from ...schema import (
+    Chunk, DeclarationFunds, Form, FundRow, Note, SelfEvaluation, SelfEvaluationFunds, Span,
+    TargetDeclaration,
+)
+from .fields import (
+    Anchors, Found, amount_unit, goal_texts, join_goals, labelled_values, line_end, row_slots, year,
+)
+from .indicators import IndicatorTable
+from .layouts import Layout, detect_layout
+from .text import Cell, parse_number
+
+_FUND_COLUMNS = (
+    ("年初预算数", "initial_budget"), ("全年预算数", "annual_budget"), ("全年执行数", "executed"),
+    ("分值", "weight"), ("分数", "weight"), ("执行率", "execution_rate"), ("得分", "score"),
+)
+_DEFAULT_COLUMNS = ["initial_budget", "annual_budget", "executed", "weight", "execution_rate", "score"]
+_SE_FUND_ROWS = {"年度资金总额": "total", "当年财政拨款": "current_year", "上年结转资金": "carryover", "其他资金": "other"}
+_TD_FUND_ROWS = {"项目资金总额": "project_total", "财政资金": "project_fiscal", "年度资金申请总额": "annual_total",
+                 "当年财政拨款": "annual_current_year", "上年结转资金": "annual_carryover"}
+_GOAL_LABELS = ("年度总体目标", "预期目标", "实际完成情况", "项目总目标", "项目绩效目标", "绩效目标")
+
+
+class _Reader:
+    """Reads one chunk. Collects values, their spans and notes as it goes."""
+
+    def __init__(self, chunk: Chunk):
+        self.chunk = chunk
+        self.anchors = Anchors(chunk.text, chunk.span.start)
+        self.layout: Layout = detect_layout(chunk.text)
+        self.spans: dict[str, Span] = {}
+        self.notes: list[Note] = []
+
+    def note(self, field: str, code: str, message: str) -> None:
+        self.notes.append(Note(field=field, code=code, message=message))
+
+    def value(self, path: str, found: Found | None, required: bool = True):
+        if found is None:
+            if required:
+                self.note(path, "not_found", f"{path} not found in the form text")
+            return None
+        self.spans[path] = Span(start=found.start, end=found.end)
+        return found.value
+
+    def cell(self, path: str, cell: Cell | None):
+        return self.value(path, Found(parse_number(cell.text), cell.start, cell.end) if cell else None)
+
+    def header(self, labels: dict[str, str], stop: str) -> dict:
+        values = labelled_values(self.anchors, [*labels, stop], 0, len(self.chunk.text))
+        return {name: self.value(name, values.get(label)) for label, name in labels.items()}
+
+    def indicators(self, header_end: int, end: int) -> list:
+        table = IndicatorTable(self.chunk.kind)
+        for row in self.layout.rows(self.chunk.text[header_end:end], self.chunk.span.start + header_end):
+            table.add(row)
+        records, notes = table.records()
+        self.notes += notes
+        for i, record in enumerate(records):
+            self.spans[f"indicators[{i}]"] = record.span
+        return records
+
+    def goals(self, start: int, end: int, slots: int) -> list:
+        cells = goal_texts(self.anchors, self.layout, start, end, _GOAL_LABELS)
+        if len(cells) > slots:
+            self.note("goals", "rejoined", f"{len(cells)} text pieces joined into {slots} goal texts")
+        return join_goals(cells, slots)
+
+    def common(self) -> dict:
+        return {
+            "year": self.value("year", year(self.anchors)),
+            "amount_unit": self.value("amount_unit", amount_unit(self.anchors)),
+        }
+
+
+def _pos(match, default: int) -> int:
+    return match.start() if match else default
+
+
+def read_self_evaluation(chunk: Chunk) -> SelfEvaluation:
+    r = _Reader(chunk)
+    a, n = r.anchors, len(chunk.text)
+    header = r.header({"项目名称": "project_name", "主管部门": "supervising_dept", "实施单位": "implementing_unit"},
+                      stop="项目资金")
+    funds_at = a.at("项目资金")
+    funds_start = funds_at.end() if funds_at else 0
+    goals_at = a.at("年度总体目标", "预期目标", after=funds_start)
+    head_at = a.at("一级指标", after=_pos(goals_at, funds_start))
+    funds_end = _pos(goals_at, _pos(head_at, n))
+    funds = _self_evaluation_funds(r, funds_start, funds_end)
+    expected, actual = r.goals(_pos(goals_at, funds_end), _pos(head_at, funds_end), 2) if goals_at else (None, None)
+    table_start = _header_end(a, head_at, ("改进措施", "得分")) if head_at else n
+    total_at = a.at("总分", after=table_start)
+    indicators = r.indicators(table_start, _pos(total_at, n))
+    total_weight = total_score = grade = None
+    if total_at:
+        values = [t for t in a.tokens(total_at.end(), line_end(chunk.text, total_at.end()))
+                  if parse_number(t.text) is not None]
+        total_weight = r.cell("total_weight", values[0] if values else None)
+        total_score = r.cell("total_score", values[1] if len(values) > 1 else None)
+    else:
+        r.note("total_score", "not_found", "no 总分 row found")
+    grade_at = a.at("评分等级", after=_pos(total_at, table_start))
+    if grade_at:
+        tokens = a.tokens(grade_at.end(), line_end(chunk.text, grade_at.end()))
+        grade = r.value("grade", Found(tokens[0].text, tokens[0].start, tokens[0].end) if tokens else None,
+                        required=False)
+    return SelfEvaluation(
+        **header, **r.common(), funds=funds,
+        goal_expected=r.value("goal_expected", expected), goal_actual=r.value("goal_actual", actual),
+        indicators=indicators, total_weight=total_weight, total_score=total_score, grade=grade,
+        field_spans=r.spans, notes=r.notes,
+    )
+
+
+def _header_end(a: Anchors, head_at, closers: tuple[str, ...]) -> int:
+    """Where an indicator table's header row ends: after its last column label."""
+    for closer in closers:
+        m = a.at(closer, after=head_at.end())
+        if m and m.start() - head_at.end() < 200:
+            return m.end()
+    return head_at.end()
+
+
+def _fund_columns(r: _Reader, start: int, end: int) -> list[str]:
+    hits = sorted((m.start(), field) for label, field in _FUND_COLUMNS
+                  if (m := r.anchors.at(label, after=start)) and m.start() < end)
+    columns = [field for _, field in hits]
+    if sorted(set(columns)) != sorted(_DEFAULT_COLUMNS):
+        r.note("funds", "default_columns", "fund column headers not all found; standard order assumed")
+        return list(_DEFAULT_COLUMNS)
+    return columns
+
+
+def _self_evaluation_funds(r: _Reader, start: int, end: int) -> SelfEvaluationFunds:
+    slots = row_slots(r.anchors, list(_SE_FUND_ROWS), start, end)
+    first_row = min((r.anchors.at(label, after=start).start() for label, _ in slots), default=end)
+    columns = _fund_columns(r, start, first_row)
+    rows: dict[str, FundRow] = {}
+    for label, values in slots:
+        key = _SE_FUND_ROWS[label]
+        if key in rows:
+            continue
+        if len(values) not in (0, len(columns)):
+            r.note(f"funds.{key}", "short_row",
+                   f"{len(values)} values for {len(columns)} columns; read left to right, the rest left null")
+        rows[key] = FundRow(**{col: r.cell(f"funds.{key}.{col}", cell) for col, cell in zip(columns, values)})
+    for key in _SE_FUND_ROWS.values():
+        if key not in rows:
+            r.note(f"funds.{key}", "not_found", f"fund row {key} not found")
+    return SelfEvaluationFunds(**rows)
+
+
+def read_target_declaration(chunk: Chunk) -> TargetDeclaration:
+    r = _Reader(chunk)
+    a, n = r.anchors, len(chunk.text)
+    header = r.header({"项目名称": "project_name", "项目性质": "project_nature", "项目类别": "project_category",
+                       "主管部门": "supervising_dept", "实施单位": "implementing_unit",
+                       "计划开始日期": "planned_start", "计划完成日期": "planned_end"}, stop="项目资金")
+    funds_at = a.at("项目资金")
+    funds_start = funds_at.end() if funds_at else 0
+    goals_at = a.at("项目绩效目标", "项目总目标", "年度总体目标", after=funds_start)
+    head_at = a.at("一级指标", after=_pos(goals_at, funds_start))
+    funds = _declaration_funds(r, funds_start, _pos(goals_at, _pos(head_at, n)))
+    goal_overall = goal_annual = None
+    if goals_at:
+        cells = goal_texts(a, r.layout, goals_at.start(), _pos(head_at, n), _GOAL_LABELS)
+        if len(cells) == 1:
+            r.note("goal_overall", "assumed_blank", "one goal text found; read as 年度总体目标")
+            goal_annual = r.value("goal_annual", join_goals(cells, 1)[0])
+        else:
+            overall, annual = join_goals(cells, 2)
+            goal_overall = r.value("goal_overall", overall, required=False)
+            goal_annual = r.value("goal_annual", annual)
+    table_start = _header_end(a, head_at, ("指标值",)) if head_at else n
+    return TargetDeclaration(
+        **header, **r.common(), funds=funds, goal_overall=goal_overall, goal_annual=goal_annual,
+        indicators=r.indicators(table_start, n), field_spans=r.spans, notes=r.notes,
+    )
+
+
+def _declaration_funds(r: _Reader, start: int, end: int) -> DeclarationFunds:
+    slots = row_slots(r.anchors, [*_TD_FUND_ROWS, "其他资金"], start, end)
+    others = [values for label, values in slots if label == "其他资金"]
+    # 其他资金 is printed twice: left (whole project) then right (this year's request).
+    other_fields = ["project_other", "annual_other"] if len(others) >= 2 else ["annual_other"]
+    if len(others) == 1:
+        r.note("funds.project_other", "assumed_blank", "one 其他资金 row found; read as the annual column")
+    values: dict[str, float | None] = {}
+    for label, cells in slots:
+        key = _TD_FUND_ROWS.get(label) or (other_fields.pop(0) if other_fields else None)
+        if key and key not in values:
+            values[key] = r.cell(f"funds.{key}", cells[0] if cells else None) if cells else None
+    return DeclarationFunds(**values)
+
+
+READERS = {"self_evaluation": read_self_evaluation, "target_declaration": read_target_declaration}
+
+
+class RulesBackend:
+    """The deterministic back-end: no network, no key."""
+
+    name = "rules"
+
+    def extract(self, chunk: Chunk) -> Form:
+        form = READERS[chunk.kind](chunk)
+        form.backend = self.name
+        return form

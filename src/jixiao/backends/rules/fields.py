@@ -1,0 +1,134 @@
+"""Scalar fields found by their printed labels: header, funds, goals, totals.
+
+Labels are found with whitespace allowed between their characters, so the same code reads
+`年度总体目标`, `年度 总体 目标` and `年度\\n总体\\n目标` in every layout."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .layouts import Layout
+from .taxonomy import is_vertical_label
+from .text import Cell, compact, is_value_token, long_text, loose, trimmed
+
+_SEPARATOR_LINE = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$", re.M)
+_TOKEN = re.compile(r"[^\s|]+")
+_YEAR = re.compile(r"[（(]\s*(\d{4})\s*年\s*度?\s*[)）]")
+_UNIT = re.compile(r"项\s*目\s*资\s*金\s*[（(]\s*(万元|元)\s*[)）]")
+_TERMINAL = tuple("。！？；.!?”」）)")
+
+
+@dataclass
+class Found:
+    """A value with the span of the source text it was read from."""
+
+    value: object
+    start: int
+    end: int
+
+
+class Anchors:
+    """Label positions within one chunk, in chunk-relative offsets."""
+
+    def __init__(self, text: str, offset: int):
+        self.text, self.offset = text, offset
+
+    def at(self, *labels: str, after: int = 0) -> re.Match[str] | None:
+        """The earliest match of any of `labels` at or after `after`."""
+        matches = [m for label in labels if (m := re.compile(loose(label)).search(self.text, after))]
+        return min(matches, key=lambda m: m.start(), default=None)
+
+    def between(self, start: int, end: int) -> Found | None:
+        """The compacted text between two chunk offsets, or None when blank."""
+        piece = _SEPARATOR_LINE.sub(lambda m: " " * len(m.group()), self.text[start:end])
+        value = compact(piece).strip("|:：")
+        value = value.replace("|", "")
+        if not value:
+            return None
+        a, b = trimmed(self.text, start, end)
+        return Found(value, self.offset + a, self.offset + b)
+
+    def tokens(self, start: int, end: int) -> list[Cell]:
+        return [Cell(m.group(), self.offset + start + m.start(), self.offset + start + m.end())
+                for m in _TOKEN.finditer(self.text[start:end])]
+
+
+def labelled_values(anchors: Anchors, labels: list[str], start: int, end: int) -> dict[str, Found | None]:
+    """For each label found, the text from it up to the next label (in text order)."""
+    hits = []
+    for label in labels:
+        m = anchors.at(label, after=start)
+        if m and m.start() < end:
+            hits.append((m, label))
+    hits.sort(key=lambda h: h[0].start())
+    out = {}
+    for i, (m, label) in enumerate(hits):
+        stop = hits[i + 1][0].start() if i + 1 < len(hits) else end
+        out[label] = anchors.between(m.end(), stop)
+    return out
+
+
+def line_end(text: str, pos: int) -> int:
+    i = text.find("\n", pos)
+    return len(text) if i < 0 else i
+
+
+def year(anchors: Anchors) -> Found | None:
+    m = _YEAR.search(anchors.text, 0, 300)
+    return Found(int(m.group(1)), anchors.offset + m.start(1), anchors.offset + m.end(1)) if m else None
+
+
+def amount_unit(anchors: Anchors) -> Found | None:
+    m = _UNIT.search(anchors.text)
+    return Found(m.group(1), anchors.offset + m.start(1), anchors.offset + m.end(1)) if m else None
+
+
+def row_slots(anchors: Anchors, labels: list[str], start: int, end: int) -> list[tuple[str, list[Cell]]]:
+    """(label, value tokens) for every occurrence of the labels between start and end, in
+    text order: the values a label owns are the numbers and blank marks up to the next label."""
+    hits = []
+    for label in labels:
+        pos = start
+        while (m := anchors.at(label, after=pos)) and m.start() < end:
+            hits.append((m.start(), m.end(), label))
+            pos = m.end()
+    hits.sort()
+    slots = []
+    for i, (_, label_end, label) in enumerate(hits):
+        stop = hits[i + 1][0] if i + 1 < len(hits) else end
+        values = [t for t in anchors.tokens(label_end, stop) if is_value_token(t.text.rstrip(":："))]
+        slots.append((label, values))
+    return slots
+
+
+def goal_texts(anchors: Anchors, layout: Layout, start: int, end: int, labels: tuple[str, ...]) -> list[Cell]:
+    """The long-text cells between two offsets, label cells left out, cut texts rejoined."""
+    label_keys = {compact(label) for label in labels}
+    cells = [c for c in layout.texts(anchors.text[start:end], anchors.offset + start)
+             if c.compact and c.compact not in label_keys and not is_vertical_label(c.text)
+             and not _all_labels(c.compact, label_keys)]
+    return cells
+
+
+def _all_labels(text: str, keys: set[str]) -> bool:
+    for key in sorted(keys, key=len, reverse=True):
+        text = text.replace(key, "")
+    return not text or is_vertical_label(text)
+
+
+def join_goals(cells: list[Cell], slots: int) -> list[Found | None]:
+    """`slots` texts from the cells in order; a further cell continues a text that a page
+    break cut (the one not ending in sentence punctuation, else the last)."""
+    texts = [Found(long_text(c.text), c.start, c.end) for c in cells]
+    out: list[Found | None] = texts[:slots] + [None] * max(0, slots - len(texts))
+    for extra in texts[slots:]:
+        open_ = [i for i, t in enumerate(out) if t and not str(t.value).endswith(_TERMINAL)]
+        i = open_[0] if open_ else slots - 1
+        prev = out[i]
+        out[i] = Found(_join(str(prev.value), str(extra.value)), prev.start, extra.end)
+    return out
+
+
+def _join(a: str, b: str) -> str:
+    return a + ("" if not a or not b or not (a[-1].isascii() and b[0].isascii()) else " ") + b

@@ -1,0 +1,174 @@
+"""Indicator tables: rows of cells into indicator records, with 一级/二级 filled over merged cells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...schema import DeclarationIndicator, Note, SelfEvaluationIndicator, Span
+from . import taxonomy
+from .text import Cell, Row, is_number, long_text, parse_number
+
+
+@dataclass
+class _Group:
+    """A merged level cell. Rows point at it, so a label completed later (on the next page)
+    or first printed below its rows reaches every row it spans."""
+
+    text: str | None = None
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.text is not None and taxonomy.is_complete(self.text)
+
+
+@dataclass
+class _Pending:
+    row: Row
+    fields: dict
+    level1: _Group
+    level2: _Group
+
+
+class IndicatorTable:
+    """Reads one form's indicator rows in order; `records()` gives the indicator list."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.level1 = _Group()
+        self.level2 = _Group()
+        self.items: list[_Pending] = []
+        self.notes: list[tuple[str, str]] = []
+
+    def add(self, row: Row) -> None:
+        cells = [c for c in row.cells if not _vertical(c)]
+        if not cells:
+            return
+        split = self._split(cells)
+        if split is None:
+            self._labels(cells, positional=len(cells) > 1)
+            return
+        prefix, fields = split
+        label_cells, name_cells = _name_split(prefix)
+        self._labels(label_cells, positional=len(label_cells) > 1)
+        notes = list(row.notes)
+        if name_cells:
+            fields["name"] = "".join(c.compact for c in name_cells)
+        else:
+            notes.append(("name_missing", "no 三级指标 name in this row"))
+        self.items.append(_Pending(Row(row.cells, notes), fields, self.level1, self.level2))
+
+    def _split(self, cells: list[Cell]) -> tuple[list[Cell], dict] | None:
+        if self.kind == "target_declaration":
+            if all(_label_like(c) for c in cells):
+                return None
+            return cells[:-1], {"target": cells[-1].compact}
+        deviation = None
+        if len(cells) >= 5 and not is_number(cells[-1].text) and is_number(cells[-2].text) \
+                and is_number(cells[-3].text):
+            deviation, cells = cells[-1], cells[:-1]
+        if len(cells) < 4 or not (is_number(cells[-1].text) and is_number(cells[-2].text)):
+            return None
+        return cells[:-4], {
+            "target": cells[-4].compact,
+            "actual": cells[-3].compact,
+            "weight": parse_number(cells[-2].text),
+            "score": parse_number(cells[-1].text),
+            "deviation": long_text(deviation.text) if deviation else None,
+        }
+
+    def _labels(self, cells: list[Cell], positional: bool) -> None:
+        for i, cell in enumerate(cells):
+            text = cell.compact
+            if self._completes(text):
+                continue
+            level = (1 if i == 0 else 2) if positional else taxonomy.level_of(text, self.level1.text)
+            if level is None:
+                self.notes.append(("stray_text", f"text '{text}' in the indicator table was not read"))
+            else:
+                self._start(level, text)
+
+    def _completes(self, text: str) -> bool:
+        """Whether `text` finishes a label a break cut short (and starts any label after it)."""
+        for level, group in ((2, self.level2), (1, self.level1)):
+            if group.text is None or group.complete:
+                continue
+            joined = taxonomy.joined(group.text, text)
+            if joined:
+                group.text = joined[0]
+                group.notes.append(("rejoined", f"label '{joined[0]}' rejoined across a break"))
+                if joined[1]:
+                    self._start(taxonomy.level_of(joined[1], self.level1.text) or level, joined[1])
+                return True
+        return False
+
+    def _start(self, level: int, text: str) -> None:
+        if level == 1:
+            filled = self.level1.text is None
+            self.level1 = self._reuse_or_new(self.level1, text, "level1")
+            if not (filled and self.level1.text == text and self.level2.text is None):
+                self.level2 = _Group()
+            return
+        self.level2 = self._reuse_or_new(self.level2, text, "level2")
+        parents = taxonomy.parent_of(text)
+        if parents and self.level1.complete and self.level1.text not in parents:
+            self.level1 = _Group(parents[0], [("implied", f"一级 {parents[0]} implied by 二级 {text}")])
+
+    def _reuse_or_new(self, group: _Group, text: str, name: str) -> _Group:
+        # Rows read before any label of their level belong to the label printed below
+        # them (a merged cell's text sits at its middle, after its first rows).
+        above = [p for p in self.items if getattr(p, name) is group]
+        if group.text is None and above:
+            group.text = text
+            for item in above:
+                item.row.notes.append(("filled_up", f"{name} '{text}' printed below this row"))
+            return group
+        return _Group(text)
+
+    def records(self) -> tuple[list, list[Note]]:
+        model = SelfEvaluationIndicator if self.kind == "self_evaluation" else DeclarationIndicator
+        out, notes = [], []
+        for i, item in enumerate(self.items):
+            record = model(level1=item.level1.text, level2=item.level2.text,
+                           span=Span(start=item.row.start, end=item.row.end), **item.fields)
+            out.append(record)
+            for name, group in (("level1", item.level1), ("level2", item.level2)):
+                for code, message in group.notes:
+                    notes.append(Note(field=f"indicators[{i}].{name}", code=code, message=message))
+                if group.text is None:
+                    notes.append(Note(field=f"indicators[{i}].{name}", code="not_found",
+                                      message=f"no {name} label found for this row"))
+                elif not group.complete:
+                    notes.append(Note(field=f"indicators[{i}].{name}", code="partial_label",
+                                      message=f"label '{group.text}' looks cut short"))
+            for code, message in item.row.notes:
+                notes.append(Note(field=f"indicators[{i}]", code=code, message=message))
+        notes += [Note(field="indicators", code=c, message=m) for c, m in self.notes]
+        return out, notes
+
+
+def _vertical(cell: Cell) -> bool:
+    """A piece of a vertical label such as 绩效指标, printed in a table's first column."""
+    text = cell.compact
+    return taxonomy.is_vertical_label(text) or (len(text) == 2 and taxonomy.is_vertical_label(text, prefix=True))
+
+
+def _label_like(cell: Cell) -> bool:
+    text = cell.compact
+    return taxonomy.level_of(text) is not None or taxonomy.is_complete(text) and len(text) <= 12
+
+
+def _name_split(prefix: list[Cell]) -> tuple[list[Cell], list[Cell]]:
+    """The level cells and the name cells of a row's leading cells.
+
+    The last leading cell is the name unless it is a whole label; label-like cells before
+    it are level cells; anything else joins the name."""
+    if not prefix:
+        return [], []
+    *head, last = prefix
+    if taxonomy.is_full_label(last.text):
+        return prefix, []
+    labels = [c for c in head if _label_like(c)]
+    names = [c for c in head if not _label_like(c)] + [last]
+    return labels, names
+

@@ -1,0 +1,236 @@
+"""Layout readers: each turns a section of form text into rows of cells.
+
+A reader knows how one kind of text extraction lays a table out (markdown pipes, tabs,
+pdftotext's broken lines); it knows nothing of what the cells mean. Adding a layout is
+adding a class here and a line in `LAYOUTS`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from .taxonomy import is_full_label, is_vertical_label
+from .text import Cell, Row, compact, is_number
+
+_MD_SEPARATOR = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$")
+_TAB_SPLIT = re.compile(r"\t| {2,}|\u3000+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _lines(text: str, offset: int):
+    """(line, absolute start) for each line of `text`, which begins at `offset`."""
+    pos = 0
+    for line in text.split("\n"):
+        yield line, offset + pos
+        pos += len(line) + 1
+
+
+def _split(line: str, start: int, pattern: re.Pattern[str]) -> list[Cell]:
+    """The non-blank cells of a line split by `pattern`, with spans and column numbers."""
+    cells, col, pos = [], 0, 0
+    for match in [*pattern.finditer(line), None]:
+        end = match.start() if match else len(line)
+        piece = line[pos:end]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            cells.append(Cell(piece.strip(), start + pos + lead, start + pos + lead + len(piece.strip()), col))
+        if match:
+            pos, col = match.end(), col + 1
+    return cells
+
+
+class Layout(Protocol):
+    name: str
+
+    def rows(self, text: str, offset: int) -> list[Row]:
+        """The section's rows, one per table row, blank rows and separators left out."""
+
+    def texts(self, text: str, offset: int) -> list[Cell]:
+        """The section's text cells in reading order (for long texts such as goals)."""
+
+
+class _CellLayout:
+    def texts(self, text: str, offset: int) -> list[Cell]:
+        return [cell for row in self.rows(text, offset) for cell in row.cells]
+
+
+class MarkdownLayout(_CellLayout):
+    """Markdown pipe tables, possibly split across pages into several table pieces."""
+
+    name = "markdown"
+    _PIPE = re.compile(r"\|")
+
+    @staticmethod
+    def matches(lines: list[str]) -> bool:
+        return sum(line.lstrip().startswith("|") for line in lines) >= 0.3 * len(lines)
+
+    def rows(self, text: str, offset: int) -> list[Row]:
+        rows = []
+        for line, start in _lines(text, offset):
+            if not line.strip() or _MD_SEPARATOR.match(line):
+                continue
+            body = line.strip()
+            lead = line.index(body)
+            if body.startswith("|"):
+                body, lead = body[1:], lead + 1
+            cells = _split(body.rstrip("|"), start + lead, self._PIPE)
+            if cells:
+                rows.append(Row(cells))
+        return rows
+
+
+class TabLayout(_CellLayout):
+    """Tab-separated cells, or the same with tabs turned into runs of spaces."""
+
+    name = "tabs"
+
+    @staticmethod
+    def matches(lines: list[str]) -> bool:
+        return sum(bool(_TAB_SPLIT.search(line.strip())) for line in lines) >= 0.3 * len(lines)
+
+    def rows(self, text: str, offset: int) -> list[Row]:
+        rows = []
+        for line, start in _lines(text, offset):
+            cells = _split(line, start, _TAB_SPLIT)
+            if cells:
+                rows.append(Row(cells))
+        return rows
+
+
+class BrokenLineLayout:
+    """pdftotext-style text: a cell may break over several lines and a row's values
+    share one line. Rows are rebuilt: text lines gather into a name until a line ending in
+    target, actual, weight and score closes the row."""
+
+    name = "lines"
+
+    @staticmethod
+    def matches(lines: list[str]) -> bool:
+        return True
+
+    def texts(self, text: str, offset: int) -> list[Cell]:
+        """Paragraphs: runs of non-blank lines."""
+        out: list[Cell] = []
+        run: list[tuple[str, int]] = []
+        for line, start in [*_lines(text, offset), ("", -1)]:
+            if line.strip():
+                run.append((line, start))
+            elif run:
+                body = "\n".join(l for l, _ in run)
+                lead = len(body) - len(body.lstrip())
+                out.append(Cell(body.strip(), run[0][1] + lead, run[-1][1] + len(run[-1][0].rstrip())))
+                run = []
+        return out
+
+    def rows(self, text: str, offset: int) -> list[Row]:
+        lines = [(line, start) for line, start in _lines(text, offset)]
+        vertical = _vertical_label_lines(lines)
+        rows: list[Row] = []
+        pending: list[Cell] = []
+        deviation = ""  # "" closed, "open" after a row that lost points, "started" once text came
+        for i, (line, start) in enumerate(lines):
+            if not line.strip():
+                deviation = "" if deviation == "started" else deviation
+                continue
+            if i in vertical:
+                continue
+            cells = _split(line, start, re.compile(r"\s+"))
+            text_ = compact(line)
+            if all(is_full_label(c.text) for c in cells):
+                rows.append(Row(cells))
+                deviation = ""
+                continue
+            values = _values(cells)
+            if values is not None:
+                rows.append(_row_from(pending, cells, values))
+                pending, deviation = [], "open" if _lost_points(rows[-1]) else ""
+                continue
+            if len(text_) == 1 and _CJK.match(text_) and rows and _is_indicator(rows[-1]) and not pending:
+                name = rows[-1].cells[0]
+                rows[-1].cells[0] = Cell(name.text + text_, name.start, max(name.end, cells[-1].end))
+                rows[-1].notes.append(("stranded_fragment", f"stranded '{text_}' joined to the row above"))
+                continue
+            if deviation:
+                _append_deviation(rows[-1], cells)
+                deviation = "started"
+                continue
+            pending.extend(cells)
+        if pending:
+            rows.append(Row(pending))
+        return rows
+
+
+def _vertical_label_lines(lines: list[tuple[str, int]]) -> set[int]:
+    """Indexes of one-character lines that spell a vertical label such as 绩/效/指/标."""
+    found: set[int] = set()
+    singles = [i for i, (line, _) in enumerate(lines) if len(compact(line)) == 1]
+    i = 0
+    while i < len(singles):
+        run, spelled = [singles[i]], compact(lines[singles[i]][0])
+        j = i + 1
+        while j < len(singles) and is_vertical_label(spelled + compact(lines[singles[j]][0]), prefix=True) \
+                and all(not lines[k][0].strip() for k in range(run[-1] + 1, singles[j])):
+            run.append(singles[j])
+            spelled += compact(lines[singles[j]][0])
+            j += 1
+        if len(run) > 1 and is_vertical_label(spelled):
+            found.update(run)
+            i = j
+        else:
+            i += 1
+    return found
+
+
+def _values(cells: list[Cell]) -> list[Cell] | None:
+    """The target, actual, weight and score closing an indicator line, if it has them."""
+    if len(cells) >= 4 and is_number(cells[-1].text) and is_number(cells[-2].text) \
+            and not is_number(cells[-4].text):
+        return cells[-4:]
+    return None
+
+
+def _row_from(pending: list[Cell], cells: list[Cell], values: list[Cell]) -> Row:
+    name_cells = pending + cells[: len(cells) - 4]
+    notes = []
+    if not name_cells:
+        return Row(values, [("name_missing", "no name text before the values")])
+    if len(name_cells) > 1:
+        notes.append(("rejoined", "name rejoined from text broken over lines"))
+    name = Cell("".join(c.text for c in name_cells), name_cells[0].start, name_cells[-1].end)
+    return Row([name, *values], notes)
+
+
+def _is_indicator(row: Row) -> bool:
+    return len(row.cells) >= 5
+
+
+def _lost_points(row: Row) -> bool:
+    # pdftotext puts the deviation column's text after the row; only a row that lost
+    # points carries a deviation, which tells it apart from the next row's name.
+    if not _is_indicator(row):
+        return False
+    weight, score = row.cells[3].text, row.cells[4].text
+    return is_number(weight) and is_number(score) and float(score.rstrip("%")) < float(weight.rstrip("%"))
+
+
+def _append_deviation(row: Row, cells: list[Cell]) -> None:
+    text = "".join(c.text for c in cells)
+    if len(row.cells) == 5:
+        row.cells.append(Cell(text, cells[0].start, cells[-1].end))
+        row.notes.append(("deviation_by_layout", "deviation read from the text after a row that lost points"))
+    else:
+        last = row.cells[-1]
+        row.cells[-1] = Cell(last.text + text, last.start, cells[-1].end)
+
+
+LAYOUTS = (MarkdownLayout, TabLayout, BrokenLineLayout)
+
+
+def detect_layout(text: str) -> Layout:
+    """The first layout whose signature the text's lines show."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    for layout in LAYOUTS:
+        if layout.matches(lines):
+            return layout()
+    return BrokenLineLayout()

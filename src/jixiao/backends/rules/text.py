@@ -1,0 +1,95 @@
+"""Cells, tokens and value parsing shared by every layout reader."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+_WS = re.compile(r"\s+")
+_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$")
+NULL_MARKS = frozenset({"-", "—", "－", "–", "——", "/"})
+
+
+@dataclass
+class Row:
+    """One logical table row as a reader sees it, with notes on how it was put together."""
+
+    cells: list["Cell"]
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def start(self) -> int:
+        return min(c.start for c in self.cells)
+
+    @property
+    def end(self) -> int:
+        return max(c.end for c in self.cells)
+
+
+@dataclass
+class Cell:
+    """A non-empty piece of text with its absolute span and, where known, its column."""
+
+    text: str
+    start: int
+    end: int
+    col: int | None = None
+
+    @property
+    def compact(self) -> str:
+        return compact(self.text)
+
+
+def compact(text: str) -> str:
+    """Text with HTML tags and all whitespace removed: the FORMAT.md form of a name."""
+    return _WS.sub("", _HTML_TAG.sub("", text))
+
+
+def long_text(text: str) -> str:
+    """A long text: tags removed, line breaks joined, runs of space folded to one."""
+    text = _HTML_TAG.sub(" ", text)
+    lines = [line.strip() for line in text.split("\n")]
+    joined = ""
+    for line in lines:
+        if not line:
+            continue
+        # Chinese lines join without a space; a space only between two Latin/digit ends.
+        if joined and joined[-1].isascii() and joined[-1].isalnum() and line[0].isascii() and line[0].isalnum():
+            joined += " "
+        joined += line
+    return re.sub(r"[ \t\u3000]+", " ", joined).strip()
+
+
+def is_number(token: str) -> bool:
+    return bool(_NUMBER.match(unicodedata.normalize("NFKC", token.strip())))
+
+
+def is_value_token(token: str) -> bool:
+    """A number or a printed blank marker: what fills a cell of a funds or totals row."""
+    return is_number(token) or token.strip() in NULL_MARKS
+
+
+def parse_number(token: str | None) -> float | None:
+    """The number a cell prints: separators and a trailing % removed; blanks are None."""
+    if token is None:
+        return None
+    token = unicodedata.normalize("NFKC", token.strip())
+    if not token or token in NULL_MARKS or not _NUMBER.match(token):
+        return None
+    return float(token.rstrip("%").replace(",", ""))
+
+
+def loose(label: str) -> str:
+    """A regex for a label whose characters a layout may separate by spaces or line breaks."""
+    return r"\s*".join(re.escape(ch) for ch in label)
+
+
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span [start, end) narrowed to its first and last non-blank, non-pipe character."""
+    while start < end and (text[start].isspace() or text[start] in "|"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in "|"):
+        end -= 1
+    return start, end

@@ -1,0 +1,157 @@
+"""Files to text: encoding detected, line ends normalised, page furniture blanked out."""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+from .errors import InputError
+from .schema import SourceDoc, Span
+
+SUFFIXES = (".txt", ".md", ".text")
+_PAGE_NUMBER = re.compile(r"^[ \t]*(?:[-–—]\s*\d{1,4}\s*[-–—]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
+                          r"|\d{1,4}\s*/\s*\d{1,4}\s*页)[ \t]*$", re.M)
+# A text box's character counter ("344/1000") that a PDF export leaves inside the text.
+_COUNTER = re.compile(r"(?<=\s)\d{1,4}/[1-9]0{2,3}(?=\s)")
+
+
+def ingest(path: str | Path) -> SourceDoc:
+    """The decoded, cleaned text of one file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: 文件不存在 / file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: 是文件夹而非文件 / is a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: 无法读取 / cannot be read ({exc.strerror})") from None
+    text, encoding = _decode(data, str(path))
+    return ingest_text(text, name=path.name, path=str(path), encoding=encoding)
+
+
+def ingest_bytes(data: bytes, name: str, path: str | None = None) -> SourceDoc:
+    """The decoded, cleaned text of a document's bytes."""
+    text, encoding = _decode(data, name)
+    return ingest_text(text, name=name, path=path, encoding=encoding)
+
+
+def ingest_text(text: str, name: str = "<text>", path: str | None = None, encoding: str = "str") -> SourceDoc:
+    """A SourceDoc from text already decoded (a notebook user's string, a test's)."""
+    raw = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    furniture = _furniture(raw)
+    return SourceDoc(name=name, path=path, encoding=encoding, raw_text=raw,
+                     text=_blank(raw, furniture), furniture=furniture)
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if not data.strip():
+        raise InputError(f"{name}: 文件为空 / the file is empty")
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return _strict(data, encoding, name), encoding
+    if b"\x00" in data:
+        encoding = _utf16_without_bom(data)
+        if encoding is None:
+            raise InputError(f"{name}: 二进制文件，不是文本 / binary file, not text (NUL bytes); "
+                             "convert it to text first (PDF and images: see the README)")
+        return _strict(data, encoding, name), encoding
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _looks_like_text(text):
+            return text, encoding
+    raise InputError(f"{name}: 无法识别编码（试过 UTF-8、GB18030、UTF-16）/ cannot decode the text "
+                     "(tried UTF-8, GB18030, UTF-16); save it as UTF-8 and retry")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    half = len(data) / 4
+    if odd > half and even < odd / 4:
+        return "utf-16-le"
+    if even > half and odd < even / 4:
+        return "utf-16-be"
+    return None
+
+
+def _strict(data: bytes, encoding: str, name: str) -> str:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: 不是有效的 {encoding} 文本 / not valid {encoding} text "
+                         f"(byte {exc.start})") from None
+    if not _looks_like_text(text):
+        raise InputError(f"{name}: 二进制文件，不是文本 / binary file, not text")
+    return text
+
+
+def _looks_like_text(text: str) -> bool:
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
+    odd = sum(1 for ch in text if unicodedata.category(ch) in ("Co", "Cs", "Cn"))
+    return (controls + odd) <= max(2, len(text) // 200)
+
+
+def _furniture(text: str) -> list[Span]:
+    """Spans of page numbers, text-box counters and running headers or footers."""
+    spans = [Span(start=m.start(), end=m.end()) for m in _PAGE_NUMBER.finditer(text)]
+    spans += [Span(start=m.start(), end=m.end()) for m in _COUNTER.finditer(text)]
+    spans += _running_lines(text, spans)
+    return sorted(spans, key=lambda s: s.start)
+
+
+def _running_lines(text: str, page_numbers: list[Span]) -> list[Span]:
+    """Short lines repeated next to two or more page numbers: a running header or footer."""
+    lines, pos = [], 0
+    for line in text.split("\n"):
+        lines.append((pos, line))
+        pos += len(line) + 1
+    starts = {s.start for s in page_numbers}
+    index = {start: i for i, (start, _) in enumerate(lines)}
+    near: Counter[str] = Counter()
+    for start in starts:
+        i = index.get(_line_start(text, start))
+        if i is None:
+            continue
+        for j in (i - 2, i - 1, i + 1, i + 2):
+            if 0 <= j < len(lines) and _is_running_candidate(lines[j][1]):
+                near[lines[j][1].strip()] += 1
+    repeated = {line for line, count in near.items() if count >= 2}
+    return [Span(start=start + len(line) - len(line.lstrip()), end=start + len(line.rstrip()))
+            for start, line in lines if line.strip() in repeated]
+
+
+def _is_running_candidate(line: str) -> bool:
+    body = line.strip()
+    return 0 < len(body) <= 40 and "|" not in body and "\t" not in body and "绩效" not in body
+
+
+def _line_start(text: str, pos: int) -> int:
+    return text.rfind("\n", 0, pos) + 1
+
+
+def _blank(text: str, spans: list[Span]) -> str:
+    chars = list(text)
+    for span in spans:
+        for i in range(span.start, span.end):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)
+
+
+def iter_paths(inputs: list[str | Path]) -> list[Path]:
+    """The files named, and the text files inside the folders named, in a stable order."""
+    out: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+        else:
+            out.append(path)
+    return out

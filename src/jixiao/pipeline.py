@@ -1,0 +1,46 @@
+"""Run one document or a batch: ingest → segment → extract. Per-file failures are isolated."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .backends import Backend, get_backend
+from .errors import JixiaoError
+from .extract import extract_form
+from .ingest import ingest, ingest_text, iter_paths
+from .schema import DocumentRecord, DocumentResult, SourceDoc
+from .segment import segment
+
+
+def extract_source(doc: SourceDoc, backend: Backend | str = "rules") -> DocumentRecord:
+    """The record of an ingested document: every form, in document order."""
+    backend = get_backend(backend) if isinstance(backend, str) else backend
+    return DocumentRecord(document=doc.name, forms=[extract_form(c, backend) for c in segment(doc)])
+
+
+def extract_document(path: str | Path, backend: Backend | str = "rules") -> DocumentRecord:
+    """The record of one file. Raises a JixiaoError naming the file when it cannot be read."""
+    return extract_source(ingest(path), backend)
+
+
+def extract_text(text: str, name: str = "<text>", backend: Backend | str = "rules") -> DocumentRecord:
+    """The record of a document given as a string (handy in a notebook)."""
+    return extract_source(ingest_text(text, name=name), backend)
+
+
+def extract_paths(inputs: list[str | Path], backend: Backend | str = "rules",
+                  on_result: Callable[[DocumentResult], None] | None = None) -> Iterator[DocumentResult]:
+    """One result per file, in order; a file that fails yields its error and the rest go on."""
+    backend = get_backend(backend) if isinstance(backend, str) else backend
+    for path in iter_paths(inputs):
+        try:
+            result = DocumentResult(path=str(path), record=extract_document(path, backend))
+        except JixiaoError as exc:
+            cause = exc.__cause__
+            trace = "".join(traceback.format_exception(cause)) if cause else None
+            result = DocumentResult(path=str(path), error=str(exc), traceback=trace)
+        if on_result:
+            on_result(result)
+        yield result

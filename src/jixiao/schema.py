@@ -1,0 +1,165 @@
+"""Every model that crosses a stage boundary: FORMAT.md records, spans, chunks, extractions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FormKind = Literal["self_evaluation", "target_declaration"]
+
+
+class Span(BaseModel):
+    """A half-open character range [start, end) in the decoded source text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Note(BaseModel):
+    """Why a back-end is unsure of a value: read by the confidence work and by reviewers."""
+
+    field: str = Field(description="FORMAT.md path of the field, e.g. indicators[3].level2")
+    code: str = Field(description="short machine code, e.g. filled_down, not_found")
+    message: str
+
+
+class FormSource(BaseModel):
+    """Where a form came from: its document, its index in that document and its span."""
+
+    document: str
+    form_index: int
+    span: Span
+
+
+class _Record(BaseModel):
+    # Extra fields are allowed in outputs (FORMAT.md); shape checks only, never arithmetic.
+    model_config = ConfigDict(extra="allow")
+
+
+class FundRow(_Record):
+    initial_budget: float | None = Field(None, description="年初预算数")
+    annual_budget: float | None = Field(None, description="全年预算数")
+    executed: float | None = Field(None, description="全年执行数")
+    weight: float | None = Field(None, description="分值 (分数)")
+    execution_rate: float | None = Field(None, description="执行率, the percentage number")
+    score: float | None = Field(None, description="得分")
+
+
+class SelfEvaluationFunds(_Record):
+    total: FundRow = Field(default_factory=FundRow, description="年度资金总额")
+    current_year: FundRow = Field(default_factory=FundRow, description="其中：当年财政拨款")
+    carryover: FundRow = Field(default_factory=FundRow, description="上年结转资金")
+    other: FundRow = Field(default_factory=FundRow, description="其他资金")
+
+
+class DeclarationFunds(_Record):
+    project_total: float | None = Field(None, description="项目资金总额")
+    project_fiscal: float | None = Field(None, description="其中：财政资金")
+    project_other: float | None = Field(None, description="其他资金 (left column)")
+    annual_total: float | None = Field(None, description="年度资金申请总额")
+    annual_current_year: float | None = Field(None, description="其中：当年财政拨款")
+    annual_carryover: float | None = Field(None, description="上年结转资金")
+    annual_other: float | None = Field(None, description="其他资金 (right column)")
+
+
+class _Indicator(_Record):
+    level1: str | None = Field(None, description="一级指标, filled down over merged cells")
+    level2: str | None = Field(None, description="二级指标, filled down over merged cells")
+    name: str | None = Field(None, description="三级指标")
+    target: str | None = Field(None, description="年度(/项目)指标值, whitespace removed")
+
+
+class DeclarationIndicator(_Indicator):
+    span: Span | None = Field(None, description="provenance: the row's text in the source")
+
+
+class SelfEvaluationIndicator(_Indicator):
+    actual: str | None = Field(None, description="实际完成值, whitespace removed")
+    weight: float | None = Field(None, description="分值")
+    score: float | None = Field(None, description="得分")
+    deviation: str | None = Field(None, description="偏差原因分析及改进措施")
+    span: Span | None = Field(None, description="provenance: the row's text in the source")
+
+
+class _Form(_Record):
+    kind: FormKind
+    year: int | None = Field(None, description="the year of (2023 年度)")
+    project_name: str | None = Field(None, description="项目名称")
+    supervising_dept: str | None = Field(None, description="主管部门")
+    implementing_unit: str | None = Field(None, description="实施单位")
+    amount_unit: Literal["元", "万元"] | None = Field(None, description="项目资金（元）or（万元）")
+    # Provenance and back-end bookkeeping: extra to FORMAT.md, ignored by the scorer.
+    source: FormSource | None = None
+    field_spans: dict[str, Span] = Field(default_factory=dict)
+    notes: list[Note] = Field(default_factory=list)
+    backend: str | None = None
+
+
+class SelfEvaluation(_Form):
+    kind: Literal["self_evaluation"] = "self_evaluation"
+    funds: SelfEvaluationFunds = Field(default_factory=SelfEvaluationFunds)
+    goal_expected: str | None = Field(None, description="年度总体目标 · 预期目标")
+    goal_actual: str | None = Field(None, description="年度总体目标 · 实际完成情况")
+    indicators: list[SelfEvaluationIndicator] = Field(default_factory=list)
+    total_weight: float | None = Field(None, description="总分 · 分值")
+    total_score: float | None = Field(None, description="总分 · 得分")
+    grade: str | None = Field(None, description="评分等级; null when absent or blank")
+
+
+class TargetDeclaration(_Form):
+    kind: Literal["target_declaration"] = "target_declaration"
+    project_nature: str | None = Field(None, description="项目性质")
+    project_category: str | None = Field(None, description="项目类别")
+    planned_start: str | None = Field(None, description="计划开始日期, as printed")
+    planned_end: str | None = Field(None, description="计划完成日期, as printed")
+    funds: DeclarationFunds = Field(default_factory=DeclarationFunds)
+    goal_overall: str | None = Field(None, description="项目总目标")
+    goal_annual: str | None = Field(None, description="年度总体目标")
+    indicators: list[DeclarationIndicator] = Field(default_factory=list)
+
+
+Form = Annotated[Union[SelfEvaluation, TargetDeclaration], Field(discriminator="kind")]
+
+
+class DocumentRecord(BaseModel):
+    """One line of `jixiao extract` output and the shape of a gold file."""
+
+    document: str
+    forms: list[Form] = Field(default_factory=list)
+
+
+class SourceDoc(BaseModel):
+    """A decoded document. `text` has furniture blanked out, so offsets match `raw_text`."""
+
+    name: str
+    path: str | None = None
+    encoding: str
+    raw_text: str = Field(description="decoded text, line ends normalised to \\n")
+    text: str = Field(description="raw_text with page furniture replaced by spaces")
+    furniture: list[Span] = Field(default_factory=list)
+
+
+class Chunk(BaseModel):
+    """One form's text within a document."""
+
+    document: str
+    index: int
+    kind: FormKind
+    span: Span
+    text: str = Field(description="the document's cleaned text within span")
+
+
+class DocumentResult(BaseModel):
+    """The outcome of one input file: its record, or the error that stopped it."""
+
+    path: str
+    record: DocumentRecord | None = None
+    error: str | None = None
+    traceback: str | None = Field(None, description="the underlying cause, shown with --debug")
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

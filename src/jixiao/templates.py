@@ -1,0 +1,30 @@
+"""Prompt templates: versioned files in `prompts/`, shipped inside the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from .errors import ConfigError
+
+_PACKAGED = Path(__file__).parent / "prompts"  # inside an installed wheel
+_SOURCE = Path(__file__).resolve().parents[2] / "prompts"  # a source checkout or editable install
+
+
+def prompts_dir() -> Path:
+    """The folder holding the prompt files, installed or in a checkout."""
+    for folder in (_PACKAGED, _SOURCE):
+        if folder.is_dir():
+            return folder
+    raise ConfigError("找不到提示词文件夹 / prompt folder not found: reinstall jixiao (pip install .)")
+
+
+def render_prompt(name: str, version: str = "v1", **values: object) -> str:
+    """The prompt `name.version.md` rendered with `values`; a missing value is an error."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(prompts_dir()),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    try:
+        return env.get_template(f"{name}.{version}.md").render(**values)
+    except jinja2.TemplateNotFound:
+        raise ConfigError(f"没有提示词 {name}.{version}.md / no prompt {name}.{version}.md in {prompts_dir()}") from None
