@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 from .errors import InputError
@@ -15,6 +15,7 @@ SUFFIXES = (".txt", ".md", ".text")
 _PAGE_NUMBER = re.compile(r"^[ \t]*(?:[-–—]\s*\d{1,4}\s*[-–—]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
                           r"|\d{1,4}\s*/\s*\d{1,4}\s*页)[ \t]*$", re.M)
 # A text box's character counter ("344/1000") that a PDF export leaves inside the text.
+_TITLE_WORDS = re.compile(r"财政项目支出绩效|年度\s*[)）]")
 _COUNTER = re.compile(r"(?<=\s)\d{1,4}/[1-9]0{2,3}(?=\s)")
 
 
@@ -55,11 +56,11 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         if data.startswith(bom):
             return _strict(data, encoding, name), encoding
     if b"\x00" in data:
-        encoding = _utf16_without_bom(data)
-        if encoding is None:
+        decoded = _utf16_without_bom(data)
+        if decoded is None:
             raise InputError(f"{name}: 二进制文件，不是文本 / binary file, not text (NUL bytes); "
                              "convert it to text first (PDF and images: see the README)")
-        return _strict(data, encoding, name), encoding
+        return decoded
     for encoding in ("utf-8", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -71,14 +72,26 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
                      "(tried UTF-8, GB18030, UTF-16); save it as UTF-8 and retry")
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
-    even, odd = data[0::2].count(0), data[1::2].count(0)
-    half = len(data) / 4
-    if odd > half and even < odd / 4:
-        return "utf-16-le"
-    if even > half and odd < even / 4:
-        return "utf-16-be"
-    return None
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 text saved without a byte-order mark: the byte order that reads as text."""
+    if len(data) % 2:
+        return None
+    best = None
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        readable = sum(1 for ch in text if _ordinary(ch))
+        if _looks_like_text(text) and readable > 0.9 * len(text) and (best is None or readable > best[0]):
+            best = (readable, text, encoding)
+    return (best[1], best[2]) if best else None
+
+
+def _ordinary(ch: str) -> bool:
+    """A character a Chinese government document is made of: CJK, CJK punctuation, ASCII."""
+    return ("\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
+            or "\u2010" <= ch <= "\u2267" or ch.isascii() and (ch.isprintable() or ch in "\t\n\r"))
 
 
 def _strict(data: bytes, encoding: str, name: str) -> str:
@@ -114,22 +127,23 @@ def _running_lines(text: str, page_numbers: list[Span]) -> list[Span]:
         pos += len(line) + 1
     starts = {s.start for s in page_numbers}
     index = {start: i for i, (start, _) in enumerate(lines)}
-    near: Counter[str] = Counter()
+    near: dict[str, set[int]] = defaultdict(set)
     for start in starts:
         i = index.get(_line_start(text, start))
         if i is None:
             continue
         for j in (i - 2, i - 1, i + 1, i + 2):
             if 0 <= j < len(lines) and _is_running_candidate(lines[j][1]):
-                near[lines[j][1].strip()] += 1
-    repeated = {line for line, count in near.items() if count >= 2}
+                near[lines[j][1].strip()].add(j)
+    # The same line at two or more places, each beside a page number.
+    repeated = {line for line, places in near.items() if len(places) >= 2}
     return [Span(start=start + len(line) - len(line.lstrip()), end=start + len(line.rstrip()))
             for start, line in lines if line.strip() in repeated]
 
 
 def _is_running_candidate(line: str) -> bool:
     body = line.strip()
-    return 0 < len(body) <= 40 and "|" not in body and "\t" not in body and "绩效" not in body
+    return 0 < len(body) <= 40 and "|" not in body and "\t" not in body and not _TITLE_WORDS.search(body)
 
 
 def _line_start(text: str, pos: int) -> int:

@@ -42,12 +42,11 @@ class Anchors:
     def between(self, start: int, end: int) -> Found | None:
         """The compacted text between two chunk offsets, or None when blank."""
         piece = _SEPARATOR_LINE.sub(lambda m: " " * len(m.group()), self.text[start:end])
-        value = compact(piece).strip("|:：")
-        value = value.replace("|", "")
+        value = compact(piece).strip(":：").replace("|", "")
         if not value:
             return None
-        a, b = trimmed(self.text, start, end)
-        return Found(value, self.offset + a, self.offset + b)
+        a, b = trimmed(piece, 0, len(piece), junk=" \t\n|:：")
+        return Found(value, self.offset + start + a, self.offset + start + b)
 
     def tokens(self, start: int, end: int) -> list[Cell]:
         return [Cell(m.group(), self.offset + start + m.start(), self.offset + start + m.end())

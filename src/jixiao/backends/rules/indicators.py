@@ -80,18 +80,20 @@ class IndicatorTable:
     def _labels(self, cells: list[Cell], positional: bool) -> None:
         for i, cell in enumerate(cells):
             text = cell.compact
-            if self._completes(text):
+            place = (1 if i == 0 else 2) if positional else None
+            if self._completes(text, place):
                 continue
-            level = (1 if i == 0 else 2) if positional else taxonomy.level_of(text, self.level1.text)
+            level = place or taxonomy.level_of(text, self.level1.text)
             if level is None:
                 self.notes.append(("stray_text", f"text '{text}' in the indicator table was not read"))
             else:
                 self._start(level, text)
 
-    def _completes(self, text: str) -> bool:
-        """Whether `text` finishes a label a break cut short (and starts any label after it)."""
+    def _completes(self, text: str, place: int | None = None) -> bool:
+        """Whether `text` finishes a label a break cut short (and starts any label after it).
+        `place` is the level the cell's column shows, where the row shows it."""
         for level, group in ((2, self.level2), (1, self.level1)):
-            if group.text is None or group.complete:
+            if place not in (None, level) or group.text is None or group.complete:
                 continue
             joined = taxonomy.joined(group.text, text)
             if joined:

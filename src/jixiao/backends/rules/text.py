@@ -86,10 +86,10 @@ def loose(label: str) -> str:
     return r"\s*".join(re.escape(ch) for ch in label)
 
 
-def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span [start, end) narrowed to its first and last non-blank, non-pipe character."""
-    while start < end and (text[start].isspace() or text[start] in "|"):
+def trimmed(text: str, start: int, end: int, junk: str = " \t\n|") -> tuple[int, int]:
+    """The span [start, end) narrowed to its first and last character not in `junk`."""
+    while start < end and (text[start] in junk or text[start].isspace()):
         start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in "|"):
+    while end > start and (text[end - 1] in junk or text[end - 1].isspace()):
         end -= 1
     return start, end

@@ -1,0 +1,40 @@
+"""Shared fixtures, and a guard: no test may open a connection beyond loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from jixiao.schema import DocumentRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "fixtures" / "raw"
+GOLD = ROOT / "fixtures" / "gold"
+SEEDS = sorted(RAW.glob("*.txt"))
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            ok = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"test tried to reach {host}: tests may only use loopback servers")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+def load_gold(stem: str) -> DocumentRecord:
+    return DocumentRecord.model_validate(json.loads((GOLD / f"{stem}.json").read_text(encoding="utf-8")))

@@ -1,0 +1,327 @@
+"""The rules back-end on short hand-written forms: each test pins one reading rule."""
+
+from jixiao import extract_text
+
+MARKDOWN = """财政项目支出绩效自评表
+
+(2023 年度)
+
+| 项目名称 | 图书经费 | | | | | | |
+|---|---|---|---|---|---|---|---|
+| 主管部门 | 某街道办事处(汇总) | | | 实施单位 | 某 中心 | | |
+| 项目资金 (万元) | | 年初预算数 | 全年预算数 | 全年执行数 | 分数 | 执行率(%) | 得分 |
+| | 年度资金总额: | 1,765.05 | 1,744.68 | 1,596.51 | 10.00 | 48 | 9.15 |
+| | 其中: 当年财政拨款 | 1,765.05 | 1,744.68 | 1,596.51 | - | 91.51 | - |
+| | 上年结转资金 | 0.00 | 0.00 | 0.00 | - | 0.00 | - |
+| | 其他资金 | | | | | | |
+| 年度总体目标 | 预期目标 | | | 实际完成情况 | | | |
+| | <p>建成文化 344/1000 枢纽。</p> | | | <p>新馆开放，</p> | | | |
+
+| | | <p>读者满意。</p> | | | | | |
+|---|---|---|---|---|---|---|---|
+| 一级指标 | 二级指标 | 三级指标 | 年度指标值 | 实际完成值 | 分值 | 得分 | 偏差原因分析及改进措施 |
+| 产出指标 | 数量指标 | 书籍购置量 | ≥46000.00(册) | 38823.00(册) | 6.00 | 5.40 | 单价 较高 |
+| | | 活动场次 | =56.00(场) | 56.00(场) | 10.00 | 10.00 | |
+| 效益 | 可持续影响 | 长效机制 | 健全有效 | 达成指标 | 6.00 | 6.00 | |
+
+| | | | | | | | |
+|---|---|---|---|---|---|---|---|
+| 指标 | 响指标 | | | | | | |
+| 满意 | 服务 | 读者满意率 | ≥95.00(%) | 95.00(%) | 3.00 | 3.00 | |
+
+- 2 -
+
+| | | | | | | | |
+|---|---|---|---|---|---|---|---|
+| 度指 标 | 对象 满意 度指 标 | | | | | | |
+| | | 居民满意率 | ≥95.00(%) | 95.00(%) | 3.00 | 3.00 | |
+| 总分 | | | | | 100.00 | 97.55 | |
+| 评分等级 | | | | | | | |
+"""
+
+
+def _form(text):
+    record = extract_text(text, name="t.txt")
+    assert len(record.forms) == 1
+    return record.forms[0]
+
+
+def test_header_fields_are_compacted_names():
+    form = _form(MARKDOWN)
+    assert (form.year, form.project_name, form.amount_unit) == (2023, "图书经费", "万元")
+    assert form.supervising_dept == "某街道办事处(汇总)"
+    assert form.implementing_unit == "某中心"
+
+
+def test_funds_are_recorded_as_printed_not_recomputed():
+    form = _form(MARKDOWN)
+    total = form.funds.total
+    assert (total.initial_budget, total.annual_budget, total.executed) == (1765.05, 1744.68, 1596.51)
+    assert total.execution_rate == 48  # printed 48 although 1596.51/1744.68 is 91.5
+    assert form.funds.current_year.weight is None and form.funds.current_year.score is None
+    assert form.funds.other.model_dump() == dict.fromkeys(form.funds.other.model_dump())
+
+
+def test_goal_texts_drop_tags_and_counters_and_rejoin_across_a_table_break():
+    form = _form(MARKDOWN)
+    assert form.goal_expected.replace(" ", "") == "建成文化枢纽。"
+    assert form.goal_actual == "新馆开放，读者满意。"
+
+
+def test_levels_fill_down_and_labels_rejoin_across_pages():
+    form = _form(MARKDOWN)
+    rows = [(r.level1, r.level2, r.name) for r in form.indicators]
+    assert rows == [
+        ("产出指标", "数量指标", "书籍购置量"),
+        ("产出指标", "数量指标", "活动场次"),
+        ("效益指标", "可持续影响指标", "长效机制"),
+        ("满意度指标", "服务对象满意度指标", "读者满意率"),
+        ("满意度指标", "服务对象满意度指标", "居民满意率"),
+    ]
+
+
+def test_indicator_cells_and_deviation():
+    first = _form(MARKDOWN).indicators[0]
+    assert (first.target, first.actual, first.weight, first.score) == ("≥46000.00(册)", "38823.00(册)", 6.0, 5.4)
+    assert first.deviation == "单价 较高"
+
+
+def test_totals_and_blank_grade():
+    form = _form(MARKDOWN)
+    assert (form.total_weight, form.total_score, form.grade) == (100.0, 97.55, None)
+
+
+def test_spans_point_at_the_printed_text():
+    record = extract_text(MARKDOWN, name="t.txt")
+    form = record.forms[0]
+    span = form.field_spans["funds.total.initial_budget"]
+    assert MARKDOWN[span.start:span.end] == "1,765.05"
+    span = form.field_spans["project_name"]
+    assert MARKDOWN[span.start:span.end] == "图书经费"
+    row = form.indicators[0].span
+    assert "书籍购置量" in MARKDOWN[row.start:row.end]
+    assert MARKDOWN[form.source.span.start:].startswith("财政项目支出绩效自评表")
+
+
+BROKEN = """财政项目支出绩效自评表
+(2023 年度)
+
+项目名称 党群综合服务
+
+主管部门
+上海市松江区人民政府九里
+
+亭街道办事处
+实施单位
+
+某中心
+
+项目资金
+（元）
+
+     年初预算数 全年预算数 全年执行数  分值  执行率 得分
+
+年度资金总额 925000.00 815826.17 815,826.17 10 100.00% 10
+
+    其中：当年财政拨款 925000 815826.17 815826.17 —
+
+                上年结转资金 0 0 —
+
+年度
+总体
+目标
+
+预期目标 实际完成情况
+
+安排50名老党员体检，
+改善身体健康状况。
+
+实际安排了50名老党员
+体检。
+
+一级指标 二级指标 三级指标
+年度
+
+指标值
+实际
+
+完成值
+分值 得分
+
+偏差原因分析及
+改进措施
+
+体检人数
+=28人 =28人 2 2
+
+- 1 -
+
+
+
+产出指标
+
+数量指标
+
+党建特色活动次数
+=10次 =8次 1 0
+
+部分活动推迟至下
+一年度举办
+
+党群服务站点升级改造
+
+数量
+
+=2个 =2个 2 2
+
+质量指标
+
+党建特色活动符合标准
+=100% =100% 2 2
+ 绩
+效
+指
+标
+
+率
+
+培训考核通过率
+=100% =100% 2 2
+
+总分 100 99
+"""
+
+
+def test_broken_lines_header_and_funds():
+    form = _form(BROKEN)
+    assert form.supervising_dept == "上海市松江区人民政府九里亭街道办事处"
+    assert form.implementing_unit == "某中心"
+    assert form.amount_unit == "元"
+    assert form.funds.total.executed == 815826.17
+    assert form.funds.total.execution_rate == 100.0
+    carry = form.funds.carryover
+    assert (carry.initial_budget, carry.annual_budget, carry.executed) == (0.0, 0.0, None)
+    assert any(n.field == "funds.carryover" and n.code == "short_row" for n in form.notes)
+
+
+def test_broken_lines_goals_are_paragraphs():
+    form = _form(BROKEN)
+    assert form.goal_expected == "安排50名老党员体检，改善身体健康状况。"
+    assert form.goal_actual == "实际安排了50名老党员体检。"
+
+
+def test_broken_lines_rows():
+    form = _form(BROKEN)
+    rows = [(r.level1, r.level2, r.name, r.target, r.score, r.deviation) for r in form.indicators]
+    assert rows == [
+        ("产出指标", "数量指标", "体检人数", "=28人", 2.0, None),
+        ("产出指标", "数量指标", "党建特色活动次数", "=10次", 0.0, "部分活动推迟至下一年度举办"),
+        ("产出指标", "数量指标", "党群服务站点升级改造数量", "=2个", 2.0, None),
+        ("产出指标", "质量指标", "党建特色活动符合标准率", "=100%", 2.0, None),
+        ("产出指标", "质量指标", "培训考核通过率", "=100%", 2.0, None),
+    ]
+    assert (form.total_weight, form.total_score) == (100.0, 99.0)
+
+
+def test_broken_lines_judgement_calls_leave_notes():
+    form = _form(BROKEN)
+    codes = {(n.field, n.code) for n in form.notes}
+    assert ("indicators[0]", "filled_up") in codes
+    assert ("indicators[1]", "deviation_by_layout") in codes
+    assert ("indicators[3]", "stranded_fragment") in codes
+
+
+TABS = """财政项目支出绩效自评表
+
+（ 2022 年度）
+
+项目名称\t\t社区党校\t\t\t\t\t\t
+主管部门\t\t某镇人民政府\t\t\t实施单位\t某中心\t\t
+项目资金 (万元)\t\t年初预算数\t全年预算数\t全年执行数\t分值\t执行率\t得分\t
+\t年度资金总额\t1.5\t1.5\t0.48\t10\t45%\t5\t
+\t其中：当年财政拨款\t1.5\t1.5\t0.48\t10\t45%\t5\t
+\t上年结转资金\t\t\t\t\t\t\t
+\t其他资金\t\t\t\t\t\t\t
+年度 总体 目标\t预期目标\t\t\t实际完成情况\t\t\t\t
+\t提升实效性。\t\t\t创新教学内容\t\t\t\t
+绩效 指标\t一级指标\t二级指标\t三级指标\t年度 指标值\t实际 完成值\t分 值\t得 分\t偏差原因分析及改 进措施
+\t产出指标\t数量指标\t年内调研\t\t完成率 100%\t完成率 100%\t15\t15\t
+\t\t成本指标\t成本控制在预算内\t完成率 100%\t完成率 99%\t10\t10\t
+\t\t经济效益指标\t不产生直接经济效益\t0\t0\t0\t0\t
+\t效益指标\t社会效益 指标\t党课授课完成率\t完成率 100%\t90%\t15\t14\t预算执行力度有待 进一步提高。
+\t满意度 指标\t服务对象满 意度指标\t党员群众满意度\t满意度 100%\t95%\t15\t14\t
+总分\t\t\t\t\t\t100\t94\t
+"""
+
+
+def _tab_rows(text):
+    form = _form(text)
+    return form, [(r.level1, r.level2, r.name, r.target, r.actual, r.weight, r.score, r.deviation)
+                  for r in form.indicators]
+
+
+def test_tab_layout_rows():
+    form, rows = _tab_rows(TABS)
+    assert rows == [
+        ("产出指标", "数量指标", "年内调研", "完成率100%", "完成率100%", 15.0, 15.0, None),
+        ("产出指标", "成本指标", "成本控制在预算内", "完成率100%", "完成率99%", 10.0, 10.0, None),
+        ("效益指标", "经济效益指标", "不产生直接经济效益", "0", "0", 0.0, 0.0, None),
+        ("效益指标", "社会效益指标", "党课授课完成率", "完成率100%", "90%", 15.0, 14.0, "预算执行力度有待 进一步提高。"),
+        ("满意度指标", "服务对象满意度指标", "党员群众满意度", "满意度100%", "95%", 15.0, 14.0, None),
+    ]
+    assert form.funds.total.execution_rate == 45.0
+    assert form.funds.carryover.initial_budget is None
+    assert (form.goal_expected, form.goal_actual) == ("提升实效性。", "创新教学内容")
+    assert (form.total_weight, form.total_score, form.grade) == (100.0, 94.0, None)
+
+
+def test_tabs_turned_into_spaces_read_the_same():
+    spaced = TABS.replace("\t", "    ")
+    form, rows = _tab_rows(spaced)
+    assert rows == _tab_rows(TABS)[1]
+    assert form.model_dump(exclude={"field_spans", "notes", "indicators", "source"}) == \
+        _form(TABS).model_dump(exclude={"field_spans", "notes", "indicators", "source"})
+
+
+DECLARATION = """## 财政项目支出绩效目标申报表
+
+(2024年度)
+
+项目名称\t专户项目经费\t项目性质\t其他经常性项目\t项目类别\t特定目标类
+主管部门\t某街道办事处\t实施单位\t某中心\t\t
+计划开始日期\t2024-01-01\t计划完成日期\t2024-12-31\t\t
+项目资金 (元)\t项目资金总额\t\t年度资金申请总额\t100,000.00\t
+\t其中：财政资金\t\t其中：当年财政拨款\t0.00\t
+\t\t\t上年结转资金\t0.00\t
+\t其他资金\t\t其他资金\t100,000.00\t
+项目 绩效 目标\t项目总目标\t\t年度总体目标\t\t
+\t\t\t完成2024年专户项目工作。\t\t
+\t一级指标\t二级指标\t三级指标\t年度(/项目)指标值\t
+绩效 指标\t产出指标\t数量指标\t工作完成率\t=100.00(%)\t
+\t\t质量指标\t工作达标率\t=100.00 (%)\t
+\t效益指标\t可持续影响指标\t长效管理机制健全性\t建立健全\t
+"""
+
+
+def test_declaration_fields():
+    form = _form(DECLARATION)
+    assert form.kind == "target_declaration"
+    assert (form.project_name, form.project_nature, form.project_category) == ("专户项目经费", "其他经常性项目", "特定目标类")
+    assert (form.planned_start, form.planned_end, form.year) == ("2024-01-01", "2024-12-31", 2024)
+    funds = form.funds
+    assert (funds.project_total, funds.project_fiscal, funds.project_other) == (None, None, None)
+    assert (funds.annual_total, funds.annual_current_year, funds.annual_carryover, funds.annual_other) == \
+        (100000.0, 0.0, 0.0, 100000.0)
+    assert (form.goal_overall, form.goal_annual) == (None, "完成2024年专户项目工作。")
+    assert [(r.level1, r.level2, r.name, r.target) for r in form.indicators] == [
+        ("产出指标", "数量指标", "工作完成率", "=100.00(%)"),
+        ("产出指标", "质量指标", "工作达标率", "=100.00(%)"),
+        ("效益指标", "可持续影响指标", "长效管理机制健全性", "建立健全"),
+    ]
+
+
+def test_what_cannot_be_read_is_null_with_a_note():
+    text = MARKDOWN.split("| 总分 |")[0]
+    form = _form(text)
+    assert form.total_score is None and form.total_weight is None
+    assert any(n.field == "total_score" and n.code == "not_found" for n in form.notes)
