@@ -36,7 +36,7 @@ class Anchors:
 
     def at(self, *labels: str, after: int = 0) -> re.Match[str] | None:
         """The earliest match of any of `labels` at or after `after`."""
-        matches = [m for label in labels if (m := re.compile(loose(label)).search(self.text, after))]
+        matches = [m for label in labels if (m := loose(label).search(self.text, after))]
         return min(matches, key=lambda m: m.start(), default=None)
 
     def between(self, start: int, end: int) -> Found | None:

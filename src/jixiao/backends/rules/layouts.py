@@ -15,6 +15,7 @@ from .text import Cell, Row, compact, is_number
 
 _MD_SEPARATOR = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$")
 _TAB_SPLIT = re.compile(r"\t| {2,}|\u3000+")
+_SPACES = re.compile(r"\s+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -26,17 +27,20 @@ def _lines(text: str, offset: int):
         pos += len(line) + 1
 
 
-def _split(line: str, start: int, pattern: re.Pattern[str]) -> list[Cell]:
-    """The non-blank cells of a line split by `pattern`, with spans and column numbers."""
-    cells, col, pos = [], 0, 0
-    for match in [*pattern.finditer(line), None]:
-        end = match.start() if match else len(line)
-        piece = line[pos:end]
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            cells.append(Cell(piece.strip(), start + pos + lead, start + pos + lead + len(piece.strip()), col))
-        if match:
-            pos, col = match.end(), col + 1
+def _split(line: str, start: int, pattern: re.Pattern[str] | str) -> list[Cell]:
+    """The non-blank cells of a line split by `pattern` (a regex or a plain separator),
+    with spans and column numbers."""
+    if isinstance(pattern, str):
+        pieces, seps = line.split(pattern), None
+    else:
+        pieces, seps = pattern.split(line), [m.end() - m.start() for m in pattern.finditer(line)]
+    cells, pos = [], 0
+    for col, piece in enumerate(pieces):
+        body = piece.strip()
+        if body:
+            lead = pos + piece.index(body[0])
+            cells.append(Cell(body, start + lead, start + lead + len(body), col))
+        pos += len(piece) + (len(pattern) if seps is None else (seps[col] if col < len(seps) else 0))
     return cells
 
 
@@ -59,7 +63,6 @@ class MarkdownLayout(_CellLayout):
     """Markdown pipe tables, possibly split across pages into several table pieces."""
 
     name = "markdown"
-    _PIPE = re.compile(r"\|")
 
     @staticmethod
     def matches(lines: list[str]) -> bool:
@@ -74,7 +77,7 @@ class MarkdownLayout(_CellLayout):
             lead = line.index(body)
             if body.startswith("|"):
                 body, lead = body[1:], lead + 1
-            cells = _split(body.rstrip("|"), start + lead, self._PIPE)
+            cells = _split(body.rstrip("|"), start + lead, "|")
             if cells:
                 rows.append(Row(cells))
         return rows
@@ -92,7 +95,8 @@ class TabLayout(_CellLayout):
     def rows(self, text: str, offset: int) -> list[Row]:
         rows = []
         for line, start in _lines(text, offset):
-            cells = _split(line, start, _TAB_SPLIT)
+            plain = "\t" in line and "  " not in line and "\u3000" not in line
+            cells = _split(line, start, "\t" if plain else _TAB_SPLIT)
             if cells:
                 rows.append(Row(cells))
         return rows
@@ -135,7 +139,7 @@ class BrokenLineLayout:
                 continue
             if i in vertical:
                 continue
-            cells = _split(line, start, re.compile(r"\s+"))
+            cells = _split(line, start, _SPACES)
             text_ = compact(line)
             if all(is_full_label(c.text) for c in cells):
                 rows.append(Row(cells))

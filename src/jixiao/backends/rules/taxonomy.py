@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .text import compact
 
 LEVEL1 = ("产出指标", "效益指标", "满意度指标", "成本指标")
@@ -22,11 +24,13 @@ LEVEL2 = {
 VERTICAL = ("绩效指标", "年度总体目标", "项目绩效目标", "绩效目标")
 
 
+@lru_cache(maxsize=4096)
 def is_full_label(text: str) -> bool:
     key = compact(text)
     return key in LEVEL1 or key in LEVEL2
 
 
+@lru_cache(maxsize=4096)
 def is_vertical_label(text: str, prefix: bool = False) -> bool:
     key = compact(text)
     return any(v.startswith(key) if prefix else v == key for v in VERTICAL)
@@ -36,6 +40,7 @@ def _is_prefix(key: str, labels) -> bool:
     return len(key) >= 2 and any(label.startswith(key) for label in labels)
 
 
+@lru_cache(maxsize=4096)
 def level_of(text: str, current_level1: str | None = None) -> int | None:
     """1 or 2 if the text is a 一级 or 二级 label or the start of one, else None.
 

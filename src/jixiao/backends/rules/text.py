@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _WS = re.compile(r"\s+")
@@ -42,6 +43,7 @@ class Cell:
         return compact(self.text)
 
 
+@lru_cache(maxsize=65536)
 def compact(text: str) -> str:
     """Text with HTML tags and all whitespace removed: the FORMAT.md form of a name."""
     return _WS.sub("", _HTML_TAG.sub("", text))
@@ -62,6 +64,7 @@ def long_text(text: str) -> str:
     return re.sub(r"[ \t\u3000]+", " ", joined).strip()
 
 
+@lru_cache(maxsize=65536)
 def is_number(token: str) -> bool:
     return bool(_NUMBER.match(unicodedata.normalize("NFKC", token.strip())))
 
@@ -71,6 +74,7 @@ def is_value_token(token: str) -> bool:
     return is_number(token) or token.strip() in NULL_MARKS
 
 
+@lru_cache(maxsize=65536)
 def parse_number(token: str | None) -> float | None:
     """The number a cell prints: separators and a trailing % removed; blanks are None."""
     if token is None:
@@ -81,9 +85,10 @@ def parse_number(token: str | None) -> float | None:
     return float(token.rstrip("%").replace(",", ""))
 
 
-def loose(label: str) -> str:
-    """A regex for a label whose characters a layout may separate by spaces or line breaks."""
-    return r"\s*".join(re.escape(ch) for ch in label)
+@lru_cache(maxsize=256)
+def loose(label: str) -> re.Pattern[str]:
+    """A pattern for a label whose characters a layout may separate by spaces or line breaks."""
+    return re.compile(r"\s*".join(re.escape(ch) for ch in label))
 
 
 def trimmed(text: str, start: int, end: int, junk: str = " \t\n|") -> tuple[int, int]:
