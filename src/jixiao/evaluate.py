@@ -104,7 +104,7 @@ def _compare_form(document: str, gold: Form, pred: Form | None) -> Comparison:
     c = Comparison()
     for path, g, p in _form_values(gold, pred):
         c.fields += 1
-        if values_equal(path.rsplit(".", 1)[-1], g, p):
+        if pred is not None and values_equal(path.rsplit(".", 1)[-1], g, p):
             c.right += 1
         else:
             c.misses.append(Miss(document=document, form=label, field=path, gold=g, predicted=p))
@@ -137,7 +137,7 @@ def _compare_rows(document: str, label: str, gold: Form, pred: Form | None) -> C
         for f in fields:
             gv, pv = getattr(g, f), getattr(p, f, None) if p is not None else None
             c.fields += 1
-            if values_equal(f, gv, pv):
+            if p is not None and values_equal(f, gv, pv):
                 c.right += 1
             else:
                 c.misses.append(Miss(document=document, form=label, field=f"indicators[{i}].{f}", gold=gv,

@@ -1,0 +1,50 @@
+"""The rules back-end against the hand-labelled gold, on the seeds and on variants of them."""
+
+import pytest
+
+from conftest import SEEDS, load_gold
+from jixiao import extract_document
+from jixiao.evaluate import Comparison, compare_documents
+
+
+def _gb18030_crlf(path, tmp):
+    out = tmp / path.name
+    out.write_bytes(path.read_text(encoding="utf-8").replace("\n", "\r\n").encode("gb18030"))
+    return out
+
+
+def _tabs_as_spaces(path, tmp):
+    out = tmp / path.name
+    out.write_text(path.read_text(encoding="utf-8").replace("\t", "    "), encoding="utf-8")
+    return out
+
+
+VARIANTS = {
+    "as-is": lambda path, tmp: path,
+    "gb18030-crlf": _gb18030_crlf,
+    "tabs-as-spaces": _tabs_as_spaces,
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_rules_output_matches_gold(variant, tmp_path):
+    total = Comparison()
+    for seed in SEEDS:
+        gold = load_gold(seed.stem)
+        predicted = extract_document(VARIANTS[variant](seed, tmp_path))
+        assert predicted.document == gold.document
+        assert len(predicted.forms) == len(gold.forms), seed.name
+        result = compare_documents(gold, predicted)
+        assert result.rows_found == result.rows_expected, (seed.name, result.misses)
+        total = total.add(result)
+    misses = "\n".join(f"{m.document} {m.form} {m.field}: gold={m.gold!r} got={m.predicted!r}"
+                       for m in total.misses)
+    print(f"\n[{variant}] field accuracy {total.accuracy:.4f} ({total.right}/{total.fields})\n{misses}")
+    assert total.accuracy >= 0.99, misses
+
+
+def test_gold_files_follow_the_record_format():
+    for seed in SEEDS:
+        gold = load_gold(seed.stem)
+        assert gold.document == seed.name
+        assert gold.forms, seed.name
