@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import jsonlines
 import typer
+from typer.core import TyperGroup
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -21,7 +22,10 @@ from .backends import REGISTRY, get_backend
 from .errors import JixiaoError
 from .ingest import iter_paths
 from .pipeline import extract_paths
-from .schema import DocumentResult
+from .evaluate import evaluate
+from .report import render_html, render_text
+from .runs import compare_runs, eval_run, load_gold, load_predictions, load_report
+from .schema import DocumentResult, EvalReport
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="jixiao (绩效): 财政项目绩效表 → 结构化记录 / fiscal performance forms → records.")
@@ -93,6 +97,92 @@ def _report(result: DocumentResult, debug: bool) -> None:
     err.print(result.error, markup=False, highlight=False)
     if debug and result.traceback:
         err.print(result.traceback, markup=False, highlight=False)
+
+
+class _ScoreByDefault(TyperGroup):
+    """`jixiao eval --gold DIR PRED.jsonl` means `jixiao eval score --gold DIR PRED.jsonl`."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["score", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(cls=_ScoreByDefault, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                       help="评估 / Evaluate extraction accuracy against hand-labelled gold.")
+app.add_typer(eval_app, name="eval")
+
+
+def _fail(exc: JixiaoError) -> None:
+    err.print("error 错误:", style="red", end=" ")
+    err.print(str(exc), markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def _emit(report: EvalReport, as_json: bool, html_path: Optional[Path]) -> None:
+    if html_path:
+        html_path.write_text(render_html(report), encoding="utf-8")
+        err.print(f"report written to {html_path}", markup=False, highlight=False)
+    if as_json:
+        typer.echo(report.model_dump_json(indent=1))
+    else:
+        typer.echo(render_text(report))
+
+
+@eval_app.command("score")
+def eval_score(
+    predictions: Annotated[Path, typer.Argument(help="JSON lines written by `jixiao extract`.")],
+    gold: Annotated[Path, typer.Option("--gold", help="Folder of gold files (<stem>.json).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as one JSON object.")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML report here.")] = None,
+) -> None:
+    """Score predictions against gold: fields, forms, rows, misses, confidence."""
+    try:
+        result = evaluate(load_gold(gold), load_predictions(predictions))
+    except JixiaoError as exc:
+        _fail(exc)
+    result.run = {"predictions": str(predictions), "gold": str(gold)}
+    _emit(result, as_json, report)
+
+
+@eval_app.command("run")
+def eval_run_command(
+    fixtures: Annotated[Path, typer.Argument(help="Folder with raw/ and gold/.")] = Path("fixtures"),
+    backend: Annotated[str, typer.Option(help=f"Back-end: {', '.join(sorted(REGISTRY))}.")] = "rules",
+    runs_dir: Annotated[Path, typer.Option(help="Where runs are kept.")] = Path("evals/runs"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as one JSON object.")] = False,
+) -> None:
+    """Extract the fixtures and score them, keeping the run under evals/runs/<time>-<backend>/."""
+    try:
+        chosen = get_backend(backend)
+    except JixiaoError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        folder, result = eval_run(fixtures, chosen, runs_dir)
+    except JixiaoError as exc:
+        _fail(exc)
+    err.print(f"run kept in {folder}", markup=False, highlight=False)
+    _emit(result, as_json, None)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    run_a: Annotated[Path, typer.Argument(help="The earlier run (folder or report.json).")],
+    run_b: Annotated[Path, typer.Argument(help="The later run.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the deltas as JSON.")] = False,
+) -> None:
+    """Per-field accuracy deltas between two runs, regressions first."""
+    try:
+        deltas = compare_runs(load_report(run_a), load_report(run_b))
+    except JixiaoError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps([d.model_dump() for d in deltas], ensure_ascii=False, indent=1))
+        return
+    for d in deltas:
+        mark = "REGRESSION" if d.delta < 0 else "improved" if d.delta > 0 else "same"
+        typer.echo(f"{d.delta * 100:+7.2f} pp  {d.before * 100:6.2f}% → {d.after * 100:6.2f}%  {d.field}  {mark}")
 
 
 if __name__ == "__main__":  # pragma: no cover

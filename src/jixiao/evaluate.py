@@ -2,8 +2,9 @@
 
 Numbers are equal within 1e-6 relative; names and cells are equal after NFKC, whitespace and
 HTML-tag removal; long texts are right when at least 0.95 similar after the same clean-up.
-Forms pair by project name within a document; indicator rows pair by name similarity, so a
-missing row does not shift every row after it."""
+Forms pair by project name within a document (an unpaired gold form scores all its fields
+wrong); indicator rows pair by an optimal assignment on (level1, level2, name) similarity,
+so one missing row does not shift every row after it."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ import difflib
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections import defaultdict
 
-from pydantic import BaseModel, Field
+import numpy as np
+from scipy.optimize import linear_sum_assignment
 
-from .schema import DocumentRecord, Form
+from .schema import (
+    Comparison, ConfidenceReport, DocumentRecord, EvalReport, FieldResult, FieldScore, Form, FormResult, Miss,
+    TradeOff,
+)
 
 LONG_TEXTS = frozenset({"goal_expected", "goal_actual", "goal_overall", "goal_annual", "deviation"})
+REVIEW_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.5)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _WS = re.compile(r"\s+")
 _FORM_FIELDS = {
@@ -27,37 +33,11 @@ _FORM_FIELDS = {
                            "supervising_dept", "implementing_unit", "planned_start", "planned_end", "amount_unit",
                            "goal_overall", "goal_annual"),
 }
+_SHARED = frozenset({"year", "project_name", "supervising_dept", "implementing_unit", "amount_unit"})
 _ROW_FIELDS = {
     "self_evaluation": ("level1", "level2", "name", "target", "actual", "weight", "score", "deviation"),
     "target_declaration": ("level1", "level2", "name", "target"),
 }
-
-
-class Miss(BaseModel):
-    document: str
-    form: str
-    field: str
-    gold: object = None
-    predicted: object = None
-
-
-class Comparison(BaseModel):
-    """Counts of right gold fields and rows, and every miss."""
-
-    fields: int = 0
-    right: int = 0
-    rows_expected: int = 0
-    rows_found: int = 0
-    misses: list[Miss] = Field(default_factory=list)
-
-    @property
-    def accuracy(self) -> float:
-        return self.right / self.fields if self.fields else 1.0
-
-    def add(self, other: Comparison) -> Comparison:
-        return Comparison(fields=self.fields + other.fields, right=self.right + other.right,
-                          rows_expected=self.rows_expected + other.rows_expected,
-                          rows_found=self.rows_found + other.rows_found, misses=self.misses + other.misses)
 
 
 def clean(text: str) -> str:
@@ -77,47 +57,78 @@ def values_equal(field: str, gold: object, predicted: object) -> bool:
         return math.isclose(float(gold), p, rel_tol=1e-6, abs_tol=1e-9)
     g, p = clean(str(gold)), clean(str(predicted))
     if field in LONG_TEXTS:
-        return g == p or difflib.SequenceMatcher(None, g, p, autojunk=False).ratio() >= 0.95
+        return g == p or _similarity(g, p) >= 0.95
     return g == p
 
 
+def _similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+# --- one document -----------------------------------------------------------------------
+
 def compare_documents(gold: DocumentRecord, predicted: DocumentRecord | None) -> Comparison:
-    """Every gold field of every gold form scored against the prediction."""
-    result = Comparison()
+    """Every gold field of every gold form scored against one predicted document."""
+    forms = score_document(gold, predicted)
+    return Comparison.from_forms(forms)
+
+
+def score_document(gold: DocumentRecord, predicted: DocumentRecord | None) -> list[FormResult]:
+    """A result per gold form, then one per predicted form that no gold form paired with."""
     pred_forms = list(predicted.forms) if predicted else []
-    for gold_form, pred_form in _pair_forms(gold.forms, pred_forms):
-        result = result.add(_compare_form(gold.document, gold_form, pred_form))
-    return result
+    unused = list(range(len(pred_forms)))
+    results = []
+    for gi, g in enumerate(gold.forms):
+        j = next((j for j in unused if clean(pred_forms[j].project_name or "") == clean(g.project_name or "")),
+                 None)
+        if j is not None:
+            unused.remove(j)
+        results.append(_score_form(gold.document, gi, g, pred_forms[j] if j is not None else None, j))
+    for j in unused:
+        p = pred_forms[j]
+        results.append(FormResult(document=gold.document, form=p.project_name or f"#{j + 1}", gold_index=None,
+                                  predicted_index=j, rows_predicted=len(p.indicators),
+                                  confidence=_confidence(p)))
+    return results
 
 
-def _pair_forms(gold: list[Form], predicted: list[Form]) -> Iterable[tuple[Form, Form | None]]:
-    unused = list(predicted)
-    for g in gold:
-        match = next((p for p in unused if clean(p.project_name or "") == clean(g.project_name or "")), None)
-        if match is not None:
-            unused.remove(match)
-        yield g, match
+def _score_form(document: str, gi: int, gold: Form, pred: Form | None, pj: int | None) -> FormResult:
+    label = gold.project_name or f"#{gi + 1}"
+    fields: list[FieldResult] = []
+    confidences = _field_confidences(pred)
 
+    def add(path: str, key: str, g, p, present: bool = True) -> None:
+        right = present and pred is not None and values_equal(key.rsplit(".", 1)[-1], g, p)
+        fields.append(FieldResult(field=key, path=path, gold=g, predicted=p, right=right,
+                                  confidence=confidences.get(path)))
 
-def _compare_form(document: str, gold: Form, pred: Form | None) -> Comparison:
-    label = gold.project_name or "?"
-    c = Comparison()
+    same_kind = pred is not None and pred.kind == gold.kind
     for path, g, p in _form_values(gold, pred):
-        c.fields += 1
-        if pred is not None and values_equal(path.rsplit(".", 1)[-1], g, p):
-            c.right += 1
-        else:
-            c.misses.append(Miss(document=document, form=label, field=path, gold=g, predicted=p))
-    rows = _compare_rows(document, label, gold, pred)
-    return c.add(rows)
+        # A form read as the wrong kind gets only the fields both kinds share.
+        add(path, path, g, p, present=same_kind or path in _SHARED)
+    gold_rows = gold.indicators
+    pred_rows = pred.indicators if pred is not None and pred.kind == gold.kind else []
+    pairs = pair_rows(gold_rows, pred_rows)
+    rows_right = 0
+    for i, g_row in enumerate(gold_rows):
+        j = pairs.get(i)
+        p_row = pred_rows[j] if j is not None else None
+        start = len(fields)
+        for f in _ROW_FIELDS[gold.kind]:
+            pv = getattr(p_row, f, None) if p_row is not None else None
+            add(f"indicators[{i}].{f}", f"indicators.{f}", getattr(g_row, f), pv, present=p_row is not None)
+        rows_right += p_row is not None and all(r.right for r in fields[start:])
+    return FormResult(document=document, form=label, gold_index=gi, predicted_index=pj, fields=fields,
+                      rows_expected=len(gold_rows), rows_found=len(pairs), rows_right=rows_right,
+                      rows_predicted=len(pred_rows) if pred is not None else 0,
+                      confidence=_confidence(pred) if pred is not None else None)
 
 
 def _form_values(gold: Form, pred: Form | None):
     for name in _FORM_FIELDS[gold.kind]:
-        yield name, getattr(gold, name), getattr(pred, name, None) if pred else None
-    gold_funds = gold.funds.model_dump()
-    pred_funds = pred.funds.model_dump() if pred and pred.kind == gold.kind else {}
-    for key, value in gold_funds.items():
+        yield name, getattr(gold, name), getattr(pred, name, None) if pred is not None else None
+    pred_funds = pred.funds.model_dump() if pred is not None and pred.kind == gold.kind else {}
+    for key, value in gold.funds.model_dump().items():
         if isinstance(value, dict):
             for col, v in value.items():
                 yield f"funds.{key}.{col}", v, (pred_funds.get(key) or {}).get(col)
@@ -125,33 +136,163 @@ def _form_values(gold: Form, pred: Form | None):
             yield f"funds.{key}", value, pred_funds.get(key)
 
 
-def _compare_rows(document: str, label: str, gold: Form, pred: Form | None) -> Comparison:
-    fields = _ROW_FIELDS[gold.kind]
-    gold_rows = gold.indicators
-    pred_rows = pred.indicators if pred and pred.kind == gold.kind else []
-    c = Comparison(rows_expected=len(gold_rows))
-    for i, j in _pair_rows(gold_rows, pred_rows):
-        g = gold_rows[i]
-        p = pred_rows[j] if j is not None else None
-        c.rows_found += p is not None
-        for f in fields:
-            gv, pv = getattr(g, f), getattr(p, f, None) if p is not None else None
-            c.fields += 1
-            if p is not None and values_equal(f, gv, pv):
-                c.right += 1
-            else:
-                c.misses.append(Miss(document=document, form=label, field=f"indicators[{i}].{f}", gold=gv,
-                                     predicted=pv))
-    return c
+def pair_rows(gold: list, predicted: list) -> dict[int, int]:
+    """Gold row index → predicted row index, by an optimal assignment on the similarity of
+    (level1, level2, name); pairs less than half similar are left unpaired."""
+    if not gold or not predicted:
+        return {}
+    key = lambda r: (clean(r.level1 or ""), clean(r.level2 or ""), clean(r.name or ""))  # noqa: E731
+    gk, pk = [key(r) for r in gold], [key(r) for r in predicted]
+    score = np.array([[_row_similarity(g, p) for p in pk] for g in gk])
+    rows, cols = linear_sum_assignment(-score)
+    return {int(i): int(j) for i, j in zip(rows, cols) if score[i, j] >= 0.5}
 
 
-def _pair_rows(gold: list, predicted: list) -> list[tuple[int, int | None]]:
-    """Gold row index → predicted row index (or None), keeping table order."""
-    key = lambda r: clean(f"{r.name or ''}|{r.target or ''}")  # noqa: E731
-    matcher = difflib.SequenceMatcher(None, [key(r) for r in gold], [key(r) for r in predicted], autojunk=False)
-    pairs: dict[int, int | None] = {i: None for i in range(len(gold))}
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag in ("equal", "replace"):
-            for k in range(min(i2 - i1, j2 - j1)):
-                pairs[i1 + k] = j1 + k
-    return sorted(pairs.items())
+def _row_similarity(g: tuple[str, str, str], p: tuple[str, str, str]) -> float:
+    # The name decides; the levels break ties between rows of the same name.
+    name = 1.0 if g[2] == p[2] else _similarity(g[2], p[2])
+    return 0.8 * name + 0.1 * (g[0] == p[0]) + 0.1 * (g[1] == p[1])
+
+
+def _confidence(form: Form | None) -> float | None:
+    value = getattr(form, "confidence", None) if form is not None else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _field_confidences(form: Form | None) -> dict[str, float]:
+    raw = getattr(form, "field_confidence", None) if form is not None else None
+    return {k: float(v) for k, v in raw.items() if isinstance(v, (int, float))} if isinstance(raw, dict) else {}
+
+
+# --- a whole run --------------------------------------------------------------------------
+
+def evaluate(gold: list[DocumentRecord], predicted: list[DocumentRecord]) -> EvalReport:
+    """Every metric of a run: fields, forms, rows, documents, misses and confidence."""
+    by_name = {p.document: p for p in predicted}
+    forms: list[FormResult] = []
+    for g in gold:
+        forms += score_document(g, by_name.get(g.document))
+    gold_names = {g.document for g in gold}
+    for p in predicted:
+        if p.document not in gold_names:
+            forms += score_document(DocumentRecord(document=p.document, forms=[]), p)
+    return build_report(forms)
+
+
+def build_report(forms: list[FormResult]) -> EvalReport:
+    fields = [f for form in forms for f in form.fields]
+    per_field: dict[str, FieldScore] = {}
+    for f in fields:
+        score = per_field.setdefault(f.field, FieldScore())
+        score.total += 1
+        score.right += f.right
+    gold_forms = [f for f in forms if f.gold_index is not None]
+    pred_forms = [f for f in forms if f.predicted_index is not None]
+    paired = [f for f in gold_forms if f.predicted_index is not None]
+    rows_right = sum(f.rows_right for f in forms)
+    rows_expected = sum(f.rows_expected for f in forms)
+    rows_predicted = sum(f.rows_predicted for f in forms)
+    precision = _ratio(rows_right, rows_predicted)
+    recall = _ratio(rows_right, rows_expected)
+    per_document: dict[str, Comparison] = {}
+    for doc, items in _group(forms, lambda f: f.document).items():
+        per_document[doc] = Comparison.from_forms(items)
+    return EvalReport(
+        overall=_ratio(sum(f.right for f in fields), len(fields)),
+        fields_total=len(fields), fields_right=sum(f.right for f in fields),
+        per_field=dict(sorted(per_field.items())),
+        form_precision=_ratio(len(paired), len(pred_forms)), form_recall=_ratio(len(paired), len(gold_forms)),
+        row_precision=precision, row_recall=recall,
+        row_f1=2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        row_completeness=[{"document": f.document, "form": f.form, "expected": f.rows_expected,
+                           "found": f.rows_found} for f in gold_forms],
+        per_document=per_document,
+        misses=[Miss(document=form.document, form=form.form, field=f.path, gold=f.gold, predicted=f.predicted)
+                for form in forms for f in form.fields if not f.right],
+        confidence=confidence_report(forms),
+    )
+
+
+def _group(items, key):
+    out = defaultdict(list)
+    for item in items:
+        out[key(item)].append(item)
+    return out
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 1.0
+
+
+# --- confidence ---------------------------------------------------------------------------
+
+def auroc(confidence: list[float], wrong: list[bool]) -> float | None:
+    """How well low confidence ranks errors: P(a right item outranks a wrong one), ties half.
+    0.5 is no better than chance; None when only one class is present."""
+    right_scores = [c for c, w in zip(confidence, wrong) if not w]
+    wrong_scores = [c for c, w in zip(confidence, wrong) if w]
+    if not right_scores or not wrong_scores:
+        return None
+    ranks = _average_ranks(right_scores + wrong_scores)
+    rank_sum = sum(ranks[: len(right_scores)])
+    n_right, n_wrong = len(right_scores), len(wrong_scores)
+    return (rank_sum - n_right * (n_right + 1) / 2) / (n_right * n_wrong)
+
+
+def _average_ranks(values: list[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def ece(confidence: list[float], right: list[bool], bins: int = 10) -> float | None:
+    """Expected calibration error: the mean |accuracy − confidence| over equal-width bins."""
+    if not confidence:
+        return None
+    total = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, c in enumerate(confidence) if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+        if idx:
+            acc = sum(right[i] for i in idx) / len(idx)
+            conf = sum(confidence[i] for i in idx) / len(idx)
+            total += len(idx) / len(confidence) * abs(acc - conf)
+    return total
+
+
+def review_tradeoff(confidence: list[float], right: list[bool],
+                    fractions: tuple[float, ...] = REVIEW_FRACTIONS) -> list[TradeOff]:
+    """Review the lowest-confidence X of forms → how right the accepted rest is."""
+    order = sorted(range(len(confidence)), key=confidence.__getitem__)
+    out = []
+    for fraction in fractions:
+        reviewed = math.ceil(fraction * len(order) - 1e-9)
+        accepted = order[reviewed:]
+        out.append(TradeOff(review_fraction=fraction, reviewed=reviewed, accepted=len(accepted),
+                            accepted_accuracy=_ratio(sum(right[i] for i in accepted), len(accepted))))
+    return out
+
+
+def confidence_report(forms: list[FormResult]) -> ConfidenceReport | None:
+    scored_forms = [f for f in forms if f.gold_index is not None and f.confidence is not None]
+    scored_fields = [x for f in forms for x in f.fields if x.confidence is not None]
+    if not scored_forms and not scored_fields:
+        return None
+    form_conf = [f.confidence for f in scored_forms]
+    form_right = [all(x.right for x in f.fields) for f in scored_forms]
+    field_conf = [x.confidence for x in scored_fields]
+    field_right = [x.right for x in scored_fields]
+    return ConfidenceReport(
+        forms=len(scored_forms), fields=len(scored_fields),
+        form_auroc=auroc(form_conf, [not r for r in form_right]), form_ece=ece(form_conf, form_right),
+        field_auroc=auroc(field_conf, [not r for r in field_right]), field_ece=ece(field_conf, field_right),
+        tradeoff=review_tradeoff(form_conf, form_right) if scored_forms else [],
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 FormKind = Literal["self_evaluation", "target_declaration"]
 
@@ -163,3 +163,114 @@ class DocumentResult(BaseModel):
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+class Miss(BaseModel):
+    """A gold field the prediction got wrong."""
+
+    document: str
+    form: str
+    field: str
+    gold: object = None
+    predicted: object = None
+
+
+class FieldResult(BaseModel):
+    field: str = Field(description="the field's key across forms, e.g. funds.total.executed, indicators.name")
+    path: str = Field(description="the field's path in this form, e.g. indicators[3].name")
+    gold: object = None
+    predicted: object = None
+    right: bool
+    confidence: float | None = None
+
+
+class FormResult(BaseModel):
+    """One gold form (or one unpaired predicted form) scored."""
+
+    document: str
+    form: str
+    gold_index: int | None
+    predicted_index: int | None
+    fields: list[FieldResult] = Field(default_factory=list)
+    rows_expected: int = 0
+    rows_found: int = 0
+    rows_right: int = 0
+    rows_predicted: int = 0
+    confidence: float | None = None
+
+
+class Comparison(BaseModel):
+    """Counts of right gold fields and rows, and every miss."""
+
+    fields: int = 0
+    right: int = 0
+    rows_expected: int = 0
+    rows_found: int = 0
+    misses: list[Miss] = Field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.fields if self.fields else 1.0
+
+    @classmethod
+    def from_forms(cls, forms: list[FormResult]) -> "Comparison":
+        fields = [f for form in forms for f in form.fields]
+        return cls(fields=len(fields), right=sum(f.right for f in fields),
+                   rows_expected=sum(f.rows_expected for f in forms), rows_found=sum(f.rows_found for f in forms),
+                   misses=[Miss(document=form.document, form=form.form, field=f.path, gold=f.gold,
+                                predicted=f.predicted) for form in forms for f in form.fields if not f.right])
+
+    def add(self, other: "Comparison") -> "Comparison":
+        return Comparison(fields=self.fields + other.fields, right=self.right + other.right,
+                          rows_expected=self.rows_expected + other.rows_expected,
+                          rows_found=self.rows_found + other.rows_found, misses=self.misses + other.misses)
+
+
+class FieldScore(BaseModel):
+    right: int = 0
+    total: int = 0
+
+    @computed_field
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.total if self.total else 1.0
+
+
+class TradeOff(BaseModel):
+    """Review the lowest-confidence `review_fraction` of forms; the rest are accepted."""
+
+    review_fraction: float
+    reviewed: int
+    accepted: int
+    accepted_accuracy: float
+
+
+class ConfidenceReport(BaseModel):
+    forms: int
+    fields: int
+    form_auroc: float | None = Field(None, description="AUROC of form confidence against a form having any miss")
+    form_ece: float | None = None
+    field_auroc: float | None = None
+    field_ece: float | None = None
+    tradeoff: list[TradeOff] = Field(default_factory=list)
+
+
+class EvalReport(BaseModel):
+    """Every metric of one evaluation."""
+
+    overall: float
+    fields_total: int
+    fields_right: int
+    form_precision: float
+    form_recall: float
+    row_precision: float
+    row_recall: float
+    row_f1: float
+    per_field: dict[str, FieldScore]
+    row_completeness: list[dict]
+    per_document: dict[str, Comparison]
+    misses: list[Miss]
+    confidence: ConfidenceReport | None = None
+    run: dict = Field(default_factory=dict, description="back-end, model, prompt version of the run scored")

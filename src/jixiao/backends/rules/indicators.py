@@ -119,8 +119,8 @@ class IndicatorTable:
     def _reuse_or_new(self, group: _Group, text: str, name: str) -> _Group:
         # Rows read before any label of their level belong to the label printed below
         # them (a merged cell's text sits at its middle, after its first rows).
-        above = [p for p in self.items if getattr(p, name) is group]
-        if group.text is None and above:
+        above = [p for p in self.items if getattr(p, name) is group] if group.text is None else []
+        if above:
             group.text = text
             for item in above:
                 item.row.notes.append(("filled_up", f"{name} '{text}' printed below this row"))
