@@ -325,3 +325,14 @@ def test_what_cannot_be_read_is_null_with_a_note():
     form = _form(text)
     assert form.total_score is None and form.total_weight is None
     assert any(n.field == "total_score" and n.code == "not_found" for n in form.notes)
+
+
+def test_a_label_printed_mid_group_marks_the_rows_above_as_ambiguous():
+    head = BROKEN.split("体检人数")[0]
+    text = head + "时效指标\n\n活动完成及时率\n及时 及时 2 2\n\n两新党组织覆盖面\n全面 全面 5 5\n 效益指标\n\n社会效益指标\n\n" \
+                  "服务站点服务能力提升\n\n提升 提升 3 3\n\n总分 100 99\n"
+    form = _form(text)
+    assert [(r.level2, r.name) for r in form.indicators] == [
+        ("时效指标", "活动完成及时率"), ("时效指标", "两新党组织覆盖面"), ("社会效益指标", "服务站点服务能力提升")]
+    ambiguous = {n.field for n in form.notes if n.code == "level_ambiguous"}
+    assert ambiguous == {"indicators[1]"}

@@ -46,6 +46,8 @@ class IndicatorTable:
             return
         split = self._split(cells)
         if split is None:
+            if any(code == "floating_label" for code, _ in row.notes):
+                self._mark_ambiguous_above()
             self._labels(cells, positional=len(cells) > 1)
             return
         prefix, fields = split
@@ -76,6 +78,13 @@ class IndicatorTable:
             "score": parse_number(cells[-1].text),
             "deviation": long_text(deviation.text) if deviation else None,
         }
+
+    def _mark_ambiguous_above(self) -> None:
+        """Rows of the current group after its first may belong to the group that a
+        mid-group label starts: the layout does not tell where one ends."""
+        group = [p for p in self.items if p.level2 is self.level2 and p.level1 is self.level1]
+        for item in group[1:]:
+            item.row.notes.append(("level_ambiguous", "a label printed mid-group follows; this row may belong to it"))
 
     def _labels(self, cells: list[Cell], positional: bool) -> None:
         for i, cell in enumerate(cells):

@@ -142,7 +142,10 @@ class BrokenLineLayout:
             cells = _split(line, start, _SPACES)
             text_ = compact(line)
             if all(is_full_label(c.text) for c in cells):
-                rows.append(Row(cells))
+                # A label right under a row's values, with no blank line, was printed at the
+                # middle of its merged cell: rows above it may belong to it too.
+                floating = i > 0 and lines[i - 1][0].strip() and rows and _is_indicator(rows[-1])
+                rows.append(Row(cells, [("floating_label", "label printed mid-group")] if floating else []))
                 deviation = ""
                 continue
             values = _values(cells)
