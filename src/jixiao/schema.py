@@ -26,6 +26,24 @@ class Note(BaseModel):
     message: str
 
 
+Severity = Literal["error", "warning", "info"]
+Triage = Literal["source_inconsistency", "extraction_suspect", "unverified"]
+
+
+class Finding(BaseModel):
+    """One validator result: what was compared, what was expected, and where the values are."""
+
+    code: str = Field(description="rule code from VALIDATION.md, e.g. SE-F1")
+    severity: Severity
+    message: str = Field(description="中文 / English")
+    fields: list[str] = Field(description="FORMAT.md paths of the values involved")
+    values: dict[str, object] = Field(default_factory=dict, description="the values compared, by path")
+    expected: object = None
+    tolerance: float | None = None
+    triage: Triage | None = Field(None, description="for a failed rule: is the form wrong, or the extraction?")
+    suspect_fields: list[str] = Field(default_factory=list, description="fields not found in their source span")
+
+
 class FormSource(BaseModel):
     """Where a form came from: its document, its index in that document and its span."""
 

@@ -1,0 +1,73 @@
+"""`jixiao eval` end to end on the seed fixtures, and the baseline guard."""
+
+import json
+import shutil
+
+from conftest import GOLD, ROOT
+from test_cli import run
+
+from jixiao.runs import eval_run
+
+
+def _gold_as_predictions(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(json.loads(p.read_text(encoding="utf-8")), ensure_ascii=False) + "\n"
+                            for p in sorted(GOLD.glob("*.json"))), encoding="utf-8")
+    return path
+
+
+def test_gold_against_itself_is_perfect_everywhere(tmp_path):
+    result = run("eval", "--gold", GOLD, _gold_as_predictions(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for key in ("overall", "form_recall", "form_precision", "row_precision", "row_recall", "row_f1"):
+        assert report[key] == 1.0, key
+    assert all(v["accuracy"] == 1.0 for v in report["per_field"].values())
+    assert report["misses"] == []
+
+
+def test_eval_run_keeps_predictions_report_and_settings(tmp_path):
+    result = run("eval", "run", ROOT / "fixtures", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert folder.name.endswith("-rules")
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert report["run"]["backend"] == "rules" and "prompt_version" in report["run"] and "model" in report["run"]
+    assert (folder / "report.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert len((folder / "predictions.jsonl").read_text(encoding="utf-8").splitlines()) == 4
+    # The same figure as scoring those predictions with `jixiao eval`.
+    rescored = run("eval", "--gold", GOLD, folder / "predictions.jsonl", "--json")
+    assert json.loads(rescored.stdout)["overall"] == report["overall"]
+
+
+def test_compare_lists_regressions_first(tmp_path):
+    a = tmp_path / "a"
+    shutil.copytree(ROOT / "fixtures", a)
+    run_a, _ = eval_run(a, "rules", tmp_path / "runs")
+    gold = a / "gold" / "001_ec90f154ecebac5e.json"
+    data = json.loads(gold.read_text(encoding="utf-8"))
+    data["forms"][0]["total_score"] = 12345.0  # the rules output can no longer match this field
+    gold.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    run_b, _ = eval_run(a, "rules", tmp_path / "runs")
+    result = run("eval", "compare", run_a, run_b)
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert "total_score" in first and "REGRESSION" in first
+
+
+def test_unreadable_predictions_are_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"document": "x.txt", "forms": []}\nnot json\n', encoding="utf-8")
+    result = run("eval", "--gold", GOLD, bad)
+    assert result.returncode == 1
+    assert "bad.jsonl line 2" in result.stderr
+
+
+def test_no_field_drops_below_the_baseline(tmp_path):
+    baseline = json.loads((ROOT / "evals" / "baseline-rules.json").read_text(encoding="utf-8"))
+    _, report = eval_run(ROOT / "fixtures", "rules", tmp_path)
+    drops = {field: (acc, report.per_field[field].accuracy if field in report.per_field else None)
+             for field, acc in baseline["per_field"].items()
+             if field not in report.per_field or report.per_field[field].accuracy < acc - 1e-9}
+    assert not drops, f"fields below baseline (baseline, now): {drops}"
+    assert report.overall >= baseline["overall"] - 1e-9
