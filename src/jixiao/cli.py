@@ -27,7 +27,7 @@ from .report import render_html, render_text
 from .runs import compare_runs, eval_run, load_gold, load_predictions, load_report
 from .schema import DocumentResult, EvalReport
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="jixiao (绩效): 财政项目绩效表 → 结构化记录 / fiscal performance forms → records.")
 err = Console(stderr=True, soft_wrap=True)
 
@@ -109,6 +109,7 @@ class _ScoreByDefault(TyperGroup):
 
 
 eval_app = typer.Typer(cls=_ScoreByDefault, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                       pretty_exceptions_enable=False,
                        help="评估 / Evaluate extraction accuracy against hand-labelled gold.")
 app.add_typer(eval_app, name="eval")
 

@@ -43,7 +43,7 @@ def load_predictions(path: str | Path) -> list[DocumentRecord]:
     except FileNotFoundError:
         raise InputError(f"{path}: 文件不存在 / file not found") from None
     except jsonlines.InvalidLineError as exc:
-        raise InputError(f"{path} line {exc.line_number}: 不是有效的 JSON / not valid JSON") from None
+        raise InputError(f"{path} line {exc.lineno}: 不是有效的 JSON / not valid JSON") from None
 
 
 def _record(where, obj) -> DocumentRecord:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ...schema import DeclarationIndicator, Note, SelfEvaluationIndicator, Span
 from . import taxonomy
 from .text import Cell, Row, is_number, long_text, parse_number
+
+
+_VALUE_START = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d|[\u4e00-\u9fff]{0,4}\d)")
 
 
 @dataclass
@@ -45,14 +49,15 @@ class IndicatorTable:
         if not cells:
             return
         split = self._split(cells)
+        before = (self.level1, self.level2)
         if split is None:
-            if any(code == "floating_label" for code, _ in row.notes):
-                self._mark_ambiguous_above()
             self._labels(cells, positional=len(cells) > 1)
+            self._after_labels(row, before)
             return
         prefix, fields = split
         label_cells, name_cells = _name_split(prefix)
         self._labels(label_cells, positional=len(label_cells) > 1)
+        self._after_labels(row, before)
         notes = list(row.notes)
         if name_cells:
             fields["name"] = "".join(c.compact for c in name_cells)
@@ -64,6 +69,11 @@ class IndicatorTable:
         if self.kind == "target_declaration":
             if all(_label_like(c) for c in cells):
                 return None
+            rest = [c for c in cells[:-1] if not _label_like(c)]
+            if not rest and not _value_like(cells[-1]):
+                # One cell beside the labels that does not read as a value is the name; the
+                # target cell is blank.
+                return cells, {"target": None}
             return cells[:-1], {"target": cells[-1].compact}
         deviation = None
         if len(cells) >= 5 and not is_number(cells[-1].text) and is_number(cells[-2].text) \
@@ -79,10 +89,13 @@ class IndicatorTable:
             "deviation": long_text(deviation.text) if deviation else None,
         }
 
-    def _mark_ambiguous_above(self) -> None:
-        """Rows of the current group after its first may belong to the group that a
-        mid-group label starts: the layout does not tell where one ends."""
-        group = [p for p in self.items if p.level2 is self.level2 and p.level1 is self.level1]
+    def _after_labels(self, row: Row, before: tuple[_Group, _Group]) -> None:
+        """A new group whose label was printed mid-group, or just after a page break, may
+        span rows read before it: the layout does not tell where the group above ends."""
+        if (self.level1, self.level2) == before or not any(
+                code in ("floating_label", "after_break") for code, _ in row.notes):
+            return
+        group = [p for p in self.items if p.level1 is before[0] and p.level2 is before[1]]
         for item in group[1:]:
             item.row.notes.append(("level_ambiguous", "a label printed mid-group follows; this row may belong to it"))
 
@@ -156,6 +169,12 @@ class IndicatorTable:
                 notes.append(Note(field=f"indicators[{i}]", code=code, message=message))
         notes += [Note(field="indicators", code=c, message=m) for c, m in self.notes]
         return out, notes
+
+
+def _value_like(cell: Cell) -> bool:
+    """A target cell: an operator or a number, or a short qualitative word such as 及时."""
+    text = cell.compact
+    return bool(_VALUE_START.match(text)) or len(text) <= 4
 
 
 def _vertical(cell: Cell) -> bool:

@@ -93,12 +93,14 @@ class TabLayout(_CellLayout):
         return sum(bool(_TAB_SPLIT.search(line.strip())) for line in lines) >= 0.3 * len(lines)
 
     def rows(self, text: str, offset: int) -> list[Row]:
-        rows = []
+        rows, blank = [], False
         for line, start in _lines(text, offset):
             plain = "\t" in line and "  " not in line and "\u3000" not in line
             cells = _split(line, start, "\t" if plain else _TAB_SPLIT)
             if cells:
-                rows.append(Row(cells))
+                # A blank line inside a table is where a page broke.
+                rows.append(Row(cells, [("after_break", "first row after a page break")] if blank and rows else []))
+            blank = not cells
         return rows
 
 
