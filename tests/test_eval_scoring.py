@@ -57,6 +57,18 @@ def test_an_extra_row_shifts_nothing_and_lowers_precision():
     assert report.row_precision == pytest.approx(3 / 4) and report.row_recall == 1.0
 
 
+def test_rows_in_another_order_still_pair_by_name():
+    report = evaluate([doc(declaration())], [doc(declaration(rows=[ROWS[2], ROWS[0], ROWS[1]]))])
+    assert report.overall == 1.0 and report.row_recall == 1.0
+
+
+def test_a_row_shifted_under_the_wrong_label_costs_its_label_fields():
+    shifted = [ROWS[0], ("产出指标", "数量指标", "乙", "=2"), ROWS[2]]
+    report = evaluate([doc(declaration())], [doc(declaration(rows=shifted))])
+    assert {m.field for m in report.misses} == {"indicators[1].level2"}
+    assert report.row_recall == pytest.approx(2 / 3)  # a row is right only when every field is
+
+
 def test_a_swapped_number_and_a_whitespace_difference():
     predicted = declaration(rows=[ROWS[0], ("产出 指标", "质量指标", " 乙 ", "= 2"), ROWS[2]])
     predicted["funds"] = dict(predicted["funds"], annual_total=0.0, annual_current_year=100.0, annual_carryover=100.0)

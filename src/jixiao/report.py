@@ -28,7 +28,7 @@ _TEMPLATE = """<!doctype html>
  .muted{color:#9aa5b1}
 </style></head><body>
 <h1>提取准确率报告 · Extraction accuracy</h1>
-<div class="run">{% for k, v in report.run.items() %}{{ k }}: <b>{{ v }}</b> &nbsp; {% endfor %}</div>
+<div class="run">{% for k, v in report.run.items() %}{{ k }}: <b>{{ "—" if v is none else v }}</b> &nbsp; {% endfor %}</div>
 <div class="cards">
  <div class="card"><b>{{ pct(report.overall) }}</b><span>字段准确率 field accuracy<br>{{ report.fields_right }}/{{ report.fields_total }}</span></div>
  <div class="card"><b>{{ pct(report.form_recall) }}</b><span>表召回 form recall</span></div>
