@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .schema import (
-    Comparison, ConfidenceReport, DocumentRecord, EvalReport, FieldResult, FieldScore, Form, FormResult, Miss,
+    FORM_FIELDS, ROW_FIELDS, Comparison, ConfidenceReport, DocumentRecord, EvalReport, FieldResult, FieldScore, Form, FormResult, Miss,
     TradeOff,
 )
 
@@ -26,18 +26,7 @@ LONG_TEXTS = frozenset({"goal_expected", "goal_actual", "goal_overall", "goal_an
 REVIEW_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.5)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _WS = re.compile(r"\s+")
-_FORM_FIELDS = {
-    "self_evaluation": ("kind", "year", "project_name", "supervising_dept", "implementing_unit", "amount_unit",
-                        "goal_expected", "goal_actual", "total_weight", "total_score", "grade"),
-    "target_declaration": ("kind", "year", "project_name", "project_nature", "project_category",
-                           "supervising_dept", "implementing_unit", "planned_start", "planned_end", "amount_unit",
-                           "goal_overall", "goal_annual"),
-}
 _SHARED = frozenset({"year", "project_name", "supervising_dept", "implementing_unit", "amount_unit"})
-_ROW_FIELDS = {
-    "self_evaluation": ("level1", "level2", "name", "target", "actual", "weight", "score", "deviation"),
-    "target_declaration": ("level1", "level2", "name", "target"),
-}
 
 
 def clean(text: str) -> str:
@@ -114,7 +103,7 @@ def _score_form(document: str, gi: int, gold: Form, pred: Form | None, pj: int |
         j = pairs.get(i)
         p_row = pred_rows[j] if j is not None else None
         start = len(fields)
-        for f in _ROW_FIELDS[gold.kind]:
+        for f in ROW_FIELDS[gold.kind]:
             pv = getattr(p_row, f, None) if p_row is not None else None
             add(f"indicators[{i}].{f}", f"indicators.{f}", getattr(g_row, f), pv, present=p_row is not None)
         rows_right += p_row is not None and all(r.right for r in fields[start:])
@@ -125,7 +114,7 @@ def _score_form(document: str, gi: int, gold: Form, pred: Form | None, pj: int |
 
 
 def _form_values(gold: Form, pred: Form | None):
-    for name in _FORM_FIELDS[gold.kind]:
+    for name in FORM_FIELDS[gold.kind]:
         yield name, getattr(gold, name), getattr(pred, name, None) if pred is not None else None
     pred_funds = pred.funds.model_dump() if pred is not None and pred.kind == gold.kind else {}
     for key, value in gold.funds.model_dump().items():

@@ -10,14 +10,27 @@ from .backends import Backend, get_backend
 from .errors import JixiaoError
 from .extract import extract_form
 from .ingest import ingest, ingest_text, iter_paths
-from .schema import DocumentRecord, DocumentResult, SourceDoc
+from .confidence import score
+from .route import DEFAULT_THRESHOLD, route
+from .schema import DocumentRecord, DocumentResult, Form, SourceDoc
+from .validate import validate
+from .validate.triage import triage
 from .segment import segment
 
 
-def extract_source(doc: SourceDoc, backend: Backend | str = "rules") -> DocumentRecord:
-    """The record of an ingested document: every form, in document order."""
+def extract_source(doc: SourceDoc, backend: Backend | str = "rules",
+                   threshold: float = DEFAULT_THRESHOLD) -> DocumentRecord:
+    """The record of an ingested document: every form, in document order, validated,
+    scored and routed."""
     backend = get_backend(backend) if isinstance(backend, str) else backend
-    return DocumentRecord(document=doc.name, forms=[extract_form(c, backend) for c in segment(doc)])
+    forms = [check_form(extract_form(c, backend), doc.text, threshold) for c in segment(doc)]
+    return DocumentRecord(document=doc.name, forms=forms)
+
+
+def check_form(form: Form, source: str | None, threshold: float = DEFAULT_THRESHOLD) -> Form:
+    """validate → triage → confidence → route, on one extracted form."""
+    form.findings = triage(form, validate(form, source), source)
+    return route(score(form, source), threshold)
 
 
 def extract_document(path: str | Path, backend: Backend | str = "rules") -> DocumentRecord:

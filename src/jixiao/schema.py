@@ -102,6 +102,14 @@ class SelfEvaluationIndicator(_Indicator):
     span: Span | None = Field(None, description="provenance: the row's text in the source")
 
 
+class Route(BaseModel):
+    """Where a form goes next, and why."""
+
+    decision: Literal["accepted", "needs_review"]
+    threshold: float
+    reasons: list[str] = Field(default_factory=list)
+
+
 class _Form(_Record):
     kind: FormKind
     year: int | None = Field(None, description="the year of (2023 年度)")
@@ -114,6 +122,11 @@ class _Form(_Record):
     field_spans: dict[str, Span] = Field(default_factory=dict)
     notes: list[Note] = Field(default_factory=list)
     backend: str | None = None
+    confidence: float | None = Field(None, description="the form's confidence: its least sure field's")
+    field_confidence: dict[str, float] = Field(default_factory=dict, description="by FORMAT.md path")
+    confidence_reasons: list[str] = Field(default_factory=list, description="why a field is less than sure")
+    findings: list[Finding] = Field(default_factory=list)
+    route: Route | None = None
 
 
 class SelfEvaluation(_Form):
@@ -140,6 +153,29 @@ class TargetDeclaration(_Form):
 
 
 Form = Annotated[Union[SelfEvaluation, TargetDeclaration], Field(discriminator="kind")]
+
+
+FORM_FIELDS = {
+    "self_evaluation": ("kind", "year", "project_name", "supervising_dept", "implementing_unit", "amount_unit",
+                        "goal_expected", "goal_actual", "total_weight", "total_score", "grade"),
+    "target_declaration": ("kind", "year", "project_name", "project_nature", "project_category",
+                           "supervising_dept", "implementing_unit", "planned_start", "planned_end", "amount_unit",
+                           "goal_overall", "goal_annual"),
+}
+ROW_FIELDS = {
+    "self_evaluation": ("level1", "level2", "name", "target", "actual", "weight", "score", "deviation"),
+    "target_declaration": ("level1", "level2", "name", "target"),
+}
+
+
+def format_paths(form: "SelfEvaluation | TargetDeclaration") -> list[str]:
+    """Every FORMAT.md field path of a form: scalars, funds, and each indicator row's cells."""
+    paths = list(FORM_FIELDS[form.kind])
+    for key, value in form.funds.model_dump().items():
+        paths += [f"funds.{key}.{col}" for col in value] if isinstance(value, dict) else [f"funds.{key}"]
+    for i in range(len(form.indicators)):
+        paths += [f"indicators[{i}].{f}" for f in ROW_FIELDS[form.kind]]
+    return paths
 
 
 class DocumentRecord(BaseModel):

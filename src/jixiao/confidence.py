@@ -1,0 +1,70 @@
+"""Confidence per field and per form, from evidence the pipeline has, with its reasons.
+
+Every field starts near sure and loses confidence for each piece of evidence against it:
+the back-end's own notes (a label filled up from below, a name rejoined over a page), a
+value not found in the text it came from, a rule it fails. A form is as sure as its least
+sure field. Each factor is listed in `confidence_reasons`, so a reviewer sees why."""
+
+from __future__ import annotations
+
+import re
+
+from .schema import Form, format_paths
+from .validate.triage import found_in_source
+from .validate.values import Values
+
+BASE = 0.99
+# How much a note of the back-end lowers the fields it names (1.0: no effect).
+NOTE_FACTORS = {
+    "not_found": 0.3, "name_missing": 0.3, "partial_label": 0.5, "level_ambiguous": 0.45,
+    "default_columns": 0.6, "stranded_fragment": 0.7, "deviation_by_layout": 0.75, "implied": 0.8,
+    "filled_up": 0.8, "short_row": 0.85, "assumed_blank": 0.85, "rejoined": 0.97, "after_break": 0.97,
+    "floating_label": 0.97,
+}
+FINDING_FACTORS = {"extraction_suspect": 0.2, "unverified": 0.6, "source_inconsistency": 0.7, None: 0.8}
+SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.0}
+NOT_IN_SOURCE = 0.4
+_ROW = re.compile(r"^indicators\[(\d+)\]$")
+
+
+def score(form: Form, source: str | None) -> Form:
+    """The form with `confidence`, `field_confidence` and `confidence_reasons` filled in."""
+    paths = format_paths(form)
+    conf = dict.fromkeys(paths, BASE)
+    reasons: list[str] = []
+
+    def lower(targets: list[str], factor: float, why: str) -> None:
+        hit = [p for p in targets if p in conf]
+        for p in hit:
+            conf[p] *= factor
+        if hit and factor < 1.0:
+            reasons.append(f"{', '.join(hit[:4])}{' …' if len(hit) > 4 else ''}: {why} (×{factor:g})")
+
+    for note in form.notes:
+        factor = NOTE_FACTORS.get(note.code, 0.9)
+        lower(_note_targets(note.field, paths), factor, f"{note.code}: {note.message}")
+    values = Values(form, source)
+    for path in paths:
+        if found_in_source(values, path) is False:
+            lower([path], NOT_IN_SOURCE, "value not found in its source text")
+    for finding in form.findings:
+        weight = SEVERITY_WEIGHT[finding.severity]
+        if not weight:
+            continue
+        targets = finding.suspect_fields or [p for p in finding.fields if p in conf]
+        factor = 1 - weight * (1 - FINDING_FACTORS[finding.triage])
+        lower(targets, factor, f"{finding.code} {finding.severity} ({finding.triage or 'untriaged'})")
+    form.field_confidence = {p: round(c, 4) for p, c in conf.items()}
+    form.confidence = round(min(conf.values(), default=BASE), 4)
+    form.confidence_reasons = reasons
+    return form
+
+
+def _note_targets(field: str, paths: list[str]) -> list[str]:
+    """The field paths a note speaks of: a field, a whole row, or a section."""
+    if field in paths:
+        return [field]
+    m = _ROW.match(field)
+    if m:
+        return [p for p in paths if p.startswith(f"{field}.")]
+    return [p for p in paths if p.startswith(f"{field}.") or p.startswith(f"{field}[")]

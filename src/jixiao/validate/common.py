@@ -1,0 +1,45 @@
+"""Helpers every rule module shares: building a finding, number tests, rounding."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from ..schema import Finding
+from .values import Values
+
+FUND_ROWS = ("total", "current_year", "carryover", "other")
+ROW_LABELS = {"total": "年度资金总额", "current_year": "当年财政拨款", "carryover": "上年结转资金", "other": "其他资金"}
+
+
+def finding(code, severity, zh, en, fields, values, expected=None, tolerance=None) -> Finding:
+    return Finding(code=code, severity=severity, message=f"{zh} / {en}", fields=list(fields),
+                   values=dict(values), expected=expected, tolerance=tolerance)
+
+
+def is_num(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def r4(x: float, d: int = 4) -> float:
+    return round(x, d)
+
+
+def half_up(x: float, d: int) -> float:
+    """Rounded half away from zero, as forms round (Python's round() goes to even)."""
+    return float(Decimal(repr(x)).quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP))
+
+
+def sum_check(v: Values, code: str, total_path: str, part_paths: list[str], zh: str, en: str):
+    """A total that must equal its parts, within the parts' printed rounding (blank parts are 0)."""
+    total = v.get(total_path)
+    parts = [v.get(p) for p in part_paths]
+    if not is_num(total) or not any(is_num(p) for p in parts):
+        return
+    s = sum(p for p in parts if is_num(p))
+    tolerance = v.half_unit(total_path) + sum(v.half_unit(p) for p, x in zip(part_paths, parts) if is_num(x))
+    if abs(total - s) > tolerance + 1e-9:
+        yield finding(code, "error", f"{zh}：合计{total}，分项之和{r4(s, 6)}", f"{en}: total {total}, parts sum to {r4(s, 6)}",
+                 [total_path, *part_paths], {total_path: total, **dict(zip(part_paths, parts))},
+                 expected=r4(s, 6), tolerance=r4(tolerance, 6))
+
+

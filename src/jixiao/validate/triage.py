@@ -1,0 +1,60 @@
+"""Triage of a failed rule: is the form itself wrong, or did the extraction misread it?
+
+Each value a finding compared is looked up in the source text it was read from. All found
+as printed: the form is inconsistent (flag it for the auditor; a re-read would only push a
+reader to falsify printed numbers). One not found: that field is an extraction suspect."""
+
+from __future__ import annotations
+
+import re
+
+from ..backends.rules.text import compact, parse_number
+from ..schema import Finding, Form
+from .values import Values
+
+_ROW_FIELD = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
+_TABLE_RULE = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$", re.M)
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def triage(form: Form, findings: list[Finding], source: str | None) -> list[Finding]:
+    """The findings with `triage` and `suspect_fields` set on every error and warning."""
+    values = Values(form, source)
+    for f in findings:
+        if f.severity == "info":
+            continue
+        checks = {path: found_in_source(values, path) for path in f.values if _is_field(path)}
+        suspects = [path for path, found in checks.items() if found is False]
+        if suspects:
+            f.triage, f.suspect_fields = "extraction_suspect", suspects
+        elif checks and all(checks.values()):
+            f.triage = "source_inconsistency"
+        else:
+            f.triage = "unverified"
+    return findings
+
+
+def _is_field(path: str) -> bool:
+    return "." in path or path in {"total_weight", "total_score", "grade", "project_name", "year", "amount_unit",
+                                   "planned_start", "planned_end", "project_nature", "project_category"}
+
+
+def found_in_source(values: Values, path: str) -> bool | None:
+    """True if the value is printed in the text it came from, False if not, None if the
+    record has no source (a hand-edited file) or the value is blank."""
+    value = values.get(path)
+    if value is None or values.source is None or path.endswith((".level1", ".level2")):
+        return None  # a filled-down label was printed once, above the row, not in it
+    text = values.printed(path)
+    if text is None:
+        m = _ROW_FIELD.match(path)
+        row = values.form.indicators[int(m.group(1))] if m and int(m.group(1)) < len(values.form.indicators) else None
+        span = getattr(row, "span", None)
+        if span is None:
+            return None
+        text = values.source[span.start:span.end]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return any(parse_number(tok) is not None and abs(parse_number(tok) - value) <= 1e-9 * max(1, abs(value))
+                   for tok in _NUMBER.findall(text))
+    # A text joined across a table break spans the pipes and rules between its pieces.
+    return compact(str(value)) in compact(_TABLE_RULE.sub("", text).replace("|", ""))
