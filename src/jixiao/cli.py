@@ -151,6 +151,7 @@ def eval_run_command(
     fixtures: Annotated[Path, typer.Argument(help="Folder with raw/ and gold/.")] = Path("fixtures"),
     backend: Annotated[str, typer.Option(help=f"Back-end: {', '.join(sorted(REGISTRY))}.")] = "rules",
     runs_dir: Annotated[Path, typer.Option(help="Where runs are kept.")] = Path("evals/runs"),
+    noise: Annotated[int, typer.Option(help="Also score this many noisy variants of each document.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as one JSON object.")] = False,
 ) -> None:
     """Extract the fixtures and score them, keeping the run under evals/runs/<time>-<backend>/."""
@@ -160,7 +161,7 @@ def eval_run_command(
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     try:
-        folder, result = eval_run(fixtures, chosen, runs_dir)
+        folder, result = eval_run(fixtures, chosen, runs_dir, noise)
     except JixiaoError as exc:
         _fail(exc)
     err.print(f"run kept in {folder}", markup=False, highlight=False)

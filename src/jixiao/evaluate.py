@@ -86,10 +86,11 @@ def _score_form(document: str, gi: int, gold: Form, pred: Form | None, pj: int |
     fields: list[FieldResult] = []
     confidences = _field_confidences(pred)
 
-    def add(path: str, key: str, g, p, present: bool = True) -> None:
+    def add(path: str, key: str, g, p, present: bool = True, confidence_path: str | None = "") -> None:
         right = present and pred is not None and values_equal(key.rsplit(".", 1)[-1], g, p)
-        fields.append(FieldResult(field=key, path=path, gold=g, predicted=p, right=right,
-                                  confidence=confidences.get(path)))
+        # A predicted row's confidence is under its own index, which pairing may have moved.
+        conf = confidences.get(path if confidence_path == "" else confidence_path or "")
+        fields.append(FieldResult(field=key, path=path, gold=g, predicted=p, right=right, confidence=conf))
 
     same_kind = pred is not None and pred.kind == gold.kind
     for path, g, p in _form_values(gold, pred):
@@ -105,7 +106,8 @@ def _score_form(document: str, gi: int, gold: Form, pred: Form | None, pj: int |
         start = len(fields)
         for f in ROW_FIELDS[gold.kind]:
             pv = getattr(p_row, f, None) if p_row is not None else None
-            add(f"indicators[{i}].{f}", f"indicators.{f}", getattr(g_row, f), pv, present=p_row is not None)
+            add(f"indicators[{i}].{f}", f"indicators.{f}", getattr(g_row, f), pv, present=p_row is not None,
+                confidence_path=f"indicators[{j}].{f}" if j is not None else None)
         rows_right += p_row is not None and all(r.right for r in fields[start:])
     return FormResult(document=document, form=label, gold_index=gi, predicted_index=pj, fields=fields,
                       rows_expected=len(gold_rows), rows_found=len(pairs), rows_right=rows_right,

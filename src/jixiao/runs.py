@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from . import __version__
 from .backends import Backend, get_backend
 from .errors import InputError
 from .evaluate import evaluate
+from .noise import noisy
 from .pipeline import extract_paths
 from .report import render_html
 from .schema import DocumentRecord, EvalReport
@@ -61,26 +63,42 @@ def run_info(backend: Backend) -> dict:
 
 
 def eval_run(fixtures: str | Path = "fixtures", backend: Backend | str = "rules",
-             runs_dir: str | Path = "evals/runs") -> tuple[Path, EvalReport]:
+             runs_dir: str | Path = "evals/runs", noise: int = 0) -> tuple[Path, EvalReport]:
     """Extract `fixtures/raw` with the back-end, score against `fixtures/gold`, and keep the
-    predictions, the report (JSON and HTML) and the run's settings in a new run folder."""
+    predictions, the report (JSON and HTML) and the run's settings in a new run folder.
+    `noise` adds that many noisy variants of each document, scored against its gold."""
     backend = get_backend(backend) if isinstance(backend, str) else backend
     fixtures = Path(fixtures)
     gold = load_gold(fixtures / "gold")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     out = Path(runs_dir) / f"{stamp}-{backend.name}"
     out.mkdir(parents=True, exist_ok=False)
+    inputs = [fixtures / "raw"]
+    if noise:
+        inputs.append(_noisy_inputs(fixtures / "raw", out / "noisy", noise))
+        gold = gold + [g.model_copy(update={"document": p.name}) for g in gold
+                       for p in sorted((out / "noisy").glob(f"{Path(g.document).stem}~noise*"))]
     predictions = []
     with jsonlines.open(out / "predictions.jsonl", "w", dumps=lambda o: json.dumps(o, ensure_ascii=False)) as w:
-        for result in extract_paths([fixtures / "raw"], backend):
+        for result in extract_paths(inputs, backend):
             if result.record:
                 predictions.append(result.record)
                 w.write(result.record.model_dump(mode="json"))
     report = evaluate(gold, predictions)
-    report.run = {**run_info(backend), "fixtures": str(fixtures), "started": stamp}
+    report.run = {**run_info(backend), "fixtures": str(fixtures), "noisy_variants": noise, "started": stamp}
     (out / "report.json").write_text(report.model_dump_json(indent=1), encoding="utf-8")
     (out / "report.html").write_text(render_html(report), encoding="utf-8")
     return out, report
+
+
+def _noisy_inputs(raw: Path, folder: Path, count: int) -> Path:
+    folder.mkdir()
+    for path in sorted(raw.iterdir()):
+        text = path.read_text(encoding="utf-8")
+        for k in range(1, count + 1):
+            variant = folder / f"{path.stem}~noise{k}{path.suffix}"
+            variant.write_text(noisy(text, seed=zlib.crc32(variant.name.encode())), encoding="utf-8")
+    return folder
 
 
 def load_report(run: str | Path) -> EvalReport:
