@@ -71,3 +71,14 @@ def test_no_field_drops_below_the_baseline(tmp_path):
              if field not in report.per_field or report.per_field[field].accuracy < acc - 1e-9}
     assert not drops, f"fields below baseline (baseline, now): {drops}"
     assert report.overall >= baseline["overall"] - 1e-9
+
+
+def test_confidence_ranks_errors_on_the_fixtures_and_noisy_variants(tmp_path):
+    _, report = eval_run(ROOT / "fixtures", "rules", tmp_path, noise=10)
+    c = report.confidence
+    print(f"\nAUROC forms {c.form_auroc:.3f} fields {c.field_auroc:.3f}; ECE forms {c.form_ece:.3f} "
+          f"fields {c.field_ece:.3f}; forms {c.forms}, fields {c.fields}")
+    assert c.field_auroc >= 0.85 and c.form_auroc >= 0.85
+    assert report.run["noisy_variants"] == 10
+    accepted = {t.review_fraction: t.accepted_accuracy for t in c.tradeoff}
+    assert accepted[0.3] > accepted[0.0]  # reviewing the least sure forms leaves a righter rest

@@ -20,12 +20,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import __version__
 from .backends import REGISTRY, get_backend
 from .errors import JixiaoError
-from .ingest import iter_paths
+from .ingest import ingest, iter_paths
+from .route import DEFAULT_THRESHOLD
 from .pipeline import extract_paths
 from .evaluate import evaluate
 from .report import render_html, render_text
 from .runs import compare_runs, eval_run, load_gold, load_predictions, load_report
 from .schema import DocumentResult, EvalReport
+from .segment import segment
+from .validate import validate
+from .validate.triage import triage
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="jixiao (绩效): 财政项目绩效表 → 结构化记录 / fiscal performance forms → records.")
@@ -51,9 +55,12 @@ def extract(
     inputs: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md) to read.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write JSON lines here, not stdout.")] = None,
     backend: Annotated[str, typer.Option(help=f"Back-end: {', '.join(sorted(REGISTRY))}.")] = "rules",
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0,
+                                             help="Forms with a field below this confidence need review.")] = DEFAULT_THRESHOLD,
     debug: Annotated[bool, typer.Option(help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
-    """提取 / Extract: one JSON line per document, {"document": ..., "forms": [...]}."""
+    """提取 / Extract: one JSON line per document, {"document": ..., "forms": [...]}, each form
+    validated (findings), scored (confidence) and routed (accepted / needs_review)."""
     try:
         chosen = get_backend(backend)
     except JixiaoError as exc:
@@ -63,21 +70,22 @@ def extract(
     if not paths:
         err.print("error: 没有可读取的文件 / no input files found (.txt, .md)", highlight=False)
         raise typer.Exit(2)
-    failed = forms = 0
+    failed = forms = review = 0
     sink = output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout)
     with sink as stream, jsonlines.Writer(stream, dumps=_dumps, flush=True) as writer, _progress(len(paths)) as bar:
         task = bar.add_task("extract", total=len(paths)) if bar else None
-        for result in extract_paths(paths, chosen):
+        for result in extract_paths(paths, chosen, threshold=threshold):
             if result.ok:
                 writer.write(result.record.model_dump(mode="json"))
                 forms += len(result.record.forms)
+                review += sum(f.route is not None and f.route.decision == "needs_review" for f in result.record.forms)
             else:
                 failed += 1
                 _report(result, debug)
             if bar:
                 bar.advance(task)
-    err.print(f"documents {len(paths)} · forms {forms} · failed {failed}  "
-              f"(文档 {len(paths)} · 表 {forms} · 失败 {failed})", highlight=False)
+    err.print(f"documents {len(paths)} · forms {forms} · needs review {review} · failed {failed}  "
+              f"(文档 {len(paths)} · 表 {forms} · 待复核 {review} · 失败 {failed})", highlight=False)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -97,6 +105,47 @@ def _report(result: DocumentResult, debug: bool) -> None:
     err.print(result.error, markup=False, highlight=False)
     if debug and result.traceback:
         err.print(result.traceback, markup=False, highlight=False)
+
+
+@app.command("validate")
+def validate_command(
+    records: Annotated[Path, typer.Argument(help="JSON lines of records (jixiao extract output, gold, hand-edited).")],
+    source: Annotated[Optional[Path], typer.Option(help="Folder of the source documents, to triage findings.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON lines, one per form.")] = False,
+) -> None:
+    """校验 / Validate records: arithmetic and consistency findings. Findings are data: the
+    exit status is 0 whenever the file could be read."""
+    try:
+        documents = load_predictions(records)
+    except JixiaoError as exc:
+        _fail(exc)
+    totals = {"error": 0, "warning": 0, "info": 0}
+    for doc in documents:
+        text, chunks = _source_text(source, doc.document)
+        for i, form in enumerate(doc.forms):
+            chunk = chunks[i].text if len(chunks) == len(doc.forms) else None
+            findings = triage(form, validate(form, text), text, chunk)
+            for f in findings:
+                totals[f.severity] += 1
+            if as_json:
+                typer.echo(json.dumps({"document": doc.document, "form_index": i, "project_name": form.project_name,
+                                       "findings": [f.model_dump(mode="json") for f in findings]}, ensure_ascii=False))
+                continue
+            for f in findings:
+                tag = f" [{f.triage}]" if f.triage else ""
+                typer.echo(f"{doc.document} · {form.project_name} · {f.severity} {f.code}{tag}: {f.message}")
+    err.print(f"errors {totals['error']} · warnings {totals['warning']} · info {totals['info']}", highlight=False)
+
+
+def _source_text(folder: Optional[Path], document: str) -> tuple[str | None, list]:
+    """A record's source text and its forms' chunks, where the source folder has it."""
+    if folder is None or not (folder / document).is_file():
+        return None, []
+    try:
+        doc = ingest(folder / document)
+        return doc.text, segment(doc)
+    except JixiaoError:
+        return None, []
 
 
 class _ScoreByDefault(TyperGroup):

@@ -22,7 +22,7 @@ NOTE_FACTORS = {
     "floating_label": 0.97,
 }
 FINDING_FACTORS = {"extraction_suspect": 0.2, "unverified": 0.6, "source_inconsistency": 0.7, None: 0.8}
-SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.0}
+SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.15}
 NOT_IN_SOURCE = 0.4
 _ROW = re.compile(r"^indicators\[(\d+)\]$")
 

@@ -18,14 +18,17 @@ def _body_lines(lines: list[str]) -> list[int]:
     return [i for i, line in enumerate(lines) if line.strip() and "财政项目支出绩效" not in line]
 
 
-def _digit(lines: list[str], rng: random.Random) -> None:
-    candidates = [i for i in _body_lines(lines) if _DIGITS.search(lines[i])]
+def _replace_char(lines: list[str], rng: random.Random, pattern: re.Pattern[str], pick) -> None:
+    """One character matching `pattern`, somewhere in the body, replaced by `pick(old)`."""
+    candidates = [i for i in _body_lines(lines) if pattern.search(lines[i])]
     if candidates:
         i = rng.choice(candidates)
-        spots = [m.start() for m in _DIGITS.finditer(lines[i])]
-        j = rng.choice(spots)
-        new = rng.choice([d for d in "0123456789" if d != lines[i][j]])
-        lines[i] = lines[i][:j] + new + lines[i][j + 1:]
+        j = rng.choice([m.start() for m in pattern.finditer(lines[i])])
+        lines[i] = lines[i][:j] + pick(lines[i][j]) + lines[i][j + 1:]
+
+
+def _digit(lines: list[str], rng: random.Random) -> None:
+    _replace_char(lines, rng, _DIGITS, lambda old: rng.choice([d for d in "0123456789" if d != old]))
 
 
 def _drop_line(lines: list[str], rng: random.Random) -> None:
@@ -35,12 +38,7 @@ def _drop_line(lines: list[str], rng: random.Random) -> None:
 
 
 def _garble(lines: list[str], rng: random.Random) -> None:
-    candidates = [i for i in _body_lines(lines) if _CJK.search(lines[i])]
-    if candidates:
-        i = rng.choice(candidates)
-        spots = [m.start() for m in _CJK.finditer(lines[i])]
-        j = rng.choice(spots)
-        lines[i] = lines[i][:j] + rng.choice(_LOOKALIKE) + lines[i][j + 1:]
+    _replace_char(lines, rng, _CJK, lambda old: rng.choice(_LOOKALIKE))
 
 
 def _join(lines: list[str], rng: random.Random) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from .backends import Backend, get_backend
@@ -33,9 +33,10 @@ def check_form(form: Form, source: str | None, threshold: float = DEFAULT_THRESH
     return route(score(form, source), threshold)
 
 
-def extract_document(path: str | Path, backend: Backend | str = "rules") -> DocumentRecord:
+def extract_document(path: str | Path, backend: Backend | str = "rules",
+                     threshold: float = DEFAULT_THRESHOLD) -> DocumentRecord:
     """The record of one file. Raises a JixiaoError naming the file when it cannot be read."""
-    return extract_source(ingest(path), backend)
+    return extract_source(ingest(path), backend, threshold)
 
 
 def extract_text(text: str, name: str = "<text>", backend: Backend | str = "rules") -> DocumentRecord:
@@ -44,16 +45,14 @@ def extract_text(text: str, name: str = "<text>", backend: Backend | str = "rule
 
 
 def extract_paths(inputs: list[str | Path], backend: Backend | str = "rules",
-                  on_result: Callable[[DocumentResult], None] | None = None) -> Iterator[DocumentResult]:
+                  threshold: float = DEFAULT_THRESHOLD) -> Iterator[DocumentResult]:
     """One result per file, in order; a file that fails yields its error and the rest go on."""
     backend = get_backend(backend) if isinstance(backend, str) else backend
     for path in iter_paths(inputs):
         try:
-            result = DocumentResult(path=str(path), record=extract_document(path, backend))
+            result = DocumentResult(path=str(path), record=extract_document(path, backend, threshold))
         except JixiaoError as exc:
             cause = exc.__cause__
             trace = "".join(traceback.format_exception(cause)) if cause else None
             result = DocumentResult(path=str(path), error=str(exc), traceback=trace)
-        if on_result:
-            on_result(result)
         yield result

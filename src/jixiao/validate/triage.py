@@ -17,9 +17,10 @@ _TABLE_RULE = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$", re.M)
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
-def triage(form: Form, findings: list[Finding], source: str | None) -> list[Finding]:
-    """The findings with `triage` and `suspect_fields` set on every error and warning."""
-    values = Values(form, source)
+def triage(form: Form, findings: list[Finding], source: str | None, chunk: str | None = None) -> list[Finding]:
+    """The findings with `triage` and `suspect_fields` set on every error and warning.
+    `chunk`, the form's own text, stands in for spans a record does not carry."""
+    values = Values(form, source, chunk)
     for f in findings:
         if f.severity == "info":
             continue
@@ -34,6 +35,17 @@ def triage(form: Form, findings: list[Finding], source: str | None) -> list[Find
     return findings
 
 
+def _own_text(values: Values, path: str) -> str | None:
+    """The text a value was read from: its span, its row's span, else the form's text."""
+    text = values.printed(path) if values.source is not None else None
+    if text is None and values.source is not None:
+        m = _ROW_FIELD.match(path)
+        row = values.form.indicators[int(m.group(1))] if m and int(m.group(1)) < len(values.form.indicators) else None
+        span = getattr(row, "span", None)
+        text = values.source[span.start:span.end] if span is not None else None
+    return text if text is not None else values.chunk
+
+
 def _is_field(path: str) -> bool:
     return "." in path or path in {"total_weight", "total_score", "grade", "project_name", "year", "amount_unit",
                                    "planned_start", "planned_end", "project_nature", "project_category"}
@@ -43,16 +55,11 @@ def found_in_source(values: Values, path: str) -> bool | None:
     """True if the value is printed in the text it came from, False if not, None if the
     record has no source (a hand-edited file) or the value is blank."""
     value = values.get(path)
-    if value is None or values.source is None or path.endswith((".level1", ".level2")):
-        return None  # a filled-down label was printed once, above the row, not in it
-    text = values.printed(path)
+    if value is None or path == "kind" or path.endswith((".level1", ".level2")):
+        return None  # the kind is read off the title; a filled-down label is printed above its rows
+    text = _own_text(values, path)
     if text is None:
-        m = _ROW_FIELD.match(path)
-        row = values.form.indicators[int(m.group(1))] if m and int(m.group(1)) < len(values.form.indicators) else None
-        span = getattr(row, "span", None)
-        if span is None:
-            return None
-        text = values.source[span.start:span.end]
+        return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return any(parse_number(tok) is not None and abs(parse_number(tok) - value) <= 1e-9 * max(1, abs(value))
                    for tok in _NUMBER.findall(text))

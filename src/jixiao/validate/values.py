@@ -65,8 +65,12 @@ def repr_decimals(value: float) -> int:
 class Values:
     """A form's values by FORMAT.md path, with the decimals each was printed with."""
 
-    def __init__(self, form: Form, source: str | None = None):
+    def __init__(self, form: Form, source: str | None = None, chunk: str | None = None):
         self.form, self.source = form, source
+        # The form's own text, for records that carry no spans (gold, hand-edited files).
+        self.chunk = chunk
+        if chunk is None and source is not None and form.source is not None:
+            self.chunk = source[form.source.span.start:form.source.span.end]
 
     def get(self, path: str):
         obj: object = self.form
