@@ -7,9 +7,9 @@ sure field. Each factor is listed in `confidence_reasons`, so a reviewer sees wh
 
 from __future__ import annotations
 
-import re
+from pydantic import BaseModel
 
-from .schema import Form, format_paths
+from .schema import FORM_FIELDS, ROW_FIELDS, Form, format_paths
 from .validate.triage import found_in_source
 from .validate.values import Values
 
@@ -24,7 +24,6 @@ NOTE_FACTORS = {
 FINDING_FACTORS = {"extraction_suspect": 0.2, "unverified": 0.6, "source_inconsistency": 0.7, None: 0.8}
 SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.15}
 NOT_IN_SOURCE = 0.4
-_ROW = re.compile(r"^indicators\[(\d+)\]$")
 
 
 def score(form: Form, source: str | None) -> Form:
@@ -42,10 +41,10 @@ def score(form: Form, source: str | None) -> Form:
 
     for note in form.notes:
         factor = NOTE_FACTORS.get(note.code, 0.9)
-        lower(_note_targets(note.field, paths), factor, f"{note.code}: {note.message}")
+        lower(_note_targets(note.field, conf), factor, f"{note.code}: {note.message}")
     values = Values(form, source)
-    for path in paths:
-        if found_in_source(values, path) is False:
+    for path, value in _values(form):
+        if value is not None and found_in_source(values, path, value) is False:
             lower([path], NOT_IN_SOURCE, "value not found in its source text")
     for finding in form.findings:
         weight = SEVERITY_WEIGHT[finding.severity]
@@ -60,11 +59,24 @@ def score(form: Form, source: str | None) -> Form:
     return form
 
 
-def _note_targets(field: str, paths: list[str]) -> list[str]:
-    """The field paths a note speaks of: a field, a whole row, or a section."""
-    if field in paths:
+def _note_targets(field: str, conf: dict[str, float]) -> list[str]:
+    """The field paths a note speaks of: a field, a whole row (`indicators[3]`) or a section."""
+    if field in conf:
         return [field]
-    m = _ROW.match(field)
-    if m:
-        return [p for p in paths if p.startswith(f"{field}.")]
-    return [p for p in paths if p.startswith(f"{field}.") or p.startswith(f"{field}[")]
+    return [p for p in conf if p.startswith(field) and p[len(field):len(field) + 1] in (".", "[")]
+
+
+def _values(form: Form):
+    """(path, value) for every FORMAT.md field, read straight off the model."""
+    for name in FORM_FIELDS[form.kind]:
+        yield name, getattr(form, name)
+    for key, value in form.funds:
+        if isinstance(value, BaseModel):
+            for col, v in value:
+                yield f"funds.{key}.{col}", v
+        else:
+            yield f"funds.{key}", value
+    fields = ROW_FIELDS[form.kind]
+    for i, row in enumerate(form.indicators):
+        for f in fields:
+            yield f"indicators[{i}].{f}", getattr(row, f)

@@ -19,11 +19,13 @@ from .segment import segment
 
 
 def extract_source(doc: SourceDoc, backend: Backend | str = "rules",
-                   threshold: float = DEFAULT_THRESHOLD) -> DocumentRecord:
+                   threshold: float = DEFAULT_THRESHOLD, checks: bool = True) -> DocumentRecord:
     """The record of an ingested document: every form, in document order, validated,
-    scored and routed."""
+    scored and routed (`checks=False` leaves the forms as the back-end read them)."""
     backend = get_backend(backend) if isinstance(backend, str) else backend
-    forms = [check_form(extract_form(c, backend), doc.text, threshold) for c in segment(doc)]
+    forms = [extract_form(c, backend) for c in segment(doc)]
+    if checks:
+        forms = [check_form(form, doc.text, threshold) for form in forms]
     return DocumentRecord(document=doc.name, forms=forms)
 
 

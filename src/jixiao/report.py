@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 
 import jinja2
 
@@ -84,23 +85,25 @@ def _curve(report: EvalReport) -> str:
     points = report.confidence.tradeoff if report.confidence else []
     if not points:
         return ""
-    w, h, pad = 520, 220, 40
-    lo = min(0.0, min(p.accepted_accuracy for p in points))
-    xy = [(pad + p.review_fraction / 0.5 * (w - 2 * pad), h - pad - (p.accepted_accuracy - lo) / (1 - lo or 1) *
-           (h - 2 * pad)) for p in points]
-    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#1c7ed6"><title>{html.escape(_pct(p.accepted_accuracy))}'
-                   f'</title></circle>' for (x, y), p in zip(xy, points))
-    ticks = "".join(f'<text x="{pad + f / 0.5 * (w - 2 * pad):.1f}" y="{h - pad + 16}" font-size="11" '
-                    f'text-anchor="middle">{int(f * 100)}%</text>' for f in (0, 0.1, 0.2, 0.3, 0.4, 0.5))
-    return (f'<svg class="curve" width="{w}" height="{h}" role="img" aria-label="review trade-off">'
-            f'<rect x="{pad}" y="{pad}" width="{w - 2 * pad}" height="{h - 2 * pad}" fill="#f8f9fa"/>'
+    w, h, pad, left = 560, 240, 36, 70
+    lo = max(0.0, math.floor((min(p.accepted_accuracy for p in points) - 0.05) * 10) / 10)
+    x = lambda f: left + f / 0.5 * (w - left - pad)  # noqa: E731
+    y = lambda a: h - pad - (a - lo) / ((1 - lo) or 1) * (h - 2 * pad)  # noqa: E731
+    xy = [(x(p.review_fraction), y(p.accepted_accuracy)) for p in points]
+    line = " ".join(f"{px:.1f},{py:.1f}" for px, py in xy)
+    dots = "".join(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="#1c7ed6"><title>{html.escape(_pct(p.accepted_accuracy))}'
+                   f'</title></circle>' for (px, py), p in zip(xy, points))
+    ticks = "".join(f'<text x="{x(f):.1f}" y="{h - pad + 16}" font-size="11" text-anchor="middle">{int(f * 100)}%</text>'
+                    for f in (0, 0.1, 0.2, 0.3, 0.4, 0.5))
+    levels = [lo + k * (1 - lo) / 4 for k in range(5)]
+    grid = "".join(f'<line x1="{left}" x2="{w - pad}" y1="{y(a):.1f}" y2="{y(a):.1f}" stroke="#dee2e6"/>'
+                   f'<text x="{left - 6}" y="{y(a) + 4:.1f}" font-size="11" text-anchor="end">{_pct(a)}</text>'
+                   for a in levels)
+    return (f'<svg class="curve" width="{w}" height="{h}" role="img" aria-label="review trade-off">{grid}'
             f'<polyline points="{line}" fill="none" stroke="#1c7ed6" stroke-width="2.5"/>{dots}{ticks}'
-            f'<text x="{w / 2}" y="{h - 4}" font-size="12" text-anchor="middle">复核比例 share reviewed</text>'
-            f'<text x="12" y="{h / 2}" font-size="12" transform="rotate(-90 12 {h / 2})" text-anchor="middle">'
-            f'接受部分准确率 accepted right</text>'
-            f'<text x="{pad - 6}" y="{pad + 4}" font-size="11" text-anchor="end">100%</text>'
-            f'<text x="{pad - 6}" y="{h - pad}" font-size="11" text-anchor="end">{_pct(lo)}</text></svg>')
+            f'<text x="{(left + w - pad) / 2}" y="{h - 4}" font-size="12" text-anchor="middle">复核比例 share reviewed</text>'
+            f'<text x="14" y="{h / 2}" font-size="12" transform="rotate(-90 14 {h / 2})" text-anchor="middle">'
+            f'接受部分准确率 accepted right</text></svg>')
 
 
 def render_html(report: EvalReport) -> str:

@@ -35,15 +35,42 @@ def triage(form: Form, findings: list[Finding], source: str | None, chunk: str |
     return findings
 
 
-def _own_text(values: Values, path: str) -> str | None:
+class _Text:
+    """A source text with its numbers and its compacted form, each worked out once."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._numbers: tuple[float, ...] | None = None
+        self._plain: str | None = None
+
+    @property
+    def numbers(self) -> tuple[float, ...]:
+        if self._numbers is None:
+            self._numbers = tuple(n for n in map(parse_number, _NUMBER.findall(self.text)) if n is not None)
+        return self._numbers
+
+    @property
+    def plain(self) -> str:
+        if self._plain is None:
+            # A text joined across a table break spans the pipes and rules between its pieces.
+            self._plain = compact(_TABLE_RULE.sub("", self.text).replace("|", ""))
+        return self._plain
+
+
+def _own_text(values: Values, path: str) -> _Text | None:
     """The text a value was read from: its span, its row's span, else the form's text."""
-    text = values.printed(path) if values.source is not None else None
-    if text is None and values.source is not None:
-        m = _ROW_FIELD.match(path)
-        row = values.form.indicators[int(m.group(1))] if m and int(m.group(1)) < len(values.form.indicators) else None
-        span = getattr(row, "span", None)
-        text = values.source[span.start:span.end] if span is not None else None
-    return text if text is not None else values.chunk
+    cache = values.own_texts
+    m = _ROW_FIELD.match(path) if path.startswith("indicators[") else None
+    key = ("row", int(m.group(1))) if m and path not in values.form.field_spans else path
+    if key not in cache:
+        text = values.printed(path) if values.source is not None else None
+        if text is None and values.source is not None and m:
+            rows = values.form.indicators
+            span = getattr(rows[int(m.group(1))], "span", None) if int(m.group(1)) < len(rows) else None
+            text = values.source[span.start:span.end] if span is not None else None
+        text = text if text is not None else values.chunk
+        cache[key] = _Text(text) if text is not None else None
+    return cache[key]
 
 
 def _is_field(path: str) -> bool:
@@ -51,17 +78,16 @@ def _is_field(path: str) -> bool:
                                    "planned_start", "planned_end", "project_nature", "project_category"}
 
 
-def found_in_source(values: Values, path: str) -> bool | None:
+def found_in_source(values: Values, path: str, value: object = None) -> bool | None:
     """True if the value is printed in the text it came from, False if not, None if the
-    record has no source (a hand-edited file) or the value is blank."""
-    value = values.get(path)
+    record has no source (a hand-edited file) or the value is blank. `value`, when given,
+    saves looking it up."""
+    value = values.get(path) if value is None else value
     if value is None or path == "kind" or path.endswith((".level1", ".level2")):
         return None  # the kind is read off the title; a filled-down label is printed above its rows
     text = _own_text(values, path)
     if text is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return any(parse_number(tok) is not None and abs(parse_number(tok) - value) <= 1e-9 * max(1, abs(value))
-                   for tok in _NUMBER.findall(text))
-    # A text joined across a table break spans the pipes and rules between its pieces.
-    return compact(str(value)) in compact(_TABLE_RULE.sub("", text).replace("|", ""))
+        return any(abs(n - value) <= 1e-9 * max(1, abs(value)) for n in text.numbers)
+    return compact(str(value)) in text.plain

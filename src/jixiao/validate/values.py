@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..schema import Form
 
@@ -31,6 +32,13 @@ class Indicator:
         return self.number is not None
 
 
+@lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[str | int, ...]:
+    """`indicators[3].score` → ("indicators", 3, "score")."""
+    return tuple(int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"[^.\[\]]+|\[\d+\]", path))
+
+
+@lru_cache(maxsize=8192)
 def parse_indicator(text: str | None) -> Indicator | None:
     """`≥46000.00(册)` → (≥, 46000, 册); `完成率100%` → (label 完成率, 100, %); `及时` → qualitative."""
     if text is None:
@@ -67,6 +75,7 @@ class Values:
 
     def __init__(self, form: Form, source: str | None = None, chunk: str | None = None):
         self.form, self.source = form, source
+        self.own_texts: dict = {}  # the text each value was read from, worked out once (triage)
         # The form's own text, for records that carry no spans (gold, hand-edited files).
         self.chunk = chunk
         if chunk is None and source is not None and form.source is not None:
@@ -74,9 +83,9 @@ class Values:
 
     def get(self, path: str):
         obj: object = self.form
-        for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
-            if part.startswith("["):
-                obj = obj[int(part[1:-1])]  # type: ignore[index]
+        for part in _parts(path):
+            if isinstance(part, int):
+                obj = obj[part] if part < len(obj) else None  # type: ignore[index, arg-type]
             else:
                 obj = getattr(obj, part, None)
             if obj is None:
