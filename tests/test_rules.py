@@ -89,6 +89,8 @@ def test_indicator_cells_and_deviation():
 def test_totals_and_blank_grade():
     form = _form(MARKDOWN)
     assert (form.total_weight, form.total_score, form.grade) == (100.0, 97.55, None)
+    assert any(n.field == "grade" and n.code == "blank_cell" for n in form.notes)
+    assert any(f.code == "SE-G1" and f.severity == "info" for f in form.findings)
 
 
 def test_spans_point_at_the_printed_text():

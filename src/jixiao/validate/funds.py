@@ -163,6 +163,8 @@ def se_t3_shares(v: Values) -> Iterator[Finding]:
 def se_g1_grade(v: Values) -> Iterator[Finding]:
     g, s = v.form.grade, v.get("total_score")
     if g is None:
+        if any(n.field == "grade" and n.code == "blank_cell" for n in v.form.notes):
+            yield finding("SE-G1", "info", "评分等级一栏为空", "the 评分等级 row is blank", ["grade"], {"grade": None})
         return
     if g not in ("优", "良", "中", "差"):
         yield finding("SE-G1", "warning", f"评分等级“{g}”不是优/良/中/差", f"grade '{g}' is not one of 优/良/中/差",

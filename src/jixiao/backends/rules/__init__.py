@@ -110,6 +110,8 @@ def read_self_evaluation(chunk: Chunk) -> SelfEvaluation:
         tokens = a.tokens(grade_at.end(), line_end(chunk.text, grade_at.end()))
         grade = r.value("grade", Found(tokens[0].text, tokens[0].start, tokens[0].end) if tokens else None,
                         required=False)
+        if not tokens:
+            r.note("grade", "blank_cell", "the 评分等级 row is there but its cell is blank")
     return SelfEvaluation(
         **header, **r.common(), funds=funds,
         goal_expected=r.value("goal_expected", expected), goal_actual=r.value("goal_actual", actual),
