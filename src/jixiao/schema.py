@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model
 
 FormKind = Literal["self_evaluation", "target_declaration"]
 
@@ -176,6 +176,38 @@ def format_paths(form: "SelfEvaluation | TargetDeclaration") -> list[str]:
     for i in range(len(form.indicators)):
         paths += [f"indicators[{i}].{f}" for f in ROW_FIELDS[form.kind]]
     return paths
+
+
+_PROVENANCE = frozenset({"span", "source", "field_spans", "notes", "backend", "confidence", "field_confidence",
+                         "confidence_reasons", "findings", "route"})
+
+
+def answer_model(record: type[BaseModel]) -> type[BaseModel]:
+    """The model an LLM answers for a record type: its FORMAT.md fields only, the same names,
+    nested rows likewise (provenance is jixiao's to add, not the model's to invent)."""
+    if record in _ANSWERS:
+        return _ANSWERS[record]
+    fields = {}
+    for name, info in record.model_fields.items():
+        if name in _PROVENANCE:
+            continue
+        annotation = info.annotation
+        if name == "indicators":
+            annotation = list[answer_model(annotation.__args__[0])]
+        if name == "indicators":
+            field = Field(default_factory=list, description="every indicator row, in table order")
+        elif info.default_factory is not None:
+            field = Field(default_factory=info.default_factory, description=info.description)
+        else:
+            field = Field(info.default, description=info.description)
+        fields[name] = (annotation, field)
+    model = create_model(f"{record.__name__}Answer", __config__=ConfigDict(extra="ignore"),
+                         __doc__=record.__doc__, **fields)
+    _ANSWERS[record] = model
+    return model
+
+
+_ANSWERS: dict[type, type[BaseModel]] = {}
 
 
 class DocumentRecord(BaseModel):

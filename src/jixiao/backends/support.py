@@ -1,0 +1,89 @@
+"""What a remote back-end needs around its calls: a disk cache, rate limits, a token budget."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from ..errors import ExtractionFailed
+
+
+class DiskCache:
+    """Content-addressed answers on disk. Writes go to a temporary file that is renamed into
+    place, so concurrent writers (threads or processes) never leave a torn entry."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    @staticmethod
+    def key(*parts: object) -> str:
+        return hashlib.sha256(json.dumps(parts, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        try:
+            return json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+
+    def put(self, key: str, value: dict) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(value, f, ensure_ascii=False)
+        os.replace(tmp, path)
+
+
+class RateLimiter:
+    """Requests-per-minute and tokens-per-minute over a sliding minute, shared by threads."""
+
+    def __init__(self, requests_per_minute: float | None, tokens_per_minute: float | None):
+        self.rpm, self.tpm = requests_per_minute, tokens_per_minute
+        self._events: deque[tuple[float, int]] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self, tokens: int) -> None:
+        if not self.rpm and not self.tpm:
+            return
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._events and now - self._events[0][0] >= 60:
+                    self._events.popleft()
+                used = sum(t for _, t in self._events)
+                if (not self.rpm or len(self._events) < self.rpm) and (not self.tpm or used + tokens <= self.tpm
+                                                                       or not self._events):
+                    self._events.append((now, tokens))
+                    return
+                wait = 60 - (now - self._events[0][0])
+            time.sleep(min(max(wait, 0.01), 1.0))
+
+
+class BudgetSpent(ExtractionFailed):
+    """The --max-tokens-total budget is used up: no new requests are made."""
+
+
+class TokenBudget:
+    """Tokens used so far across all forms; new requests stop once the budget is spent."""
+
+    def __init__(self, limit: int | None):
+        self.limit, self.used = limit, 0
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        if self.limit is not None and self.used >= self.limit:
+            raise BudgetSpent(f"token budget spent ({self.used}/{self.limit}); no new requests / "
+                              f"令牌预算已用完，不再发送请求")
+
+    def spend(self, tokens: int) -> None:
+        with self._lock:
+            self.used += tokens

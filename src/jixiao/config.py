@@ -1,0 +1,73 @@
+"""Settings from the environment, an optional config file, and flags; the key is never shown.
+
+Precedence: flags, then environment (OPENAI_API_KEY, OPENAI_BASE_URL, JIXIAO_MODEL,
+JIXIAO_MODE), then the config file (`./jixiao.toml`, else `~/.config/jixiao/config.toml`,
+or the file named by JIXIAO_CONFIG), then defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+
+from .errors import ConfigError
+
+Mode = Literal["auto", "tools", "json_schema", "json", "md_json"]
+_ENV = {"api_key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL", "model": "JIXIAO_MODEL", "mode": "JIXIAO_MODE"}
+
+
+class LLMSettings(BaseModel):
+    """How to reach an OpenAI-compatible endpoint and how hard to try."""
+
+    base_url: str | None = None
+    api_key: SecretStr | None = Field(None, repr=False)
+    model: str | None = None
+    mode: Mode = "auto"
+    timeout: float = Field(60.0, gt=0, description="seconds per request")
+    transport_retries: int = Field(4, ge=0, description="retries of 429, 5xx, timeouts, lost connections")
+    reasks: int = Field(2, ge=0, description="instructor re-asks after an answer that breaks the schema")
+    concurrency: int = Field(4, ge=1)
+    requests_per_minute: float | None = Field(None, gt=0)
+    tokens_per_minute: float | None = Field(None, gt=0)
+    max_tokens_total: int | None = Field(None, gt=0, description="stop new requests once this many are used")
+    max_output_tokens: int = Field(8192, gt=0, description="the model's output budget for one answer")
+    cache_dir: Path | None = Field(default_factory=lambda: Path(os.environ.get("JIXIAO_CACHE", Path.home() / ".cache" / "jixiao")))
+    prompt_version: str = "v1"
+
+    @property
+    def configured(self) -> bool:
+        """An endpoint is configured when a base URL or a key and a model are set."""
+        return bool(self.model and (self.base_url or self.api_key))
+
+    def key(self) -> str:
+        # Local servers (vLLM, Ollama, llama.cpp) accept any key; the client insists on one.
+        return self.api_key.get_secret_value() if self.api_key else "not-needed"
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get("JIXIAO_CONFIG")
+    for path in ([Path(named)] if named else [Path("jixiao.toml"), Path.home() / ".config" / "jixiao" / "config.toml"]):
+        if path.is_file():
+            return path
+    return None
+
+
+def load_settings(**flags) -> LLMSettings:
+    """Settings from flags (None means unset), environment and config file."""
+    values: dict = {}
+    path = _config_file()
+    if path is not None:
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")).get("llm", {}))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: 配置文件无法解析 / cannot parse the config file ({exc})") from None
+    values.update({field: os.environ[env] for field, env in _ENV.items() if os.environ.get(env)})
+    values.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return LLMSettings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"设置有误 / invalid settings: {problems}") from None

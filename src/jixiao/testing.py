@@ -1,0 +1,182 @@
+"""A scripted OpenAI-compatible server on 127.0.0.1, for tests and benchmarks.
+
+It speaks the chat-completions wire format the real `openai` client and `instructor` use
+(tool calls in tools mode, JSON content otherwise), answers from a function you give it,
+and injects the faults you script: HTTP statuses with headers, hangs, malformed or
+schema-breaking bodies. It counts and keeps every request."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Fault:
+    """One scripted reply in place of an answer."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None  # a raw body (malformed JSON, a schema-breaking record as text)
+    hang: float = 0.0  # seconds to wait before replying (past the client's timeout: a hang)
+    content: str | None = None  # a 200 answer whose message content is exactly this
+
+
+Answer = Callable[[dict], dict]
+
+
+class FakeOpenAI:
+    """`with FakeOpenAI(answer) as server:` then use `server.base_url`."""
+
+    def __init__(self, answer: Answer, model: str = "fake-model", latency: float = 0.0,
+                 reject_response_formats: tuple[str, ...] = (), ignore_tools: bool = False):
+        self.answer, self.model, self.latency = answer, model, latency
+        self.reject_response_formats, self.ignore_tools = reject_response_formats, ignore_tools
+        self.script: deque[Fault | None] = deque()
+        self.requests: list[dict] = []
+        self.request_bytes: list[int] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- life cycle -------------------------------------------------------------------
+    def __enter__(self) -> FakeOpenAI:
+        handler = _handler(self)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def then(self, *replies: Fault | None) -> FakeOpenAI:
+        """Script the next replies in order; None means a normal answer."""
+        self.script.extend(replies)
+        return self
+
+    @property
+    def completions(self) -> int:
+        return sum(1 for r in self.requests if "messages" in r)
+
+    # --- one request --------------------------------------------------------------------
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            return self.script.popleft() if self.script else None
+
+    def _record(self, body: dict, size: int) -> None:
+        with self._lock:
+            self.requests.append(body)
+            self.request_bytes.append(size)
+
+    def reply(self, body: dict) -> tuple[int, dict[str, str], str]:
+        fault = self._next_fault()
+        delay = self.latency + (fault.hang if fault else 0.0)
+        if delay:
+            time.sleep(delay)
+        if fault and fault.status != 200:
+            return fault.status, fault.headers, fault.body or json.dumps({"error": {"message": f"scripted {fault.status}"}})
+        if fault and fault.body is not None:
+            return 200, fault.headers, fault.body
+        kind = (body.get("response_format") or {}).get("type")
+        if kind in self.reject_response_formats:
+            return 500, {}, json.dumps({"error": {"message": f"response_format {kind} is not supported"}})
+        if fault and fault.content is not None:
+            content = fault.content
+        else:
+            content = json.dumps(self.answer(body), ensure_ascii=False)
+        return 200, {}, json.dumps(self._completion(body, content), ensure_ascii=False)
+
+    def _completion(self, body: dict, content: str) -> dict:
+        tools = body.get("tools")
+        message: dict = {"role": "assistant", "content": content}
+        if tools and not self.ignore_tools:
+            name = tools[0]["function"]["name"]
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": name, "arguments": content}}]}
+        prompt = len(json.dumps(body.get("messages", []), ensure_ascii=False)) // 2
+        completion = max(1, len(content) // 2)
+        return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", self.model),
+                "choices": [{"index": 0, "message": message,
+                             "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                          "total_tokens": prompt + completion}}
+
+
+def _handler(server: FakeOpenAI):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+        def _send(self, status: int, headers: dict[str, str], text: str) -> None:
+            data = text.encode("utf-8")
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a scripted hang past its timeout)
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/").endswith("/models"):
+                self._send(200, {}, json.dumps({"object": "list", "data": [{"id": server.model, "object": "model"}]}))
+            else:
+                self._send(404, {}, json.dumps({"error": {"message": "not found"}}))
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            try:
+                body = json.loads(raw)
+            except json.JSONDecodeError:
+                self._send(400, {}, json.dumps({"error": {"message": "bad json"}}))
+                return
+            server._record(body, len(raw))
+            if not self.path.rstrip("/").endswith("/chat/completions"):
+                self._send(404, {}, json.dumps({"error": {"message": "not found"}}))
+                return
+            self._send(*server.reply(body))
+
+    return Handler
+
+
+def prompt_text(body: dict) -> str:
+    """All the text of a request's messages."""
+    parts = []
+    for m in body.get("messages", []):
+        content = m.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts += [c.get("text", "") for c in content if isinstance(c, dict)]
+    return "\n".join(parts)
+
+
+def gold_answerer(gold_forms: list[dict]) -> Answer:
+    """Answer each request with the gold form whose project name the prompt holds (the
+    longest such name), FORMAT.md fields only; a probe gets a probe answer."""
+    def answer(body: dict) -> dict:
+        text = prompt_text(body)
+        if "JIXIAO-PROBE" in text:
+            return {"kind": "probe", "project_name": "测试项目"}
+        compact = "".join(text.split())
+        matches = [f for f in gold_forms if f.get("project_name") and f["project_name"] in compact]
+        if not matches:
+            return {}
+        return max(matches, key=lambda f: len(f["project_name"]))
+    return answer
