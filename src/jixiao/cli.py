@@ -15,10 +15,13 @@ import jsonlines
 import typer
 from typer.core import TyperGroup
 from rich.console import Console
+from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__
-from .backends import REGISTRY, get_backend
+from .backends import REGISTRY, default_backend, get_backend
+from .config import load_settings
+from .doctor import check_endpoint
 from .errors import JixiaoError
 from .ingest import ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
@@ -50,43 +53,92 @@ def main(
     """jixiao (绩效): structured, validated records from fiscal performance forms."""
 
 
+ModeOption = Annotated[Optional[str], typer.Option(
+    help="Instructor mode: auto (probe once, remember), tools, json_schema, json, md_json.")]
+
+
 @app.command()
 def extract(
     inputs: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md) to read.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write JSON lines here, not stdout.")] = None,
-    backend: Annotated[str, typer.Option(help=f"Back-end: {', '.join(sorted(REGISTRY))}.")] = "rules",
+    backend: Annotated[Optional[str], typer.Option(
+        help=f"Back-end: {', '.join(sorted(REGISTRY))}. Default: hybrid when an endpoint is configured, else rules.")] = None,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0,
                                              help="Forms with a field below this confidence need review.")] = DEFAULT_THRESHOLD,
+    model: Annotated[Optional[str], typer.Option(help="LLM model name (or JIXIAO_MODEL).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (or OPENAI_BASE_URL).")] = None,
+    mode: ModeOption = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds per LLM request.")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(min=1, help="Forms in flight at once.")] = None,
+    rpm: Annotated[Optional[float], typer.Option(help="At most this many LLM requests per minute.")] = None,
+    tpm: Annotated[Optional[float], typer.Option(help="At most this many LLM tokens per minute.")] = None,
+    max_tokens_total: Annotated[Optional[int], typer.Option(help="Stop new LLM requests once this many tokens are used.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the LLM answer cache.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
     """提取 / Extract: one JSON line per document, {"document": ..., "forms": [...]}, each form
     validated (findings), scored (confidence) and routed (accepted / needs_review)."""
     try:
-        chosen = get_backend(backend)
+        settings = load_settings(model=model, base_url=base_url, mode=mode, timeout=timeout, concurrency=concurrency,
+                                 requests_per_minute=rpm, tokens_per_minute=tpm, max_tokens_total=max_tokens_total)
+        chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
     except JixiaoError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print("error 错误:", style="red", end=" ")
+        err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
     paths = iter_paths(inputs)
     if not paths:
         err.print("error: 没有可读取的文件 / no input files found (.txt, .md)", highlight=False)
         raise typer.Exit(2)
-    failed = forms = review = 0
+    failed = forms = review = failed_forms = 0
     sink = output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout)
     with sink as stream, jsonlines.Writer(stream, dumps=_dumps, flush=True) as writer, _progress(len(paths)) as bar:
         task = bar.add_task("extract", total=len(paths)) if bar else None
-        for result in extract_paths(paths, chosen, threshold=threshold):
+        for result in extract_paths(paths, chosen, threshold=threshold, concurrency=settings.concurrency):
             if result.ok:
                 writer.write(result.record.model_dump(mode="json"))
                 forms += len(result.record.forms)
                 review += sum(f.route is not None and f.route.decision == "needs_review" for f in result.record.forms)
+                for f in result.record.forms:
+                    if f.error:
+                        failed_forms += 1
+                        err.print("form failed 表提取失败:", style="red", end=" ")
+                        err.print(f.error, markup=False, highlight=False)
             else:
                 failed += 1
                 _report(result, debug)
             if bar:
                 bar.advance(task)
-    err.print(f"documents {len(paths)} · forms {forms} · needs review {review} · failed {failed}  "
-              f"(文档 {len(paths)} · 表 {forms} · 待复核 {review} · 失败 {failed})", highlight=False)
-    raise typer.Exit(1 if failed else 0)
+    err.print(f"documents {len(paths)} · forms {forms} · needs review {review} · failed documents {failed} · "
+              f"failed forms {failed_forms}  (文档 {len(paths)} · 表 {forms} · 待复核 {review} · 失败文档 {failed} · "
+              f"失败表 {failed_forms})", highlight=False)
+    totals = getattr(chosen, "totals", None)
+    if totals is not None:
+        err.print(f"LLM usage: requests {totals.requests} · prompt tokens {totals.prompt_tokens} · completion tokens "
+                  f"{totals.completion_tokens} · cache hits {totals.cache_hits}/{totals.forms} forms", highlight=False)
+    raise typer.Exit(1 if failed or failed_forms else 0)
+
+
+@app.command()
+def doctor(
+    model: Annotated[Optional[str], typer.Option(help="Model to check (or JIXIAO_MODEL).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint to check (or OPENAI_BASE_URL).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per check.")] = 15.0,
+) -> None:
+    """检查接口 / Check an OpenAI-compatible endpoint: reachable, key accepted, model listed,
+    which instructor modes return a valid small record."""
+    try:
+        settings = load_settings(model=model, base_url=base_url, timeout=timeout, mode="tools")
+        report = check_endpoint(settings)
+    except JixiaoError as exc:
+        _fail(exc)
+    table = Table(title=f"{settings.base_url or 'https://api.openai.com/v1'} · {settings.model}")
+    table.add_column("check 检查")
+    table.add_column("result 结果")
+    for name, ok, detail in report:
+        table.add_row(name, f"[green]ok[/green] {detail}" if ok else f"[red]no[/red] {detail}")
+    Console().print(table)
+    raise typer.Exit(0 if all(ok for name, ok, _ in report if name in ("reachable", "key")) else 1)
 
 
 def _dumps(obj) -> str:

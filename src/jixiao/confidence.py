@@ -17,13 +17,14 @@ BASE = 0.99
 # How much a note of the back-end lowers the fields it names (1.0: no effect).
 NOTE_FACTORS = {
     "not_found": 0.3, "name_missing": 0.3, "partial_label": 0.5, "level_ambiguous": 0.45,
-    "default_columns": 0.6, "stranded_fragment": 0.7, "deviation_by_layout": 0.75, "implied": 0.8,
+    "default_columns": 0.6, "stranded_fragment": 0.7, "deviation_by_layout": 0.75, "implied": 0.85,
     "filled_up": 0.8, "short_row": 0.85, "assumed_blank": 0.85, "rejoined": 0.97, "after_break": 0.97,
-    "floating_label": 0.97, "blank_cell": 1.0,
+    "floating_label": 0.97, "blank_cell": 1.0, "disagreement": 0.7,
 }
 FINDING_FACTORS = {"extraction_suspect": 0.2, "unverified": 0.6, "source_inconsistency": 0.7, None: 0.8}
 SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.15}
 NOT_IN_SOURCE = 0.4
+AGREEMENT = 0.25
 
 
 def score(form: Form, source: str | None) -> Form:
@@ -39,13 +40,19 @@ def score(form: Form, source: str | None) -> Form:
         if hit and factor < 1.0:
             reasons.append(f"{', '.join(hit[:4])}{' …' if len(hit) > 4 else ''}: {why} (×{factor:g})")
 
+    agreed = []
     for note in form.notes:
+        if note.code == "agreement":
+            agreed += _note_targets(note.field, conf)
+            continue
         factor = NOTE_FACTORS.get(note.code, 0.9)
         lower(_note_targets(note.field, conf), factor, f"{note.code}: {note.message}")
     values = Values(form, source)
     for path, value in _values(form):
         if value is not None and found_in_source(values, path, value) is False:
             lower([path], NOT_IN_SOURCE, "value not found in its source text")
+    # Doubt about the reading, apart from doubt about the form's own numbers: routing uses it.
+    extraction = dict(conf)
     for finding in form.findings:
         weight = SEVERITY_WEIGHT[finding.severity]
         if not weight:
@@ -53,6 +60,16 @@ def score(form: Form, source: str | None) -> Form:
         targets = finding.suspect_fields or [p for p in finding.fields if p in conf]
         factor = 1 - weight * (1 - FINDING_FACTORS[finding.triage])
         lower(targets, factor, f"{finding.code} {finding.severity} ({finding.triage or 'untriaged'})")
+        if finding.triage == "extraction_suspect":
+            for p in targets:
+                extraction[p] = extraction.get(p, BASE) * factor
+    for p in agreed:
+        # Two back-ends reading the same value independently cut the remaining doubt.
+        conf[p] = 1 - (1 - conf[p]) * AGREEMENT
+        extraction[p] = 1 - (1 - extraction[p]) * AGREEMENT
+    if agreed:
+        reasons.append(f"{len(agreed)} fields read the same by both back-ends (doubt ×{AGREEMENT:g})")
+    form.extraction_confidence = {p: round(c, 4) for p, c in extraction.items()}
     form.field_confidence = {p: round(c, 4) for p, c in conf.items()}
     form.confidence = round(min(conf.values(), default=BASE), 4)
     form.confidence_reasons = reasons

@@ -18,7 +18,11 @@ class BackendUnavailable(JixiaoError):
 
 
 class ExtractionFailed(JixiaoError):
-    """A back-end could not produce a record for a form."""
+    """A back-end could not produce a record for a form. `usage` is what the attempts cost."""
+
+    def __init__(self, message: str, usage=None):
+        super().__init__(message)
+        self.usage = usage
 
 
 class ConfigError(JixiaoError):

@@ -1,29 +1,41 @@
-"""Run one document or a batch: ingest → segment → extract. Per-file failures are isolated."""
+"""Run one document or a batch: ingest → segment → extract → validate → confidence → route.
+
+A file that cannot be read fails alone; a form a back-end cannot read is kept as a failed
+form with its reason; the rest goes on. Forms are read concurrently across documents when
+asked, and results come back in input order."""
 
 from __future__ import annotations
 
 import traceback
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .backends import Backend, get_backend
-from .errors import JixiaoError
+from .confidence import score
+from .errors import ExtractionFailed, JixiaoError
 from .extract import extract_form
 from .ingest import ingest, ingest_text, iter_paths
-from .confidence import score
 from .route import DEFAULT_THRESHOLD, route
-from .schema import DocumentRecord, DocumentResult, Form, SourceDoc
+from .schema import Chunk, DocumentRecord, DocumentResult, Form, FormSource, SelfEvaluation, SourceDoc, TargetDeclaration
+from .segment import segment
 from .validate import validate
 from .validate.triage import triage
-from .segment import segment
+
+_RECORDS = {"self_evaluation": SelfEvaluation, "target_declaration": TargetDeclaration}
 
 
-def extract_source(doc: SourceDoc, backend: Backend | str = "rules",
+def _backend(backend: Backend | str | None) -> Backend:
+    return backend if backend is not None and not isinstance(backend, str) else get_backend(backend)
+
+
+def extract_source(doc: SourceDoc, backend: Backend | str | None = "rules",
                    threshold: float = DEFAULT_THRESHOLD, checks: bool = True) -> DocumentRecord:
     """The record of an ingested document: every form, in document order, validated,
     scored and routed (`checks=False` leaves the forms as the back-end read them)."""
-    backend = get_backend(backend) if isinstance(backend, str) else backend
-    forms = [extract_form(c, backend) for c in segment(doc)]
+    backend = _backend(backend)
+    forms = [_read(chunk, backend) for chunk in segment(doc)]
     if checks:
         forms = [check_form(form, doc.text, threshold) for form in forms]
     return DocumentRecord(document=doc.name, forms=forms)
@@ -35,26 +47,72 @@ def check_form(form: Form, source: str | None, threshold: float = DEFAULT_THRESH
     return route(score(form, source), threshold)
 
 
-def extract_document(path: str | Path, backend: Backend | str = "rules",
+def _read(chunk: Chunk, backend: Backend) -> Form:
+    """The chunk's record, or a failed record of its kind that says why."""
+    try:
+        return extract_form(chunk, backend)
+    except ExtractionFailed as exc:
+        form = _RECORDS[chunk.kind](error=str(exc), backend=backend.name, usage=exc.usage,
+                                    source=FormSource(document=chunk.document, form_index=chunk.index,
+                                                      span=chunk.span))
+        return form
+
+
+def extract_document(path: str | Path, backend: Backend | str | None = "rules",
                      threshold: float = DEFAULT_THRESHOLD) -> DocumentRecord:
     """The record of one file. Raises a JixiaoError naming the file when it cannot be read."""
     return extract_source(ingest(path), backend, threshold)
 
 
-def extract_text(text: str, name: str = "<text>", backend: Backend | str = "rules") -> DocumentRecord:
+def extract_text(text: str, name: str = "<text>", backend: Backend | str | None = "rules") -> DocumentRecord:
     """The record of a document given as a string (handy in a notebook)."""
     return extract_source(ingest_text(text, name=name), backend)
 
 
-def extract_paths(inputs: list[str | Path], backend: Backend | str = "rules",
-                  threshold: float = DEFAULT_THRESHOLD) -> Iterator[DocumentResult]:
-    """One result per file, in order; a file that fails yields its error and the rest go on."""
-    backend = get_backend(backend) if isinstance(backend, str) else backend
-    for path in iter_paths(inputs):
-        try:
-            result = DocumentResult(path=str(path), record=extract_document(path, backend, threshold))
-        except JixiaoError as exc:
-            cause = exc.__cause__
-            trace = "".join(traceback.format_exception(cause)) if cause else None
-            result = DocumentResult(path=str(path), error=str(exc), traceback=trace)
-        yield result
+class _Pending:
+    """A document whose forms are being read."""
+
+    def __init__(self, path: Path, doc: SourceDoc | None = None, futures: list[Future] | None = None,
+                 error: JixiaoError | None = None):
+        self.path, self.doc, self.futures, self.error = path, doc, futures or [], error
+
+
+def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rules",
+                  threshold: float = DEFAULT_THRESHOLD, concurrency: int = 1) -> Iterator[DocumentResult]:
+    """One result per file, in order; a file that fails yields its error and the rest go on.
+    With `concurrency` > 1, up to that many forms are read at once, across documents."""
+    backend = _backend(backend)
+    window = max(2, concurrency * 2)  # documents read ahead: enough to keep the pool busy
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        pending: deque[_Pending] = deque()
+        for path in iter_paths(inputs):
+            pending.append(_start(path, backend, pool))
+            while len(pending) > window:
+                yield _finish(pending.popleft(), threshold)
+        while pending:
+            yield _finish(pending.popleft(), threshold)
+
+
+def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor) -> _Pending:
+    try:
+        doc = ingest(path)
+        chunks = segment(doc)
+    except JixiaoError as exc:
+        return _Pending(path, error=exc)
+    return _Pending(path, doc, [pool.submit(_read, chunk, backend) for chunk in chunks])
+
+
+def _finish(item: _Pending, threshold: float) -> DocumentResult:
+    if item.error is not None:
+        return _failure(item.path, item.error)
+    try:
+        forms = [check_form(f.result(), item.doc.text, threshold) for f in item.futures]
+    except JixiaoError as exc:
+        return _failure(item.path, exc)
+    return DocumentResult(path=str(item.path), record=DocumentRecord(document=item.doc.name, forms=forms))
+
+
+def _failure(path: Path, exc: JixiaoError) -> DocumentResult:
+    cause = exc.__cause__
+    trace = "".join(traceback.format_exception(cause)) if cause else None
+    return DocumentResult(path=str(path), error=str(exc), traceback=trace)

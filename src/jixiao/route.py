@@ -8,10 +8,13 @@ DEFAULT_THRESHOLD = 0.8
 
 
 def route(form: Form, threshold: float = DEFAULT_THRESHOLD) -> Form:
-    """The form with its `route`: needs_review when any field is below the threshold or a
-    rule suspects the extraction; source inconsistencies alone are kept for the auditor."""
-    reasons = [f"{path} confidence {c:.2f} < {threshold:.2f}"
-               for path, c in form.field_confidence.items() if c < threshold]
+    """The form with its `route`: needs_review when the reading of any field is less sure
+    than the threshold, a rule suspects the extraction, or the form could not be read. A form
+    whose own printed numbers disagree is not re-read: its findings go to the auditor."""
+    confidence = form.extraction_confidence or form.field_confidence
+    reasons = [f"{path} confidence {c:.2f} < {threshold:.2f}" for path, c in confidence.items() if c < threshold]
+    if form.error:
+        reasons.insert(0, f"extraction failed: {form.error}")
     reasons += [f"{f.code}: extraction suspect in {', '.join(f.suspect_fields)}"
                 for f in form.findings if f.triage == "extraction_suspect"]
     decision = "needs_review" if reasons else "accepted"

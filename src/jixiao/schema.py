@@ -110,6 +110,22 @@ class Route(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+class Usage(BaseModel):
+    """Requests and tokens a form (or a whole run) cost, re-asks and retries included."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached: bool = False
+    reasked: list[str] = Field(default_factory=list, description="fields a targeted re-ask named")
+    forms: int = 0
+    cache_hits: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
 class _Form(_Record):
     kind: FormKind
     year: int | None = Field(None, description="the year of (2023 年度)")
@@ -125,8 +141,17 @@ class _Form(_Record):
     confidence: float | None = Field(None, description="the form's confidence: its least sure field's")
     field_confidence: dict[str, float] = Field(default_factory=dict, description="by FORMAT.md path")
     confidence_reasons: list[str] = Field(default_factory=list, description="why a field is less than sure")
+    extraction_confidence: dict[str, float] = Field(
+        default_factory=dict, description="confidence in the reading alone, leaving out the form's own "
+                                          "inconsistencies (which go to the auditor, not to review)")
     findings: list[Finding] = Field(default_factory=list)
     route: Route | None = None
+    model: str | None = Field(None, description="the LLM that read the form, where one did")
+    prompt_version: str | None = None
+    usage: Usage | None = None
+    error: str | None = Field(None, description="why the form could not be read; its fields are then null")
+    alternatives: dict[str, dict[str, object]] = Field(
+        default_factory=dict, description="hybrid: both back-ends' answers where they differ, by path")
 
 
 class SelfEvaluation(_Form):
@@ -179,7 +204,9 @@ def format_paths(form: "SelfEvaluation | TargetDeclaration") -> list[str]:
 
 
 _PROVENANCE = frozenset({"span", "source", "field_spans", "notes", "backend", "confidence", "field_confidence",
-                         "confidence_reasons", "findings", "route"})
+                         "extraction_confidence",
+                         "confidence_reasons", "findings", "route", "model", "prompt_version", "usage", "error",
+                         "alternatives"})
 
 
 def answer_model(record: type[BaseModel]) -> type[BaseModel]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Protocol
 
+from ..config import LLMSettings, load_settings
 from ..errors import BackendUnavailable
 from ..schema import Chunk, Form
 
@@ -12,21 +13,44 @@ class Backend(Protocol):
     name: str
 
     def extract(self, chunk: Chunk) -> Form:
-        """A record of the chunk's form kind; values as printed, null plus a note when unread."""
+        """A record of the chunk's kind; values as printed, null plus a note when unread.
+        Raises ExtractionFailed, naming the form and the reason, when it cannot."""
 
 
-def _rules() -> Backend:
+def _rules(settings: LLMSettings, use_cache: bool) -> Backend:
     from .rules import RulesBackend
 
     return RulesBackend()
 
 
-REGISTRY: dict[str, Callable[[], Backend]] = {"rules": _rules}
-DEFAULT_BACKEND = "rules"
+def _llm(settings: LLMSettings, use_cache: bool) -> Backend:
+    from .openai_compat import LLMBackend
+
+    return LLMBackend(settings, use_cache=use_cache)
 
 
-def get_backend(name: str = DEFAULT_BACKEND) -> Backend:
-    """The back-end registered under `name`."""
+def _hybrid(settings: LLMSettings, use_cache: bool) -> Backend:
+    from .hybrid import HybridBackend
+    from .openai_compat import LLMBackend
+    from .rules import RulesBackend
+
+    return HybridBackend(RulesBackend(), LLMBackend(settings, use_cache=use_cache))
+
+
+REGISTRY: dict[str, Callable[[LLMSettings, bool], Backend]] = {"rules": _rules, "llm": _llm, "hybrid": _hybrid}
+
+
+def default_backend(settings: LLMSettings | None = None) -> str:
+    """`hybrid` whenever an endpoint is configured, else the offline `rules`."""
+    settings = settings or load_settings()
+    return "hybrid" if settings.configured else "rules"
+
+
+def get_backend(name: str | None = None, settings: LLMSettings | None = None, use_cache: bool = True) -> Backend:
+    """The back-end registered under `name` (the default when None)."""
+    if settings is None:
+        settings = LLMSettings(cache_dir=None) if name == "rules" else load_settings()
+    name = name or default_backend(settings)
     try:
         factory = REGISTRY[name]
     except KeyError:
@@ -34,4 +58,4 @@ def get_backend(name: str = DEFAULT_BACKEND) -> Backend:
         raise BackendUnavailable(
             f"未知的后端 '{name}'，可用：{known} / unknown back-end '{name}'; available: {known}"
         ) from None
-    return factory()
+    return factory(settings, use_cache)

@@ -1,0 +1,284 @@
+"""The `llm` back-end: instructor over the openai client, against any OpenAI-compatible endpoint.
+
+One request per form chunk; the response model is the FORMAT.md record of the chunk's kind.
+Owners of retries, one each: transport faults (429 with Retry-After, 5xx, timeouts, lost
+connections) → the tenacity policy here, with the openai client's own retries off; answers
+that break the schema → instructor's re-ask, bounded; values the source does not bear out →
+one targeted re-ask naming those fields (never for a form whose own numbers disagree)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import instructor
+import openai
+from instructor.core.exceptions import InstructorRetryException
+from pydantic import BaseModel
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from ..config import LLMSettings
+from ..errors import BackendUnavailable, ExtractionFailed
+from ..schema import Chunk, Form, SelfEvaluation, TargetDeclaration, Usage, answer_model
+from ..templates import render_prompt
+from ..validate import validate
+from ..validate.triage import triage
+from .support import BudgetSpent, DiskCache, RateLimiter, TokenBudget
+
+MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
+         "md_json": instructor.Mode.MD_JSON}
+PROBE_ORDER = ("tools", "json_schema", "json", "md_json")
+RECORDS = {"self_evaluation": SelfEvaluation, "target_declaration": TargetDeclaration}
+SYSTEM = ("你是严谨的财政绩效表格数据录入员，只按表上所印内容填写。"
+          "You transcribe Chinese fiscal performance forms exactly as printed, into the given schema.")
+_TRANSIENT = (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError)
+_ROW_LABELS = {"total": "年度资金总额", "current_year": "当年财政拨款", "carryover": "上年结转资金", "other": "其他资金",
+               "annual_total": "年度资金申请总额", "annual_current_year": "当年财政拨款", "annual_carryover": "上年结转资金",
+               "annual_other": "其他资金", "project_total": "项目资金总额", "project_fiscal": "财政资金"}
+
+
+class _Probe(BaseModel):
+    kind: str
+    project_name: str
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The transport error behind an instructor wrapper, if there is one."""
+    return exc.__cause__ if exc.__cause__ is not None and not isinstance(exc, _TRANSIENT) else exc
+
+
+def _transient(exc: BaseException) -> bool:
+    cause = _cause(exc)
+    return isinstance(cause, _TRANSIENT) or (isinstance(cause, openai.APIStatusError) and cause.status_code >= 500)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(_cause(exc), "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return min(float(value), 60.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+class _Wait:
+    """Honour a 429's Retry-After; otherwise exponential backoff with jitter."""
+
+    def __init__(self):
+        self.backoff = wait_exponential_jitter(initial=0.2, max=10.0)
+
+    def __call__(self, state) -> float:
+        after = _retry_after(state.outcome.exception()) if state.outcome and state.outcome.failed else None
+        return after if after is not None else self.backoff(state)
+
+
+def schema_hash(model: type[BaseModel]) -> str:
+    return hashlib.sha256(json.dumps(model.model_json_schema(), ensure_ascii=False, sort_keys=True)
+                          .encode("utf-8")).hexdigest()[:16]
+
+
+class LLMBackend:
+    """Reads a form chunk with a language model. Thread-safe: forms may be read concurrently."""
+
+    name = "llm"
+
+    def __init__(self, settings: LLMSettings, use_cache: bool = True):
+        if not settings.model:
+            raise BackendUnavailable("没有设置模型 / no model set: pass --model or set JIXIAO_MODEL")
+        if not settings.base_url and not settings.api_key:
+            raise BackendUnavailable("没有设置接口 / no endpoint: pass --base-url or set OPENAI_BASE_URL / OPENAI_API_KEY")
+        self.settings = settings
+        self.model, self.prompt_version = settings.model, settings.prompt_version
+        self.base_url = settings.base_url or "https://api.openai.com/v1"
+        self.openai = openai.OpenAI(base_url=self.base_url, api_key=settings.key(), timeout=settings.timeout,
+                                    max_retries=0)
+        self.cache = DiskCache(settings.cache_dir) if use_cache and settings.cache_dir else None
+        self.limiter = RateLimiter(settings.requests_per_minute, settings.tokens_per_minute)
+        self.budget = TokenBudget(settings.max_tokens_total)
+        self.totals = Usage()
+        self._lock = threading.Lock()
+        self._mode_lock = threading.Lock()
+        self._local = threading.local()
+        self._clients: dict[str, instructor.Instructor] = {}
+        self._mode: str | None = None if settings.mode == "auto" else settings.mode
+
+    # --- the interface ------------------------------------------------------------------
+    def extract(self, chunk: Chunk) -> Form:
+        record = RECORDS[chunk.kind]
+        answer_cls = answer_model(record)
+        mode = self.mode()
+        key = DiskCache.key(self.base_url, self.model, mode, f"extract_{chunk.kind}.{self.prompt_version}",
+                            schema_hash(answer_cls), chunk.text)
+        hit = self.cache.get(key) if self.cache else None
+        if hit is not None:
+            answer, usage = answer_cls.model_validate(hit["answer"]), Usage(cached=True)
+        else:
+            messages = self._messages(chunk)
+            answer, usage = self._ask(answer_cls, messages, mode, chunk)
+            answer, usage = self._reask_suspects(chunk, answer_cls, messages, answer, usage, mode)
+            if self.cache:
+                self.cache.put(key, {"answer": answer.model_dump(mode="json")})
+        self._add_totals(usage)
+        form = record.model_validate(answer.model_dump())
+        form.model, form.prompt_version, form.usage = self.model, f"extract_{chunk.kind}.{self.prompt_version}", usage
+        return form
+
+    # --- requests -------------------------------------------------------------------------
+    def _messages(self, chunk: Chunk) -> list[dict]:
+        prompt = render_prompt(f"extract_{chunk.kind}", self.prompt_version, chunk_text=chunk.text)
+        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+
+    def _client(self, mode: str) -> instructor.Instructor:
+        with self._lock:
+            if mode not in self._clients:
+                client = instructor.from_openai(self.openai, mode=MODES[mode])
+                client.on("completion:kwargs", self._count_request)
+                self._clients[mode] = client
+            return self._clients[mode]
+
+    def _count_request(self, *args, **kwargs) -> None:
+        self._local.requests = getattr(self._local, "requests", 0) + 1
+
+    def _ask(self, answer_cls, messages: list[dict], mode: str, chunk: Chunk | None = None,
+             reasks: int | None = None):
+        """One answer, with transport faults retried and schema faults re-asked."""
+        self._local.requests = 0
+        usage = Usage()
+        estimate = sum(len(m["content"]) for m in messages) // 2
+        retrying = Retrying(stop=stop_after_attempt(self.settings.transport_retries + 1),
+                            retry=retry_if_exception(_transient), wait=_Wait(), reraise=True)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self.budget.check()
+                    self.limiter.acquire(estimate)
+                    try:
+                        answer, completion = self._client(mode).chat.completions.create_with_completion(
+                            model=self.model, response_model=answer_cls, messages=messages,
+                            max_retries=self.settings.reasks if reasks is None else reasks,
+                            max_tokens=self.settings.max_output_tokens)
+                    except InstructorRetryException as exc:
+                        self._charge(usage, getattr(exc, "total_usage", None))
+                        raise
+            self._charge(usage, getattr(answer, "_total_usage", None) or completion.usage)
+            return answer, usage
+        except BudgetSpent:
+            raise
+        except Exception as exc:  # the reason reaches the record; the batch goes on
+            usage.requests = self._local.requests
+            where = f"{chunk.document} 第{chunk.index + 1}张表 / form {chunk.index + 1}: " if chunk else ""
+            raise ExtractionFailed(f"{where}LLM 提取失败 / LLM extraction failed after "
+                                   f"{usage.requests} request(s): {_describe(exc)}", usage=usage) from exc
+        finally:
+            usage.requests = self._local.requests
+
+    def _charge(self, usage: Usage, raw) -> None:
+        if raw is None:
+            return
+        prompt = getattr(raw, "prompt_tokens", 0) or 0
+        completion = getattr(raw, "completion_tokens", 0) or 0
+        usage.prompt_tokens += prompt
+        usage.completion_tokens += completion
+        self.budget.spend(prompt + completion)
+
+    def _reask_suspects(self, chunk, answer_cls, messages, answer, usage: Usage, mode: str):
+        """One targeted re-ask for fields the source does not bear out. A form whose printed
+        numbers disagree among themselves is left alone: a re-ask would push the model to
+        falsify them."""
+        form = RECORDS[chunk.kind].model_validate(answer.model_dump())
+        findings = triage(form, validate(form), None, chunk=chunk.text)
+        suspects = sorted({p for f in findings if f.triage == "extraction_suspect" for p in f.suspect_fields})
+        if not suspects:
+            return answer, usage
+        quotes = "\n".join(f"- {path}: {line}" for path in suspects for line in _source_lines(form, path, chunk.text))
+        follow_up = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
+                     {"role": "user", "content":
+                      "以下字段的值在原文中找不到，请只根据原文重新读取这些字段，其余字段保持不变，不要计算或改正任何数字：\n"
+                      f"These fields are not found in the source text; re-read only them, as printed: "
+                      f"{', '.join(suspects)}\n原文 / source lines:\n{quotes or '(none found)'}"}]
+        second, more = self._ask(answer_cls, follow_up, mode, chunk)
+        total = Usage(requests=usage.requests + more.requests, prompt_tokens=usage.prompt_tokens + more.prompt_tokens,
+                      completion_tokens=usage.completion_tokens + more.completion_tokens, reasked=suspects)
+        return second, total
+
+    def _add_totals(self, usage: Usage) -> None:
+        with self._lock:
+            self.totals = Usage(requests=self.totals.requests + usage.requests,
+                                prompt_tokens=self.totals.prompt_tokens + usage.prompt_tokens,
+                                completion_tokens=self.totals.completion_tokens + usage.completion_tokens,
+                                forms=self.totals.forms + 1, cache_hits=self.totals.cache_hits + usage.cached)
+
+    # --- modes --------------------------------------------------------------------------
+    def mode(self) -> str:
+        """The instructor mode: as set, or (auto) the first that this endpoint answers
+        well, probed once (by one thread; the others wait) and remembered on disk."""
+        with self._mode_lock:
+            if self._mode:
+                return self._mode
+            remembered = self._remembered_modes().get(f"{self.base_url}|{self.model}")
+            if remembered in MODES:
+                self._mode = remembered
+                return remembered
+            for mode in PROBE_ORDER:
+                if self.probe(mode) is True:
+                    self._mode = mode
+                    self._remember_mode(mode)
+                    return mode
+        raise BackendUnavailable(f"{self.base_url} 的模型 {self.model} 在所有模式下都没有返回有效记录 / no instructor mode "
+                                 f"returns a valid record from {self.model} at {self.base_url}; run `jixiao doctor`")
+
+    def probe(self, mode: str) -> bool | str:
+        """True if a tiny structured request works in this mode, else the reason it did not."""
+        try:
+            answer = self._client(mode).chat.completions.create(
+                model=self.model, response_model=_Probe, max_retries=0, timeout=min(self.settings.timeout, 30),
+                messages=[{"role": "user", "content": 'JIXIAO-PROBE：请返回 kind="probe"，project_name="测试项目"。'}])
+        except Exception as exc:  # any failure means "not this mode"
+            return _describe(exc)
+        return True if answer.project_name == "测试项目" else f"unexpected answer {answer!r}"
+
+    def _modes_file(self) -> Path | None:
+        return self.settings.cache_dir / "modes.json" if self.settings.cache_dir else None
+
+    def _remembered_modes(self) -> dict:
+        path = self._modes_file()
+        try:
+            return json.loads(path.read_text(encoding="utf-8")) if path and path.is_file() else {}
+        except (json.JSONDecodeError, OSError):
+            return {}
+
+    def _remember_mode(self, mode: str) -> None:
+        path = self._modes_file()
+        if path is None:
+            return
+        modes = {**self._remembered_modes(), f"{self.base_url}|{self.model}": mode}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(modes, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line reason, never the key: the openai client's messages do not carry it."""
+    cause = _cause(exc)
+    status = getattr(cause, "status_code", None)
+    text = str(cause).splitlines()[0][:300] if str(cause) else type(cause).__name__
+    return f"{type(cause).__name__}{f' {status}' if status else ''}: {text}"
+
+
+def _source_lines(form: Form, path: str, text: str) -> list[str]:
+    """The lines of the form's text where a field's value should be printed."""
+    needle = None
+    if path.startswith("indicators["):
+        i = int(path[len("indicators["):path.index("]")])
+        needle = form.indicators[i].name if i < len(form.indicators) else None
+    elif path.startswith("funds."):
+        needle = _ROW_LABELS.get(path.split(".")[1])
+    elif path in ("total_score", "total_weight"):
+        needle = "总分"
+    if not needle:
+        return []
+    key = "".join(needle.split())
+    return [line.strip()[:200] for line in text.split("\n") if key in "".join(line.split())][:2]
