@@ -18,7 +18,7 @@ def test_extract_a_folder_to_stdout():
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["document"] for line in lines] == [p.name for p in SEEDS]
     assert sum(len(line["forms"]) for line in lines) == 21
-    assert "forms 21" in result.stderr and "failed 0" in result.stderr
+    assert "forms 21" in result.stderr and "failed documents 0" in result.stderr
 
 
 def test_extract_to_a_file_keeps_chinese_readable(tmp_path):
@@ -45,7 +45,7 @@ def test_bad_inputs_fail_alone_and_the_batch_goes_on(tmp_path):
     assert "empty.txt" in result.stderr and "empty" in result.stderr
     assert "binary.txt" in result.stderr and "binary" in result.stderr
     assert "memo.txt" in result.stderr and "no form" in result.stderr
-    assert "failed 3" in result.stderr
+    assert "failed documents 3" in result.stderr
 
 
 def test_usage_errors_exit_2():

@@ -21,7 +21,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import __version__
 from .backends import REGISTRY, default_backend, get_backend
 from .config import load_settings
-from .doctor import check_endpoint
 from .errors import JixiaoError
 from .ingest import ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
@@ -127,6 +126,8 @@ def doctor(
 ) -> None:
     """检查接口 / Check an OpenAI-compatible endpoint: reachable, key accepted, model listed,
     which instructor modes return a valid small record."""
+    from .doctor import check_endpoint  # imports the openai client: only when asked
+
     try:
         settings = load_settings(model=model, base_url=base_url, timeout=timeout, mode="tools")
         report = check_endpoint(settings)

@@ -14,9 +14,6 @@ import re
 import unicodedata
 from collections import defaultdict
 
-import numpy as np
-from scipy.optimize import linear_sum_assignment
-
 from .schema import (
     FORM_FIELDS, ROW_FIELDS, Comparison, ConfidenceReport, DocumentRecord, EvalReport, FieldResult, FieldScore, Form, FormResult, Miss,
     TradeOff,
@@ -132,6 +129,9 @@ def pair_rows(gold: list, predicted: list) -> dict[int, int]:
     (level1, level2, name); pairs less than half similar are left unpaired."""
     if not gold or not predicted:
         return {}
+    import numpy as np  # scipy is slow to import; only scoring needs it
+    from scipy.optimize import linear_sum_assignment
+
     key = lambda r: (clean(r.level1 or ""), clean(r.level2 or ""), clean(r.name or ""))  # noqa: E731
     gk, pk = [key(r) for r in gold], [key(r) for r in predicted]
     score = np.array([[_row_similarity(g, p) for p in pk] for g in gk])

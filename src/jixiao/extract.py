@@ -19,4 +19,5 @@ def extract_form(chunk: Chunk, backend: Backend) -> Form:
             f"the {backend.name} back-end failed ({type(exc).__name__}: {exc})"
         ) from exc
     form.source = FormSource(document=chunk.document, form_index=chunk.index, span=chunk.span)
+    form.backend = form.backend or backend.name
     return form

@@ -1,0 +1,222 @@
+"""The LLM back-end through the real openai client and instructor, against a scripted
+OpenAI-compatible server this test starts on 127.0.0.1 (jixiao.testing.FakeOpenAI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import GOLD, RAW, SEEDS, load_gold
+from jixiao.backends import get_backend
+from jixiao.config import LLMSettings, load_settings
+from jixiao.evaluate import evaluate
+from jixiao.ingest import ingest
+from jixiao.pipeline import extract_paths
+from jixiao.runs import load_gold as load_gold_dir
+from jixiao.runs import load_predictions
+from jixiao.segment import segment
+from jixiao.testing import Fault, FakeOpenAI, gold_answerer, prompt_text
+
+GOLD_FORMS = [f.model_dump(mode="json") for g in load_gold_dir(GOLD) for f in g.forms]
+
+
+def chunks(stem: str):
+    return segment(ingest(RAW / f"{stem}.txt"))
+
+
+def backend(server, tmp_path, **settings):
+    base = dict(base_url=server.base_url, model="fake-model", mode="tools", timeout=2.0, cache_dir=tmp_path / "cache")
+    return get_backend("llm", LLMSettings(**{**base, **settings}))
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as s:
+        yield s
+
+
+def test_cli_reproduces_gold_with_one_request_per_form_then_none(server, tmp_path):
+    env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-test-SECRET-key",
+           "JIXIAO_MODEL": "fake-model", "JIXIAO_CACHE": str(tmp_path / "cache")}
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "jixiao", "extract", str(RAW), "--backend", "llm", "--mode", "tools", "-o", str(out)]
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert server.completions == 21
+    report = evaluate(load_gold_dir(GOLD), load_predictions(out))
+    assert report.overall >= 0.995 and report.row_recall == 1.0
+    form = json.loads(out.read_text(encoding="utf-8").splitlines()[0])["forms"][0]
+    assert (form["backend"], form["model"], form["prompt_version"]) == ("llm", "fake-model",
+                                                                       "extract_self_evaluation.v1")
+    assert form["usage"]["requests"] == 1 and form["usage"]["prompt_tokens"] > 0
+    assert "requests 21" in first.stderr
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert server.completions == 21  # every answer came from the cache
+    assert "cache hits 21/21" in second.stderr
+    assert "SECRET" not in first.stderr + second.stderr + out.read_text(encoding="utf-8")
+
+
+def test_chinese_goes_as_chinese_and_the_prompt_states_the_contract(server, tmp_path):
+    chunk = chunks("002_0bebddbd16c8cbfb")[0]
+    backend(server, tmp_path).extract(chunk)
+    text = prompt_text(server.requests[-1])
+    assert "图书综合经费" in text and "Never recompute" in text and "一级/二级" in text
+    tool = server.requests[-1]["tools"][0]["function"]
+    assert tool["name"] == "SelfEvaluationAnswer"
+    assert "source" not in tool["parameters"]["properties"]  # provenance is jixiao's, not the model's
+
+
+def test_429_twice_honours_retry_after_then_succeeds(server, tmp_path):
+    server.then(Fault(429, {"Retry-After": "0.3"}), Fault(429, {"Retry-After": "0.3"}))
+    start = time.monotonic()
+    form = backend(server, tmp_path).extract(chunks("001_ec90f154ecebac5e")[1])
+    assert time.monotonic() - start >= 0.6
+    assert form.project_name == "社区自治管理"
+    assert server.completions == 3 and form.usage.requests == 3
+    assert form.usage.prompt_tokens > 0
+
+
+def test_500_and_a_hang_past_the_timeout_are_retried(server, tmp_path):
+    server.then(Fault(500), Fault(hang=3.0))
+    form = backend(server, tmp_path, timeout=1.0).extract(chunks("001_ec90f154ecebac5e")[1])
+    assert form.project_name == "社区自治管理"
+    assert server.completions == 3 and form.usage.requests == 3
+
+
+def test_malformed_and_schema_breaking_answers_are_re_asked(server, tmp_path):
+    server.then(Fault(content="{not json"), Fault(content=json.dumps({"kind": "self_evaluation", "year": "二〇二三年"})))
+    form = backend(server, tmp_path).extract(chunks("001_ec90f154ecebac5e")[1])
+    assert form.year == 2023 and form.project_name == "社区自治管理"
+    assert server.completions == 3 and form.usage.requests == 3
+    # instructor's re-ask tells the model what was wrong
+    assert any("year" in prompt_text(r) for r in server.requests[1:])
+
+
+def test_re_asks_are_bounded_and_a_failed_form_does_not_stop_the_batch(server, tmp_path):
+    broken = Fault(content=json.dumps({"kind": "self_evaluation", "year": "不是数字"}))
+    server.then(broken, broken, broken)  # the first form: three answers, all break the schema
+    results = list(extract_paths([RAW / "001_ec90f154ecebac5e.txt"], backend(server, tmp_path, reasks=2)))
+    forms = results[0].record.forms
+    assert forms[0].error and "3 request(s)" in forms[0].error
+    assert forms[0].route.decision == "needs_review"
+    assert forms[1].project_name == "社区自治管理" and not forms[1].error
+
+
+def test_transport_retries_are_bounded(server, tmp_path):
+    server.then(*[Fault(503)] * 3)
+    results = list(extract_paths([RAW / "001_ec90f154ecebac5e.txt"], backend(server, tmp_path, transport_retries=2)))
+    first, second = results[0].record.forms
+    assert first.error and "503" in first.error and first.usage.requests == 3
+    assert second.project_name == "社区自治管理"
+
+
+def _answer_with(changes: dict, project: str):
+    form = next(f for f in GOLD_FORMS if f["project_name"] == project)
+    wrong = json.loads(json.dumps(form))
+    wrong["funds"]["total"].update(changes)
+    return Fault(content=json.dumps(wrong, ensure_ascii=False))
+
+
+def test_numbers_the_source_does_not_bear_out_get_one_targeted_re_ask(server, tmp_path):
+    server.then(_answer_with({"executed": 1569.51}, "图书综合经费"))  # the form prints 1,596.51
+    form = backend(server, tmp_path).extract(chunks("002_0bebddbd16c8cbfb")[0])
+    assert form.funds.total.executed == 1596.51
+    assert server.completions == 2 and form.usage.requests == 2
+    assert "funds.total.executed" in form.usage.reasked
+    reask = prompt_text(server.requests[-1])
+    assert "funds.total.executed" in reask and "1,596.51" in reask  # names the field, quotes the source
+
+
+def test_a_form_whose_own_numbers_disagree_is_not_re_asked(server, tmp_path):
+    chunk = chunks("004_eec2255c4764dfed")[1]  # 综合党委经费: 48% printed for 20.33/44.32
+    form = backend(server, tmp_path).extract(chunk)
+    assert form.funds.total.execution_rate == 48.0
+    assert server.completions == 1 and form.usage.reasked == []
+
+
+def test_the_token_budget_stops_new_requests(server, tmp_path):
+    llm = backend(server, tmp_path, max_tokens_total=100)
+    results = list(extract_paths([RAW / "004_eec2255c4764dfed.txt"], llm))
+    forms = results[0].record.forms
+    assert not forms[0].error
+    assert all(f.error and "budget" in f.error for f in forms[1:])
+    assert server.completions == 1
+
+
+def test_concurrency_overlaps_requests(tmp_path):
+    with FakeOpenAI(gold_answerer(GOLD_FORMS), latency=0.4) as slow:
+        start = time.monotonic()
+        results = list(extract_paths([RAW / "004_eec2255c4764dfed.txt"], backend(slow, tmp_path), concurrency=9))
+        elapsed = time.monotonic() - start
+    assert len(results[0].record.forms) == 9 and slow.completions == 9
+    assert elapsed < 9 * 0.4 / 3
+
+
+def test_no_cache_bypasses_the_cache(server, tmp_path):
+    chunk = chunks("001_ec90f154ecebac5e")[1]
+    backend(server, tmp_path).extract(chunk)
+    backend(server, tmp_path).extract(chunk)
+    assert server.completions == 1
+    get_backend("llm", LLMSettings(base_url=server.base_url, model="fake-model", mode="tools",
+                                   cache_dir=tmp_path / "cache"), use_cache=False).extract(chunk)
+    assert server.completions == 2
+
+
+def test_auto_mode_falls_back_and_remembers(tmp_path):
+    with FakeOpenAI(gold_answerer(GOLD_FORMS), ignore_tools=True, reject_response_formats=("json_schema",)) as odd:
+        llm = backend(odd, tmp_path, mode="auto")
+        form = llm.extract(chunks("001_ec90f154ecebac5e")[1])
+        assert llm.mode() == "json" and form.project_name == "社区自治管理"
+        probes = odd.completions - 1
+        assert probes == 3  # tools (ignored), json_schema (HTTP 500), json (works)
+        again = backend(odd, tmp_path, mode="auto")
+        again.extract(chunks("001_ec90f154ecebac5e")[0])
+        assert odd.completions == probes + 2  # remembered: no probe the second time
+
+
+def test_the_key_never_shows(tmp_path):
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as s:
+        s.then(*[Fault(401, body=json.dumps({"error": {"message": "invalid key"}}))] * 3)
+        settings = LLMSettings(base_url=s.base_url, model="fake-model", mode="tools", api_key="sk-live-TOPSECRET",
+                               cache_dir=None)
+        results = list(extract_paths([RAW / "001_ec90f154ecebac5e.txt"], get_backend("llm", settings)))
+    text = results[0].model_dump_json() + repr(settings) + str(settings)
+    assert "401" in results[0].record.forms[0].error
+    assert "TOPSECRET" not in text
+
+
+def test_settings_come_from_environment_then_flags(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "jixiao.toml").write_text('[llm]\nmodel = "from-file"\nconcurrency = 3\n', encoding="utf-8")
+    monkeypatch.setenv("JIXIAO_MODEL", "from-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    settings = load_settings()
+    assert (settings.model, settings.concurrency) == ("from-env", 3)
+    assert load_settings(model="from-flag").model == "from-flag"
+    assert settings.configured
+
+
+def test_a_non_loopback_base_url_fails_under_test():
+    with pytest.raises(RuntimeError, match="only use loopback"):
+        socket.create_connection(("10.255.255.1", 80), timeout=1)
+
+
+def test_hybrid_asks_the_llm_only_for_forms_in_doubt(server, tmp_path):
+    settings = LLMSettings(base_url=server.base_url, model="fake-model", mode="tools", cache_dir=tmp_path / "cache")
+    hybrid = get_backend("hybrid", settings)
+    predictions = [r.record for r in extract_paths(SEEDS, hybrid)]
+    assert server.completions / 21 <= 0.3
+    rules = [r.record for r in extract_paths(SEEDS, "rules")]
+    golds = [load_gold(s.stem) for s in SEEDS]
+    assert evaluate(golds, predictions).overall > evaluate(golds, rules).overall
+    merged = next(f for p in predictions for f in p.forms if f.project_name == "党群综合服务")
+    assert merged.backend == "hybrid" and merged.alternatives
+    choice = merged.alternatives["indicators[25].level2"]
+    assert (choice["rules"], choice["llm"], choice["chosen"]) == ("时效指标", "社会效益指标", "llm")
