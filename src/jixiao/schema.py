@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model
@@ -209,6 +210,25 @@ _PROVENANCE = frozenset({"span", "source", "field_spans", "notes", "backend", "c
                          "alternatives"})
 
 
+class _Answer(BaseModel):
+    """Base of the models an LLM answers. Their JSON schema is sent with every request, so it
+    is generated once per model and copied after (generating it is most of a request's CPU)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def model_json_schema(cls, *args, **kwargs) -> dict:
+        # instructor wraps the model in a fresh subclass per request: key on our own model.
+        own = next((c for c in cls.__mro__ if c in _ANSWERS.values()), cls)
+        key = (own, cls.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in _SCHEMAS:
+            _SCHEMAS[key] = super().model_json_schema(*args, **kwargs)
+        return copy.deepcopy(_SCHEMAS[key])
+
+
+_SCHEMAS: dict[tuple, dict] = {}
+
+
 def answer_model(record: type[BaseModel]) -> type[BaseModel]:
     """The model an LLM answers for a record type: its FORMAT.md fields only, the same names,
     nested rows likewise (provenance is jixiao's to add, not the model's to invent)."""
@@ -228,8 +248,7 @@ def answer_model(record: type[BaseModel]) -> type[BaseModel]:
         else:
             field = Field(info.default, description=info.description)
         fields[name] = (annotation, field)
-    model = create_model(f"{record.__name__}Answer", __config__=ConfigDict(extra="ignore"),
-                         __doc__=record.__doc__, **fields)
+    model = create_model(f"{record.__name__}Answer", __base__=_Answer, __doc__=record.__doc__, **fields)
     _ANSWERS[record] = model
     return model
 

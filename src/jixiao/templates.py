@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -20,11 +21,16 @@ def prompts_dir() -> Path:
     raise ConfigError("找不到提示词文件夹 / prompt folder not found: reinstall jixiao (pip install .)")
 
 
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(prompts_dir()), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, autoescape=False)
+
+
 def render_prompt(name: str, version: str = "v1", **values: object) -> str:
     """The prompt `name.version.md` rendered with `values`; a missing value is an error."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(prompts_dir()),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     try:
-        return env.get_template(f"{name}.{version}.md").render(**values)
+        template = _environment().get_template(f"{name}.{version}.md")  # compiled once, then cached
     except jinja2.TemplateNotFound:
         raise ConfigError(f"没有提示词 {name}.{version}.md / no prompt {name}.{version}.md in {prompts_dir()}") from None
+    return template.render(**values)

@@ -46,6 +46,7 @@ class FakeOpenAI:
     # --- life cycle -------------------------------------------------------------------
     def __enter__(self) -> FakeOpenAI:
         handler = _handler(self)
+        ThreadingHTTPServer.request_queue_size = 256  # the default backlog of 5 stalls concurrent clients
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 import instructor
@@ -74,6 +75,14 @@ class _Wait:
         return after if after is not None else self.backoff(state)
 
 
+@lru_cache(maxsize=64)
+def _wrapped(model: type[BaseModel]) -> type[BaseModel]:
+    """The answer model as instructor's response schema, made once: instructor otherwise
+    builds a new wrapper class, and its schema, on every request."""
+    return instructor.openai_schema(model)
+
+
+@lru_cache(maxsize=64)
 def schema_hash(model: type[BaseModel]) -> str:
     return hashlib.sha256(json.dumps(model.model_json_schema(), ensure_ascii=False, sort_keys=True)
                           .encode("utf-8")).hexdigest()[:16]
@@ -107,7 +116,7 @@ class LLMBackend:
     # --- the interface ------------------------------------------------------------------
     def extract(self, chunk: Chunk) -> Form:
         record = RECORDS[chunk.kind]
-        answer_cls = answer_model(record)
+        answer_cls = _wrapped(answer_model(record))
         mode = self.mode()
         key = DiskCache.key(self.base_url, self.model, mode, f"extract_{chunk.kind}.{self.prompt_version}",
                             schema_hash(answer_cls), chunk.text)
@@ -121,7 +130,7 @@ class LLMBackend:
             if self.cache:
                 self.cache.put(key, {"answer": answer.model_dump(mode="json")})
         self._add_totals(usage)
-        form = record.model_validate(answer.model_dump())
+        form = record.model_validate(answer, from_attributes=True)
         form.model, form.prompt_version, form.usage = self.model, f"extract_{chunk.kind}.{self.prompt_version}", usage
         return form
 
@@ -187,7 +196,7 @@ class LLMBackend:
         """One targeted re-ask for fields the source does not bear out. A form whose printed
         numbers disagree among themselves is left alone: a re-ask would push the model to
         falsify them."""
-        form = RECORDS[chunk.kind].model_validate(answer.model_dump())
+        form = RECORDS[chunk.kind].model_validate(answer, from_attributes=True)
         findings = triage(form, validate(form), None, chunk=chunk.text)
         suspects = sorted({p for f in findings if f.triage == "extraction_suspect" for p in f.suspect_fields})
         if not suspects:

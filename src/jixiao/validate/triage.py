@@ -68,8 +68,12 @@ def _own_text(values: Values, path: str) -> _Text | None:
             rows = values.form.indicators
             span = getattr(rows[int(m.group(1))], "span", None) if int(m.group(1)) < len(rows) else None
             text = values.source[span.start:span.end] if span is not None else None
-        text = text if text is not None else values.chunk
-        cache[key] = _Text(text) if text is not None else None
+        if text is None:  # no span of its own: the form's whole text, worked out once
+            if "chunk" not in cache:
+                cache["chunk"] = _Text(values.chunk) if values.chunk is not None else None
+            cache[key] = cache["chunk"]
+        else:
+            cache[key] = _Text(text)
     return cache[key]
 
 
