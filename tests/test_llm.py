@@ -220,3 +220,30 @@ def test_hybrid_asks_the_llm_only_for_forms_in_doubt(server, tmp_path):
     assert merged.backend == "hybrid" and merged.alternatives
     choice = merged.alternatives["indicators[25].level2"]
     assert (choice["rules"], choice["llm"], choice["chosen"]) == ("时效指标", "社会效益指标", "llm")
+
+
+def _gold_rows(project):
+    return [r["name"] for r in next(f for f in GOLD_FORMS if f["project_name"] == project)["indicators"]]
+
+
+def test_a_long_form_is_read_in_parts_and_merged(tmp_path):
+    with FakeOpenAI(gold_answerer(GOLD_FORMS, rows_shown_only=True)) as s:
+        form = backend(s, tmp_path, max_output_tokens=1500).extract(chunks("002_0bebddbd16c8cbfb")[2])
+        assert form.usage.parts > 1 and s.completions == form.usage.parts
+        assert [r.name for r in form.indicators] == _gold_rows("党群中心专项经费")
+        assert all(r.level1 and r.level2 for r in form.indicators)
+        assert form.total_score == 99.81
+        assert any("Part 2 of" in prompt_text(r) for r in s.requests)
+
+
+def test_dropped_rows_are_caught_by_the_source_row_count(server, tmp_path):
+    full = next(f for f in GOLD_FORMS if f["project_name"] == "党群中心专项经费")
+    short = {**full, "indicators": full["indicators"][:-3]}
+    server.then(Fault(content=json.dumps(short, ensure_ascii=False)))
+    form = backend(server, tmp_path).extract(chunks("002_0bebddbd16c8cbfb")[2])
+    assert server.completions == 2 and len(form.indicators) == 19 and form.usage.rows_seen == 19
+    assert "19" in prompt_text(server.requests[-1])
+    server.then(*[Fault(content=json.dumps(short, ensure_ascii=False))] * 2)
+    again = backend(server, tmp_path / "other").extract(chunks("002_0bebddbd16c8cbfb")[2])
+    assert len(again.indicators) == 16
+    assert any(n.code == "rows_missing" for n in again.notes)

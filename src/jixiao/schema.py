@@ -121,6 +121,8 @@ class Usage(BaseModel):
     reasked: list[str] = Field(default_factory=list, description="fields a targeted re-ask named")
     forms: int = 0
     cache_hits: int = 0
+    parts: int = Field(1, description="pieces a long form was read in")
+    rows_seen: int = Field(0, description="indicator rows the source's table holds, by the rules reader's count")
 
     @property
     def total_tokens(self) -> int:

@@ -168,9 +168,11 @@ def prompt_text(body: dict) -> str:
     return "\n".join(parts)
 
 
-def gold_answerer(gold_forms: list[dict]) -> Answer:
+def gold_answerer(gold_forms: list[dict], rows_shown_only: bool = False) -> Answer:
     """Answer each request with the gold form whose project name the prompt holds (the
-    longest such name), FORMAT.md fields only; a probe gets a probe answer."""
+    longest such name), FORMAT.md fields only; a probe gets a probe answer. With
+    `rows_shown_only`, only the rows whose name the prompt shows (as a model reading part
+    of a long form would)."""
     def answer(body: dict) -> dict:
         text = prompt_text(body)
         if "JIXIAO-PROBE" in text:
@@ -179,5 +181,9 @@ def gold_answerer(gold_forms: list[dict]) -> Answer:
         matches = [f for f in gold_forms if f.get("project_name") and f["project_name"] in compact]
         if not matches:
             return {}
-        return max(matches, key=lambda f: len(f["project_name"]))
+        form = max(matches, key=lambda f: len(f["project_name"]))
+        if rows_shown_only:
+            table = compact[compact.find("一级指标"):]
+            form = {**form, "indicators": [r for r in form["indicators"] if r.get("name") and r["name"] in table]}
+        return form
     return answer

@@ -22,10 +22,11 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from ..config import LLMSettings
 from ..errors import BackendUnavailable, ExtractionFailed
-from ..schema import Chunk, Form, SelfEvaluation, TargetDeclaration, Usage, answer_model
+from ..schema import Chunk, Form, Note, SelfEvaluation, TargetDeclaration, Usage, answer_model
 from ..templates import render_prompt
 from ..validate import validate
 from ..validate.triage import triage
+from .split import merge_answers, parts_needed, rows_seen, split_chunk
 from .support import BudgetSpent, DiskCache, RateLimiter, TokenBudget
 
 MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
@@ -124,15 +125,53 @@ class LLMBackend:
         if hit is not None:
             answer, usage = answer_cls.model_validate(hit["answer"]), Usage(cached=True)
         else:
-            messages = self._messages(chunk)
-            answer, usage = self._ask(answer_cls, messages, mode, chunk)
-            answer, usage = self._reask_suspects(chunk, answer_cls, messages, answer, usage, mode)
+            seen = rows_seen(chunk)
+            parts = parts_needed(chunk, seen, self.settings.max_output_tokens)
+            if parts > 1:
+                answer, usage = self._ask_in_parts(chunk, answer_cls, mode, parts)
+            else:
+                messages = self._messages(chunk)
+                answer, usage = self._ask(answer_cls, messages, mode, chunk)
+                answer, usage = self._reask_missing_rows(chunk, answer_cls, messages, answer, usage, mode, seen)
+                answer, usage = self._reask_suspects(chunk, answer_cls, messages, answer, usage, mode)
+            usage.rows_seen = seen
             if self.cache:
-                self.cache.put(key, {"answer": answer.model_dump(mode="json")})
+                self.cache.put(key, {"answer": answer.model_dump(mode="json"), "rows_seen": seen})
         self._add_totals(usage)
         form = record.model_validate(answer, from_attributes=True)
         form.model, form.prompt_version, form.usage = self.model, f"extract_{chunk.kind}.{self.prompt_version}", usage
+        seen = usage.rows_seen if hit is None else hit.get("rows_seen", 0)
+        if seen and len(form.indicators) < seen:
+            form.notes.append(Note(field="indicators", code="rows_missing",
+                                   message=f"the source's table has {seen} rows; the answer has {len(form.indicators)}"))
         return form
+
+    def _ask_in_parts(self, chunk: Chunk, answer_cls, mode: str, parts: int):
+        """A long form read piece by piece, so no answer outgrows the model's budget."""
+        pieces = split_chunk(chunk, parts)
+        answers, total = [], Usage()
+        for k, piece in enumerate(pieces, 1):
+            note = (f"这是一张长表的第{k}/{len(pieces)}部分：只返回这一部分中出现的指标行。"
+                    f"Part {k} of {len(pieces)} of a long form: return the indicator rows shown in this part.")
+            messages = [*self._messages(piece), {"role": "user", "content": note}]
+            answer, usage = self._ask(answer_cls, messages, mode, chunk)
+            answers.append(answer.model_dump())
+            total = _plus(total, usage)
+        total.parts = len(pieces)
+        return answer_cls.model_validate(merge_answers(answers)), total
+
+    def _reask_missing_rows(self, chunk, answer_cls, messages, answer, usage: Usage, mode: str, seen: int):
+        """One re-ask when the answer holds fewer indicator rows than the source's table."""
+        if not seen or len(answer.indicators) >= seen:
+            return answer, usage
+        follow_up = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
+                     {"role": "user", "content":
+                      f"原文的绩效指标表有{seen}行，你只返回了{len(answer.indicators)}行。请按表格顺序返回每一行，其余字段不变。"
+                      f"The source's indicator table has {seen} rows and you returned {len(answer.indicators)}: "
+                      "return every row, in table order, as printed."}]
+        second, more = self._ask(answer_cls, follow_up, mode, chunk)
+        better = second if len(second.indicators) > len(answer.indicators) else answer
+        return better, _plus(usage, more)
 
     # --- requests -------------------------------------------------------------------------
     def _messages(self, chunk: Chunk) -> list[dict]:
@@ -208,8 +247,8 @@ class LLMBackend:
                       f"These fields are not found in the source text; re-read only them, as printed: "
                       f"{', '.join(suspects)}\n原文 / source lines:\n{quotes or '(none found)'}"}]
         second, more = self._ask(answer_cls, follow_up, mode, chunk)
-        total = Usage(requests=usage.requests + more.requests, prompt_tokens=usage.prompt_tokens + more.prompt_tokens,
-                      completion_tokens=usage.completion_tokens + more.completion_tokens, reasked=suspects)
+        total = _plus(usage, more)
+        total.reasked = suspects
         return second, total
 
     def _add_totals(self, usage: Usage) -> None:
@@ -267,6 +306,11 @@ class LLMBackend:
         tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(modes, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)
+
+
+def _plus(a: Usage, b: Usage) -> Usage:
+    return a.model_copy(update={"requests": a.requests + b.requests, "prompt_tokens": a.prompt_tokens + b.prompt_tokens,
+                                "completion_tokens": a.completion_tokens + b.completion_tokens})
 
 
 def _describe(exc: BaseException) -> str:
