@@ -247,3 +247,24 @@ def test_dropped_rows_are_caught_by_the_source_row_count(server, tmp_path):
     again = backend(server, tmp_path / "other").extract(chunks("002_0bebddbd16c8cbfb")[2])
     assert len(again.indicators) == 16
     assert any(n.code == "rows_missing" for n in again.notes)
+
+
+def test_doctor_reports_what_works(tmp_path):
+    with FakeOpenAI(gold_answerer(GOLD_FORMS), ignore_tools=True, reject_response_formats=("json_schema",)) as odd:
+        result = subprocess.run([sys.executable, "-m", "jixiao", "doctor", "--base-url", odd.base_url,
+                                 "--model", "fake-model"], capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") >= 3}
+    assert "ok" in lines["reachable"] and "ok" in lines["model listed"]
+    assert "no" in lines["mode tools"] and "no" in lines["mode json_schema"] and "ok" in lines["mode json"]
+
+
+def test_doctor_says_when_the_endpoint_is_unreachable():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the with ends: nothing listens there
+    result = subprocess.run([sys.executable, "-m", "jixiao", "doctor", "--base-url", f"http://127.0.0.1:{port}/v1",
+                             "--model", "m", "--timeout", "2"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 1 and "reachable" in result.stdout and "no" in result.stdout
