@@ -268,3 +268,18 @@ def test_doctor_says_when_the_endpoint_is_unreachable():
                              "--model", "m", "--timeout", "2"], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 1 and "reachable" in result.stdout and "no" in result.stdout
+
+
+def test_rate_limits_hold_requests_and_tokens_per_window():
+    from jixiao.backends.support import RateLimiter
+
+    limiter = RateLimiter(requests_per_minute=2, tokens_per_minute=None, window=0.4)
+    start = time.monotonic()
+    for _ in range(3):
+        limiter.acquire(10)
+    assert time.monotonic() - start >= 0.35  # the third request waited for the window to pass
+    tokens = RateLimiter(requests_per_minute=None, tokens_per_minute=100, window=0.4)
+    start = time.monotonic()
+    tokens.acquire(80)
+    tokens.acquire(80)
+    assert time.monotonic() - start >= 0.35

@@ -86,27 +86,32 @@ def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rul
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         pending: deque[_Pending] = deque()
         for path in iter_paths(inputs):
-            pending.append(_start(path, backend, pool))
+            pending.append(_start(path, backend, pool, threshold))
             while len(pending) > window:
                 yield _finish(pending.popleft(), threshold)
         while pending:
             yield _finish(pending.popleft(), threshold)
 
 
-def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor) -> _Pending:
+def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor, threshold: float) -> _Pending:
     try:
         doc = ingest(path)
         chunks = segment(doc)
     except JixiaoError as exc:
         return _Pending(path, error=exc)
-    return _Pending(path, doc, [pool.submit(_read, chunk, backend) for chunk in chunks])
+    # Each form is read and checked in a worker, so checking overlaps other forms' requests.
+    return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc.text, threshold) for chunk in chunks])
+
+
+def _read_and_check(chunk: Chunk, backend: Backend, source: str, threshold: float) -> Form:
+    return check_form(_read(chunk, backend), source, threshold)
 
 
 def _finish(item: _Pending, threshold: float) -> DocumentResult:
     if item.error is not None:
         return _failure(item.path, item.error)
     try:
-        forms = [check_form(f.result(), item.doc.text, threshold) for f in item.futures]
+        forms = [f.result() for f in item.futures]
     except JixiaoError as exc:
         return _failure(item.path, exc)
     return DocumentResult(path=str(item.path), record=DocumentRecord(document=item.doc.name, forms=forms))

@@ -46,8 +46,8 @@ class DiskCache:
 class RateLimiter:
     """Requests-per-minute and tokens-per-minute over a sliding minute, shared by threads."""
 
-    def __init__(self, requests_per_minute: float | None, tokens_per_minute: float | None):
-        self.rpm, self.tpm = requests_per_minute, tokens_per_minute
+    def __init__(self, requests_per_minute: float | None, tokens_per_minute: float | None, window: float = 60.0):
+        self.rpm, self.tpm, self.window = requests_per_minute, tokens_per_minute, window
         self._events: deque[tuple[float, int]] = deque()
         self._lock = threading.Lock()
 
@@ -57,14 +57,14 @@ class RateLimiter:
         while True:
             with self._lock:
                 now = time.monotonic()
-                while self._events and now - self._events[0][0] >= 60:
+                while self._events and now - self._events[0][0] >= self.window:
                     self._events.popleft()
                 used = sum(t for _, t in self._events)
                 if (not self.rpm or len(self._events) < self.rpm) and (not self.tpm or used + tokens <= self.tpm
                                                                        or not self._events):
                     self._events.append((now, tokens))
                     return
-                wait = 60 - (now - self._events[0][0])
+                wait = self.window - (now - self._events[0][0])
             time.sleep(min(max(wait, 0.01), 1.0))
 
 
