@@ -18,7 +18,7 @@ import instructor
 import openai
 from instructor.core.exceptions import InstructorRetryException
 from pydantic import BaseModel
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from ..config import LLMSettings
 from ..errors import BackendUnavailable, ExtractionFailed
@@ -69,7 +69,7 @@ class _Wait:
     """Honour a 429's Retry-After; otherwise exponential backoff with jitter."""
 
     def __init__(self):
-        self.backoff = wait_exponential_jitter(initial=0.2, max=10.0)
+        self.backoff = wait_exponential(multiplier=0.2, max=10.0) + wait_random(0, 0.2)
 
     def __call__(self, state) -> float:
         after = _retry_after(state.outcome.exception()) if state.outcome and state.outcome.failed else None
