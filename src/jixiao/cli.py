@@ -25,10 +25,12 @@ from .errors import JixiaoError
 from .ingest import ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
 from .pipeline import extract_paths
+from .batch import MAX_FILE_MB, run_batch
 from .evaluate import evaluate
+from .export import export
 from .report import render_html, render_text
 from .runs import compare_runs, eval_run, load_gold, load_predictions, load_report
-from .schema import DocumentResult, EvalReport
+from .schema import BatchSummary, DocumentResult, EvalReport
 from .segment import segment
 from .validate import validate
 from .validate.triage import triage
@@ -116,6 +118,71 @@ def extract(
         err.print(f"LLM usage: requests {totals.requests} · prompt tokens {totals.prompt_tokens} · completion tokens "
                   f"{totals.completion_tokens} · cache hits {totals.cache_hits}/{totals.forms} forms", highlight=False)
     raise typer.Exit(1 if failed or failed_forms else 0)
+
+
+@app.command("run")
+def run_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md) to read.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder: the store (jixiao.sqlite) lives here.")],
+    backend: Annotated[Optional[str], typer.Option(
+        help=f"Back-end: {', '.join(sorted(REGISTRY))}. Default: hybrid when an endpoint is configured, else rules.")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Read again the documents that failed before.")] = False,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Review threshold.")] = DEFAULT_THRESHOLD,
+    model: Annotated[Optional[str], typer.Option(help="LLM model name (or JIXIAO_MODEL).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (or OPENAI_BASE_URL).")] = None,
+    mode: ModeOption = None,
+    concurrency: Annotated[Optional[int], typer.Option(min=1, help="Forms in flight at once.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the LLM answer cache.")] = False,
+    max_file_mb: Annotated[float, typer.Option(help="Larger files are refused, not read.")] = MAX_FILE_MB,
+) -> None:
+    """批量运行 / Batch: extract into a resumable store under --out. A re-run skips finished
+    documents; a kill at any moment loses nothing finished. Exit 1 when any document failed."""
+    try:
+        settings = load_settings(model=model, base_url=base_url, mode=mode, concurrency=concurrency)
+        chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
+    except JixiaoError as exc:
+        err.print("error 错误:", style="red", end=" ")
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    total = len(iter_paths(inputs))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True, disable=total <= 1) as bar:
+        task = bar.add_task("run", total=total)
+
+        def show(s: BatchSummary) -> None:
+            bar.update(task, completed=s.done + s.failed + s.skipped + s.duplicates,
+                       description=f"accepted {s.accepted} · review {s.needs_review} · failed {s.failed}")
+        try:
+            summary = run_batch(inputs, out, chosen, threshold, retry_failed, settings.concurrency, max_file_mb, show)
+        except JixiaoError as exc:
+            err.print("error 错误:", style="red", end=" ")
+            err.print(str(exc), markup=False, highlight=False)
+            raise typer.Exit(2) from None
+    for message in summary.messages:
+        err.print(message, markup=False, highlight=False)
+    table = Table(title=f"jixiao run → {out}")
+    for column in ("documents 文档", "done 完成", "skipped 跳过", "duplicates 重复", "failed 失败", "forms 表",
+                   "accepted 通过", "needs review 待复核", "failed forms 失败表"):
+        table.add_column(column)
+    table.add_row(*map(str, (summary.documents, summary.done, summary.skipped, summary.duplicates, summary.failed,
+                             summary.forms, summary.accepted, summary.needs_review, summary.failed_forms)))
+    err.print(table)
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+@app.command("export")
+def export_command(
+    folder: Annotated[Path, typer.Argument(help="The --out folder of `jixiao run`.")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl, csv (one file per table) or xlsx (one workbook).")] = "xlsx",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to write (default FOLDER/export).")] = None,
+) -> None:
+    """导出 / Export a run: records as JSON lines, or forms, funds, indicators and findings tables."""
+    try:
+        written = export(folder, fmt, output)
+    except JixiaoError as exc:
+        _fail(exc)
+    for path in written:
+        typer.echo(str(path))
 
 
 @app.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,6 +14,8 @@ SUFFIXES = (".txt", ".md", ".text")
 _PAGE_NUMBER = re.compile(r"^[ \t]*(?:[-–—]\s*\d{1,4}\s*[-–—]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
                           r"|\d{1,4}\s*/\s*\d{1,4}\s*页)[ \t]*$", re.M)
 # A text box's character counter ("344/1000") that a PDF export leaves inside the text.
+# C0/C1 controls other than tab, line ends and form feed; private use; lone surrogates.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\ud800-\udfff]")
 _TITLE_WORDS = re.compile(r"财政项目支出绩效|年度\s*[)）]")
 _COUNTER = re.compile(r"(?<=\s)\d{1,4}/[1-9]0{2,3}(?=\s)")
 
@@ -106,9 +107,8 @@ def _strict(data: bytes, encoding: str, name: str) -> str:
 
 
 def _looks_like_text(text: str) -> bool:
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
-    odd = sum(1 for ch in text if unicodedata.category(ch) in ("Co", "Cs", "Cn"))
-    return (controls + odd) <= max(2, len(text) // 200)
+    """Few control characters, private-use or surrogate code points: binary decodes to many."""
+    return len(_NOT_TEXT.findall(text)) <= max(2, len(text) // 200)
 
 
 def _furniture(text: str) -> list[Span]:

@@ -299,6 +299,25 @@ class DocumentResult(BaseModel):
         return self.error is None
 
 
+class BatchSummary(BaseModel):
+    """What a batch run did, document by document and form by form."""
+
+    documents: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    forms: int = 0
+    accepted: int = 0
+    needs_review: int = 0
+    failed_forms: int = 0
+    messages: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.failed_forms
+
+
 # --- evaluation ---------------------------------------------------------------------------
 
 class Miss(BaseModel):

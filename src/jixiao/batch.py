@@ -1,0 +1,119 @@
+"""Batch runs that never lose work: every finished document is committed as it finishes;
+a re-run skips what is done (by content hash), redoes what is not, and retries failures
+when asked. Documents stream through: memory does not grow with the batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .backends import Backend
+from .ingest import iter_paths
+from .pipeline import extract_paths
+from .route import DEFAULT_THRESHOLD
+from .schema import BatchSummary, DocumentResult
+from .store import Store, content_hash
+
+MAX_FILE_MB = 20.0
+
+
+def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str | None = "rules",
+              threshold: float = DEFAULT_THRESHOLD, retry_failed: bool = False, concurrency: int = 1,
+              max_file_mb: float = MAX_FILE_MB,
+              progress: Callable[[BatchSummary], None] | None = None) -> BatchSummary:
+    """Extract every input into the store in `out`; see the module's docstring."""
+    store = Store(out)
+    summary = BatchSummary()
+    digests: dict[Path, str] = {}
+    try:
+        todo = _to_do(iter_paths(inputs), store, summary, digests, retry_failed, max_file_mb, progress)
+        for result in extract_paths(todo, backend, threshold=threshold, concurrency=concurrency):
+            _keep(result, store, summary, digests)
+            if progress:
+                progress(summary)
+    finally:
+        store.close()
+    return summary
+
+
+def _to_do(paths: list[Path], store: Store, summary: BatchSummary, digests: dict[Path, str], retry_failed: bool,
+           max_file_mb: float, progress) -> Iterator[Path]:
+    """The inputs that still need reading; the others are counted and reported."""
+    for path in paths:
+        summary.documents += 1
+        try:
+            size = path.stat().st_size
+            if size > max_file_mb * 2**20:
+                raise _TooLarge(size)
+            digest = content_hash(path)
+        except FileNotFoundError:
+            _failed(summary, store, f"missing:{path}", path, f"{path}: 文件不存在（可能在运行中被删除）/ file not found "
+                                                           "(removed during the run?)")
+            continue
+        except _TooLarge as exc:
+            _failed(summary, store, f"too-large:{path}", path,
+                    f"{path}: 文件过大（{exc.size / 2**20:.0f} MB，上限 {max_file_mb:g} MB），不像单个绩效表文档 / file too "
+                    f"large ({exc.size / 2**20:.0f} MB > {max_file_mb:g} MB) for a form document: split it, or raise "
+                    "--max-file-mb")
+            continue
+        except OSError as exc:
+            _failed(summary, store, f"unreadable:{path}", path, f"{path}: 无法读取 / cannot be read ({exc.strerror})")
+            continue
+        status = store.status(digest, path.name)
+        if status and (status[0] in ("done", "duplicate") or (status[0] == "failed" and not retry_failed)):
+            summary.skipped += 1
+            if status[0] == "failed":
+                summary.failed += 1
+                summary.messages.append(f"{path}: 上次失败，未重试（加 --retry-failed）/ failed before; not retried "
+                                        "(use --retry-failed)")
+            continue
+        twin = store.done_elsewhere(digest, path.name) or _scheduled(digests, digest)
+        if twin:
+            store.duplicate(digest, path, *twin)
+            summary.duplicates += 1
+            summary.messages.append(f"{path}: 与 {twin[1]} 内容相同，已跳过 / same content as {twin[1]}; skipped")
+            continue
+        digests[path] = digest
+        if progress:
+            progress(summary)
+        yield path
+
+
+def _scheduled(digests: dict[Path, str], digest: str) -> tuple[None, str] | None:
+    """The same content already queued in this run under another name."""
+    twin = next((p for p, d in digests.items() if d == digest), None)
+    return (None, twin.name) if twin else None
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int):
+        self.size = size
+
+
+def _failed(summary: BatchSummary, store: Store, digest: str, path: Path, message: str) -> None:
+    summary.failed += 1
+    summary.messages.append(message)
+    store.fail(digest, path, message)
+
+
+def _keep(result: DocumentResult, store: Store, summary: BatchSummary, digests: dict[Path, str]) -> None:
+    path = Path(result.path)
+    digest = digests.pop(path, None) or f"missing:{path}"
+    if not result.ok:
+        _failed(summary, store, digest, path, result.error or "unknown error")
+        return
+    store.save(digest, path, result.record)
+    summary.done += 1
+    for form in result.record.forms:
+        summary.forms += 1
+        if form.error:
+            summary.failed_forms += 1
+            summary.messages.append(form.error)
+        elif form.route and form.route.decision == "needs_review":
+            summary.needs_review += 1
+        else:
+            summary.accepted += 1
+        if any(n.field in ("total_score", "indicators") and n.code == "not_found" for n in form.notes) or \
+                (form.kind == "self_evaluation" and form.total_score is None and not form.error):
+            summary.messages.append(f"{path}: 第{(form.source.form_index if form.source else 0) + 1}张表没有总分行，"
+                                    "可能在表格中间被截断 / form has no 总分 row: cut off mid-table?")

@@ -1,0 +1,121 @@
+"""Exports of a batch store: JSON lines of records, and flat tables for analysts (forms,
+funds, indicators, findings) as CSV (UTF-8 with BOM, so Excel reads the Chinese) or as one
+XLSX workbook with a sheet per table and Chinese column headers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import ConfigError, InputError
+from .schema import DocumentRecord
+from .store import DB_NAME, Store
+
+FORMS = [("document", "文档"), ("form_index", "表序号"), ("kind", "表类型"), ("year", "年度"), ("project_name", "项目名称"),
+         ("supervising_dept", "主管部门"), ("implementing_unit", "实施单位"), ("amount_unit", "金额单位"),
+         ("project_nature", "项目性质"), ("project_category", "项目类别"), ("planned_start", "计划开始日期"),
+         ("planned_end", "计划完成日期"), ("total_weight", "总分分值"), ("total_score", "总分得分"), ("grade", "评分等级"),
+         ("confidence", "置信度"), ("route", "分流"), ("backend", "后端"), ("error", "错误")]
+FUNDS = [("document", "文档"), ("form_index", "表序号"), ("project_name", "项目名称"), ("row", "资金行"),
+         ("initial_budget", "年初预算数"), ("annual_budget", "全年预算数"), ("executed", "全年执行数"), ("weight", "分值"),
+         ("execution_rate", "执行率"), ("score", "得分"), ("amount", "金额")]
+INDICATORS = [("document", "文档"), ("form_index", "表序号"), ("project_name", "项目名称"), ("row", "行号"),
+              ("level1", "一级指标"), ("level2", "二级指标"), ("name", "三级指标"), ("target", "年度指标值"),
+              ("actual", "实际完成值"), ("weight", "分值"), ("score", "得分"), ("deviation", "偏差原因分析及改进措施")]
+FINDINGS = [("document", "文档"), ("form_index", "表序号"), ("project_name", "项目名称"), ("code", "规则"),
+            ("severity", "严重程度"), ("triage", "分诊"), ("fields", "涉及字段"), ("message", "说明")]
+TABLES = {"forms": FORMS, "funds": FUNDS, "indicators": INDICATORS, "findings": FINDINGS}
+FUND_LABELS = {"total": "年度资金总额", "current_year": "当年财政拨款", "carryover": "上年结转资金", "other": "其他资金",
+               "project_total": "项目资金总额", "project_fiscal": "财政资金", "project_other": "其他资金(项目)",
+               "annual_total": "年度资金申请总额", "annual_current_year": "当年财政拨款", "annual_carryover": "上年结转资金",
+               "annual_other": "其他资金"}
+
+
+def open_store(folder: str | Path) -> Store:
+    if not (Path(folder) / DB_NAME).is_file():
+        raise InputError(f"{folder}: 不是 jixiao run 的输出文件夹 / no {DB_NAME} here: run `jixiao run ... --out {folder}`")
+    return Store(folder)
+
+
+def rows(record: DocumentRecord, table: str) -> Iterator[dict]:
+    """The flat rows one document gives a table."""
+    for form in record.forms:
+        base = {"document": record.document, "form_index": form.source.form_index if form.source else None,
+                "project_name": form.project_name}
+        if table == "forms":
+            yield {**base, **{k: getattr(form, k, None) for k, _ in FORMS if k not in base},
+                   "route": form.route.decision if form.route else None}
+        elif table == "funds":
+            for key, value in form.funds:
+                if hasattr(value, "model_dump"):
+                    yield {**base, "row": FUND_LABELS.get(key, key), **value.model_dump()}
+                else:
+                    yield {**base, "row": FUND_LABELS.get(key, key), "amount": value}
+        elif table == "indicators":
+            for i, row in enumerate(form.indicators, 1):
+                yield {**base, "row": i, **row.model_dump(exclude={"span"})}
+        elif table == "findings":
+            for f in form.findings:
+                yield {**base, "code": f.code, "severity": f.severity, "triage": f.triage,
+                       "fields": ", ".join(f.fields), "message": f.message}
+
+
+def export(folder: str | Path, fmt: str, out: str | Path | None = None) -> list[Path]:
+    """Write the store's records in `fmt` (jsonl, csv, xlsx); the files written."""
+    store = open_store(folder)
+    out = Path(out) if out else Path(folder) / "export"
+    try:
+        if fmt == "jsonl":
+            path = out.with_suffix(".jsonl") if out.suffix != ".jsonl" else out
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", encoding="utf-8") as f:
+                for record in store.records():
+                    f.write(json.dumps(record.model_dump(mode="json"), ensure_ascii=False) + "\n")
+            return [path]
+        if fmt == "csv":
+            return _csv(store, out)
+        if fmt == "xlsx":
+            return [_xlsx(store, out.with_suffix(".xlsx") if out.suffix != ".xlsx" else out)]
+        raise ConfigError(f"未知的导出格式 '{fmt}' / unknown export format '{fmt}': jsonl, csv or xlsx")
+    finally:
+        store.close()
+
+
+def _table(store: Store, table: str) -> Iterator[list]:
+    """A table's header row (Chinese) and then its rows, document by document."""
+    columns = TABLES[table]
+    yield [zh for _, zh in columns]
+    for record in store.records():
+        for row in rows(record, table):
+            yield [_cell(row.get(k)) for k, _ in columns]
+
+
+def _csv(store: Store, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for table in TABLES:
+        path = folder / f"{table}.csv"
+        # utf-8-sig: the BOM makes Excel read the file as UTF-8, so the Chinese shows.
+        with path.open("w", encoding="utf-8-sig", newline="") as f:
+            csv.writer(f).writerows(_table(store, table))
+        paths.append(path)
+    return paths
+
+
+def _xlsx(store: Store, path: Path) -> Path:
+    from openpyxl import Workbook
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = Workbook(write_only=True)
+    for table in TABLES:
+        sheet = book.create_sheet(table)
+        for row in _table(store, table):
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def _cell(value):
+    return "" if value is None else value
