@@ -102,7 +102,7 @@ def _keep(result: DocumentResult, store: Store, summary: BatchSummary, digests: 
     if not result.ok:
         _failed(summary, store, digest, path, result.error or "unknown error")
         return
-    store.save(digest, path, result.record)
+    store.save(digest, path, result.record, result.text)
     summary.done += 1
     for form in result.record.forms:
         summary.forms += 1

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import __version__
 from .backends import REGISTRY, default_backend, get_backend
 from .config import load_settings
-from .errors import JixiaoError
+from .errors import InputError, JixiaoError
 from .ingest import ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
 from .pipeline import extract_paths
@@ -268,16 +268,20 @@ def _source_text(folder: Optional[Path], document: str) -> tuple[str | None, lis
         return None, []
 
 
-class _ScoreByDefault(TyperGroup):
-    """`jixiao eval --gold DIR PRED.jsonl` means `jixiao eval score --gold DIR PRED.jsonl`."""
+def _default_to(command: str) -> type[TyperGroup]:
+    """A command group whose bare use runs `command`: `jixiao eval --gold D P` is
+    `jixiao eval score --gold D P`, `jixiao review DIR` is `jixiao review serve DIR`."""
 
-    def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["score", *args]
-        return super().parse_args(ctx, args)
+    class Group(TyperGroup):
+        def parse_args(self, ctx, args):
+            if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+                args = [command, *args]
+            return super().parse_args(ctx, args)
+
+    return Group
 
 
-eval_app = typer.Typer(cls=_ScoreByDefault, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+eval_app = typer.Typer(cls=_default_to("score"), no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                        pretty_exceptions_enable=False,
                        help="评估 / Evaluate extraction accuracy against hand-labelled gold.")
 app.add_typer(eval_app, name="eval")
@@ -354,6 +358,49 @@ def eval_compare(
     for d in deltas:
         mark = "REGRESSION" if d.delta < 0 else "improved" if d.delta > 0 else "same"
         typer.echo(f"{d.delta * 100:+7.2f} pp  {d.before * 100:6.2f}% → {d.after * 100:6.2f}%  {d.field}  {mark}")
+
+
+review_app = typer.Typer(cls=_default_to("serve"), no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                         pretty_exceptions_enable=False,
+                         help="复核 / Review low-confidence forms of a run in the browser.")
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("serve")
+def review_serve(
+    folder: Annotated[Path, typer.Argument(help="The --out folder of `jixiao run`.")],
+    port: Annotated[int, typer.Option(help="Port on the host.")] = 8765,
+    host: Annotated[str, typer.Option(help="Listen here; the default keeps it on this machine.")] = "127.0.0.1",
+    reviewer: Annotated[str, typer.Option(help="Your name, written into the audit log.")] = "reviewer",
+) -> None:
+    """Start the review app over a run's store (loopback only unless --host says otherwise)."""
+    from .webapp import serve
+
+    if not (folder / "jixiao.sqlite").is_file():
+        _fail(InputError(f"{folder}: 不是 jixiao run 的输出文件夹 / no jixiao.sqlite here: run `jixiao run ... --out {folder}`"))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"warning: listening on {host}: anyone who can reach it can edit the records", style="yellow")
+    err.print(f"review at http://{host}:{port}/  (Ctrl-C to stop)", markup=False, highlight=False)
+    serve(folder, host, port, reviewer)
+
+
+@review_app.command("export-gold")
+def review_export_gold(
+    folder: Annotated[Path, typer.Argument(help="The --out folder of `jixiao run`.")],
+    to: Annotated[Path, typer.Option("--to", help="Folder for the gold files, e.g. fixtures/gold/.")],
+) -> None:
+    """Approved, corrected records as gold files (<document-stem>.json), so review feeds the evals."""
+    from .review import Review
+
+    try:
+        review = Review(folder)
+    except JixiaoError as exc:
+        _fail(exc)
+    try:
+        for path in review.export_gold(to):
+            typer.echo(str(path))
+    finally:
+        review.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -114,7 +114,8 @@ def _finish(item: _Pending, threshold: float) -> DocumentResult:
         forms = [f.result() for f in item.futures]
     except JixiaoError as exc:
         return _failure(item.path, exc)
-    return DocumentResult(path=str(item.path), record=DocumentRecord(document=item.doc.name, forms=forms))
+    return DocumentResult(path=str(item.path), record=DocumentRecord(document=item.doc.name, forms=forms),
+                          text=item.doc.text)
 
 
 def _failure(path: Path, exc: JixiaoError) -> DocumentResult:

@@ -293,6 +293,7 @@ class DocumentResult(BaseModel):
     record: DocumentRecord | None = None
     error: str | None = None
     traceback: str | None = Field(None, description="the underlying cause, shown with --debug")
+    text: str | None = Field(None, description="the document's cleaned text (kept by batch runs for review)")
 
     @property
     def ok(self) -> bool:

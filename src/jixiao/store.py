@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS documents (
     path TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('done', 'failed', 'duplicate')),
     error TEXT,
+    text TEXT,
     duplicate_of INTEGER REFERENCES documents(id),
     forms INTEGER NOT NULL DEFAULT 0,
     finished_at TEXT NOT NULL DEFAULT (datetime('now'))
@@ -50,6 +51,23 @@ CREATE TABLE IF NOT EXISTS findings (
     message TEXT NOT NULL,
     fields TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reviews (
+    form_id INTEGER PRIMARY KEY REFERENCES forms(id) ON DELETE CASCADE,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'saved', 'approved', 'rejected')),
+    version INTEGER NOT NULL DEFAULT 0,
+    reviewer TEXT,
+    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    form_id INTEGER NOT NULL REFERENCES forms(id) ON DELETE CASCADE,
+    reviewer TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (datetime('now')),
+    action TEXT NOT NULL,
+    field TEXT,
+    before TEXT,
+    after TEXT
+);
 CREATE TABLE IF NOT EXISTS usage (
     document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
     requests INTEGER NOT NULL,
@@ -75,7 +93,7 @@ class Store:
         self.folder = Path(folder)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.folder / DB_NAME, isolation_level=None, timeout=30)
+            self.db = sqlite3.connect(self.folder / DB_NAME, isolation_level=None, timeout=30, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             # With WAL, NORMAL keeps every commit safe from a killed process (only a power cut
             # can lose the last commits) without an fsync per document.
@@ -101,10 +119,12 @@ class Store:
                               " ORDER BY id LIMIT 1", (digest, name)).fetchone()
         return (row[0], row[1]) if row else None
 
-    def save(self, digest: str, path: Path, record: DocumentRecord) -> None:
-        """A finished document and all its forms, findings and usage, in one transaction."""
+    def save(self, digest: str, path: Path, record: DocumentRecord, text: str | None = None) -> None:
+        """A finished document (with its cleaned text, for review) and all its forms,
+        findings and usage, in one transaction."""
         with self._transaction():
             doc_id = self._replace(digest, path, "done", None, len(record.forms))
+            self.db.execute("UPDATE documents SET text = ? WHERE id = ?", (text, doc_id))
             for form in record.forms:
                 self._insert_form(doc_id, form)
             usage = [f.usage for f in record.forms if f.usage is not None]

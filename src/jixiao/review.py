@@ -1,0 +1,196 @@
+"""Review: the queue of forms the pipeline was not sure of, edits with an audit trail,
+approval, and approved records back out as gold files. The web app is a thin layer over this."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import TypeAdapter
+
+from .errors import InputError, JixiaoError
+from .export import open_store
+from .pipeline import check_form
+from .schema import Form, format_paths
+from .store import Store
+from .validate.values import Values
+
+FORM = TypeAdapter(Form)
+ACTIONS = ("save", "approve", "reject")
+
+
+class StaleEdit(JixiaoError):
+    """Someone saved the form since this page was opened: the edit is refused, not merged."""
+
+
+class Review:
+    """A run's store, seen by one reviewer."""
+
+    def __init__(self, folder: str | Path, reviewer: str = "reviewer"):
+        self.store: Store = open_store(folder)
+        self.db = self.store.db
+        self.reviewer = reviewer
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- the queue --------------------------------------------------------------------------
+    def queue(self, code: str | None = None, document: str | None = None, severity: str | None = None,
+              include_done: bool = False) -> list[dict]:
+        """Forms needing review, lowest confidence first, with their open findings' counts."""
+        sql = ("SELECT f.id, d.name, f.form_index, f.project_name, f.confidence, f.route, f.error,"
+               " COALESCE(r.status, 'pending') FROM forms f JOIN documents d ON d.id = f.document_id"
+               " LEFT JOIN reviews r ON r.form_id = f.id WHERE (f.route = 'needs_review' OR f.error IS NOT NULL)")
+        args: list = []
+        if not include_done:
+            sql += " AND COALESCE(r.status, 'pending') IN ('pending', 'saved')"
+        if document:
+            sql += " AND d.name = ?"
+            args.append(document)
+        if code or severity:
+            sql += " AND EXISTS (SELECT 1 FROM findings x WHERE x.form_id = f.id"
+            if code:
+                sql += " AND x.code = ?"
+                args.append(code)
+            if severity:
+                sql += " AND x.severity = ?"
+                args.append(severity)
+            sql += ")"
+        sql += " ORDER BY f.confidence IS NOT NULL, f.confidence, d.name, f.form_index"
+        rows = self.db.execute(sql, args).fetchall()
+        counts = dict(self.db.execute("SELECT form_id, COUNT(*) FROM findings WHERE severity != 'info' GROUP BY form_id")
+                      .fetchall())
+        return [{"id": r[0], "document": r[1], "form_index": r[2], "project_name": r[3], "confidence": r[4],
+                 "route": r[5], "error": r[6], "status": r[7], "findings": counts.get(r[0], 0)} for r in rows]
+
+    def facets(self) -> dict:
+        """The filter values with their counts: finding codes, documents, severities."""
+        return {
+            "codes": self.db.execute("SELECT code, COUNT(*) FROM findings GROUP BY code ORDER BY code").fetchall(),
+            "documents": self.db.execute("SELECT name, COUNT(*) FROM documents d JOIN forms f ON f.document_id = d.id"
+                                         " WHERE f.route = 'needs_review' GROUP BY name ORDER BY name").fetchall(),
+            "severities": self.db.execute("SELECT severity, COUNT(*) FROM findings GROUP BY severity").fetchall(),
+        }
+
+    # --- one form ------------------------------------------------------------------------
+    def form(self, form_id: int) -> tuple[Form, str, int, str]:
+        """(record, the form's source text, version, status)."""
+        row = self.db.execute(
+            "SELECT f.record, d.text, COALESCE(r.version, 0), COALESCE(r.status, 'pending') FROM forms f"
+            " JOIN documents d ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id WHERE f.id = ?",
+            (int(form_id),)).fetchone()
+        if row is None:
+            raise InputError(f"没有这张表 / no form {form_id}")
+        form = FORM.validate_python(json.loads(row[0]))
+        text = row[1] or ""
+        span = form.source.span if form.source else None
+        chunk = text[span.start:span.end] if span and span.end <= len(text) else text
+        return form, chunk, row[2], row[3]
+
+    def recheck(self, form_id: int, record: dict) -> Form:
+        """The findings, confidence and route of an edited record, against the source."""
+        form, _, _, _ = self.form(form_id)
+        text = self._document_text(form_id)
+        edited = FORM.validate_python({**form.model_dump(mode="json"), **_format_only(record)})
+        return check_form(edited, text)
+
+    def apply(self, form_id: int, record: dict, action: str, version: int) -> int:
+        """Save (and approve or reject) an edited record; every changed field audit-logged.
+        Refused when the form was saved since `version` was read. The new version."""
+        if action not in ACTIONS:
+            raise InputError(f"未知操作 / unknown action {action!r}")
+        before, _, current, _ = self.form(form_id)
+        if int(version) != current:
+            raise StaleEdit(f"这张表已被他人修改，请刷新后再改 / form {form_id} was saved by someone else since you "
+                            "opened it: reload it and edit again")
+        after = self.recheck(form_id, record)
+        changes = _diff(before, after)
+        status = {"save": "saved", "approve": "approved", "reject": "rejected"}[action]
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            (current_now,) = self.db.execute("SELECT COALESCE(MAX(version), 0) FROM reviews WHERE form_id = ?",
+                                             (form_id,)).fetchone()
+            if current_now != current:
+                raise StaleEdit(f"form {form_id} was saved by someone else just now: reload it")
+            self.db.execute("UPDATE forms SET record = ?, confidence = ?, route = ?, project_name = ? WHERE id = ?",
+                            (json.dumps(after.model_dump(mode="json"), ensure_ascii=False), after.confidence,
+                             after.route.decision if after.route else None, after.project_name, form_id))
+            self.db.execute("DELETE FROM findings WHERE form_id = ?", (form_id,))
+            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?)", [
+                (form_id, f.code, f.severity, f.triage, f.message, json.dumps(f.fields, ensure_ascii=False))
+                for f in after.findings])
+            self.db.executemany("INSERT INTO audit (form_id, reviewer, action, field, before, after) VALUES (?,?,?,?,?,?)",
+                                [(form_id, self.reviewer, "edit", path, _dump(old), _dump(new))
+                                 for path, old, new in changes])
+            self.db.execute("INSERT INTO audit (form_id, reviewer, action) VALUES (?, ?, ?)",
+                            (form_id, self.reviewer, action))
+            self.db.execute("INSERT INTO reviews (form_id, status, version, reviewer) VALUES (?, ?, ?, ?) "
+                            "ON CONFLICT(form_id) DO UPDATE SET status = excluded.status, version = excluded.version,"
+                            " reviewer = excluded.reviewer, updated_at = datetime('now')",
+                            (form_id, status, current + 1, self.reviewer))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return current + 1
+
+    def audit(self, form_id: int) -> list[dict]:
+        rows = self.db.execute("SELECT reviewer, at, action, field, before, after FROM audit WHERE form_id = ?"
+                               " ORDER BY id", (form_id,)).fetchall()
+        return [dict(zip(("reviewer", "at", "action", "field", "before", "after"), r)) for r in rows]
+
+    def next_form(self, after_id: int) -> int | None:
+        ids = [item["id"] for item in self.queue()]
+        later = [i for i in ids if i != after_id]
+        return later[0] if later else None
+
+    def _document_text(self, form_id: int) -> str:
+        row = self.db.execute("SELECT d.text FROM forms f JOIN documents d ON d.id = f.document_id WHERE f.id = ?",
+                              (form_id,)).fetchone()
+        return (row[0] if row else None) or ""
+
+    # --- gold -----------------------------------------------------------------------------
+    def export_gold(self, to: str | Path) -> list[Path]:
+        """Approved records as gold files, `<document-stem>.json`, FORMAT.md fields only."""
+        to = Path(to)
+        to.mkdir(parents=True, exist_ok=True)
+        rows = self.db.execute(
+            "SELECT d.name, f.form_index, f.record FROM forms f JOIN documents d ON d.id = f.document_id"
+            " JOIN reviews r ON r.form_id = f.id WHERE r.status = 'approved' ORDER BY d.name, f.form_index").fetchall()
+        by_document: dict[str, list[dict]] = {}
+        for name, _, record in rows:
+            form = FORM.validate_python(json.loads(record))
+            by_document.setdefault(name, []).append(_format_only(form.model_dump(mode="json")))
+        written = []
+        for name, forms in by_document.items():
+            path = to / f"{Path(name).stem}.json"
+            path.write_text(json.dumps({"document": name, "forms": forms}, ensure_ascii=False, indent=1) + "\n",
+                            encoding="utf-8")
+            written.append(path)
+        return written
+
+
+_EXTRA = frozenset({"source", "field_spans", "notes", "backend", "confidence", "field_confidence", "extraction_confidence",
+                    "confidence_reasons", "findings", "route", "model", "prompt_version", "usage", "error",
+                    "alternatives"})
+
+
+def _format_only(record: dict) -> dict:
+    """A record's FORMAT.md fields (what a reviewer edits and what gold holds)."""
+    out = {k: v for k, v in record.items() if k not in _EXTRA}
+    if "indicators" in out:
+        out["indicators"] = [{k: v for k, v in row.items() if k != "span"} for row in out["indicators"] or []]
+    return out
+
+
+def _diff(before: Form, after: Form) -> list[tuple[str, object, object]]:
+    old, new = Values(before), Values(after)
+    paths = dict.fromkeys(format_paths(before) + format_paths(after))
+    changes = [(p, old.get(p), new.get(p)) for p in paths if old.get(p) != new.get(p)]
+    if len(before.indicators) != len(after.indicators):
+        changes.append(("indicators", len(before.indicators), len(after.indicators)))
+    return changes
+
+
+def _dump(value) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,194 @@
+"""The review web app: Starlette and Jinja2 over `review.Review`, a little plain JavaScript,
+no build step. Everything from a document is escaped; every POST carries the CSRF token;
+no request names a file; a stale edit is refused."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import re
+import secrets
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup, escape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from .errors import InputError
+from .review import Review, StaleEdit
+from .schema import FORM_FIELDS, ROW_FIELDS, Form
+
+_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("jixiao", "web"), autoescape=True,
+                                undefined=jinja2.StrictUndefined)
+NUMERIC = re.compile(r"^(funds\..*|indicators\.\d+\.(weight|score)|total_weight|total_score|year)$")
+LABELS = {"project_name": "项目名称", "year": "年度", "supervising_dept": "主管部门", "implementing_unit": "实施单位",
+          "amount_unit": "金额单位", "project_nature": "项目性质", "project_category": "项目类别",
+          "planned_start": "计划开始日期", "planned_end": "计划完成日期", "goal_expected": "预期目标",
+          "goal_actual": "实际完成情况", "goal_overall": "项目总目标", "goal_annual": "年度总体目标",
+          "total_weight": "总分·分值", "total_score": "总分·得分", "grade": "评分等级", "kind": "表类型"}
+FUND_ROWS = {"total": "年度资金总额", "current_year": "其中：当年财政拨款", "carryover": "上年结转资金", "other": "其他资金"}
+FUND_COLS = {"initial_budget": "年初预算数", "annual_budget": "全年预算数", "executed": "全年执行数", "weight": "分值",
+             "execution_rate": "执行率", "score": "得分"}
+DECL_FUNDS = {"project_total": "项目资金总额", "project_fiscal": "其中：财政资金", "project_other": "其他资金（项目）",
+              "annual_total": "年度资金申请总额", "annual_current_year": "其中：当年财政拨款",
+              "annual_carryover": "上年结转资金", "annual_other": "其他资金（年度）"}
+ROW_LABELS = {"level1": "一级指标", "level2": "二级指标", "name": "三级指标", "target": "年度指标值", "actual": "实际完成值",
+              "weight": "分值", "score": "得分", "deviation": "偏差原因分析及改进措施"}
+
+
+def create_app(folder: str | Path, reviewer: str = "reviewer") -> Starlette:
+    """The app over one run's store."""
+    review = Review(folder, reviewer)
+    token = secrets.token_urlsafe(32)
+
+    def page(name: str, **values) -> HTMLResponse:
+        return HTMLResponse(_TEMPLATES.get_template(name).render(csrf=token, reviewer=reviewer, **values))
+
+    def check_csrf(sent: str | None) -> None:
+        if not sent or not hmac.compare_digest(sent, token):
+            raise _Forbidden()
+
+    async def queue(request: Request) -> Response:
+        q = request.query_params
+        items = review.queue(code=q.get("code") or None, document=q.get("document") or None,
+                             severity=q.get("severity") or None)
+        return page("queue.html", items=items, facets=review.facets(), filters=dict(q))
+
+    async def form_page(request: Request) -> Response:
+        form_id = request.path_params["form_id"]
+        try:
+            form, chunk, version, status = review.form(form_id)
+        except InputError:
+            return HTMLResponse("没有这张表 / no such form", status_code=404)
+        return page("form.html", form_id=form_id, form=form, version=version, status=status,
+                    source=highlighted(form, chunk), fields=FORM_FIELDS[form.kind], labels=LABELS,
+                    fund_rows=FUND_ROWS, fund_cols=FUND_COLS, decl_funds=DECL_FUNDS,
+                    row_fields=ROW_FIELDS[form.kind], row_labels=ROW_LABELS, findings=form.findings,
+                    flagged=sorted({p for f in form.findings if f.severity != "info" for p in f.fields}),
+                    audit=review.audit(form_id), next_id=review.next_form(form_id),
+                    funds=form.funds.model_dump())
+
+    async def form_post(request: Request) -> Response:
+        form_id = request.path_params["form_id"]
+        data = await request.form()
+        try:
+            check_csrf(data.get("csrf"))
+        except _Forbidden:
+            return HTMLResponse("CSRF 校验失败 / missing or wrong CSRF token", status_code=403)
+        try:
+            form, _, _, _ = review.form(form_id)
+            record = record_from_fields(form, dict(data))
+            review.apply(form_id, record, str(data.get("action", "save")), int(data.get("version", -1)))
+        except StaleEdit as exc:
+            return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a href='/forms/{form_id}'>reload</a></p>",
+                                status_code=409)
+        except (InputError, ValueError) as exc:
+            return HTMLResponse(f"{escape(str(exc))}", status_code=400)
+        action = data.get("action")
+        target = review.next_form(form_id) if action in ("approve", "reject") else form_id
+        return RedirectResponse(f"/forms/{target}" if target else "/", status_code=303)
+
+    async def check(request: Request) -> Response:
+        form_id = request.path_params["form_id"]
+        try:
+            check_csrf(request.headers.get("x-csrf-token"))
+        except _Forbidden:
+            return JSONResponse({"error": "csrf"}, status_code=403)
+        try:
+            form, _, _, _ = review.form(form_id)
+            checked = review.recheck(form_id, record_from_fields(form, await request.json()))
+        except (InputError, ValueError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"confidence": checked.confidence, "findings": [
+            {"code": f.code, "severity": f.severity, "message": f.message, "fields": f.fields, "triage": f.triage}
+            for f in checked.findings]})
+
+    app = Starlette(routes=[
+        Route("/", queue),
+        Route("/forms/{form_id:int}", form_page, methods=["GET"]),
+        Route("/forms/{form_id:int}", form_post, methods=["POST"]),
+        Route("/api/forms/{form_id:int}/check", check, methods=["POST"]),
+    ], lifespan=_closing(review))
+    app.state.review = review
+    return app
+
+
+def _closing(review: Review):
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        review.close()
+    return lifespan
+
+
+class _Forbidden(Exception):
+    pass
+
+
+def record_from_fields(form: Form, fields: dict) -> dict:
+    """The FORMAT.md record a page's inputs describe (`funds.total.executed`, `indicators.3.name`,
+    `indicators.3._delete`, `indicators.new.name`); fields the page did not send keep their values."""
+    record = form.model_dump(mode="json")
+    for key, raw in fields.items():
+        if key in ("csrf", "action", "version") or key.startswith("indicators."):
+            continue
+        if key in FORM_FIELDS[form.kind] or key.startswith("funds."):
+            _put(record, key, _value(key, raw))
+    rows = []
+    for i, row in enumerate(record.get("indicators") or []):
+        if fields.get(f"indicators.{i}._delete"):
+            continue
+        for f in ROW_FIELDS[form.kind]:
+            key = f"indicators.{i}.{f}"
+            if key in fields:
+                row[f] = _value(key, fields[key])
+        rows.append(row)
+    new = {f: _value(f"indicators.0.{f}", fields.get(f"indicators.new.{f}", "")) for f in ROW_FIELDS[form.kind]}
+    if any(v not in (None, "") for v in new.values()):
+        rows.append(new)
+    record["indicators"] = rows
+    return record
+
+
+def _value(key: str, raw):
+    text = str(raw).strip() if raw is not None else ""
+    if text == "":
+        return None
+    if NUMERIC.match(key):
+        number = float(text.replace(",", "").rstrip("%"))
+        return int(number) if key == "year" else number
+    return text
+
+
+def _put(record: dict, path: str, value) -> None:
+    node, parts = record, path.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def highlighted(form: Form, chunk: str) -> Markup:
+    """The form's source text, escaped, with each field's and row's span marked."""
+    offset = form.source.span.start if form.source else 0
+    spans = [(s.start - offset, s.end - offset, path) for path, s in form.field_spans.items()]
+    spans += [(row.span.start - offset, row.span.end - offset, f"indicators[{i}]")
+              for i, row in enumerate(form.indicators) if getattr(row, "span", None)]
+    spans = sorted((s for s in spans if 0 <= s[0] < s[1] <= len(chunk)), key=lambda s: (s[0], -(s[1] - s[0])))
+    out, pos = [], 0
+    for start, end, path in spans:
+        if start < pos:
+            continue  # overlapping spans: the first (outer) one is marked
+        out.append(escape(chunk[pos:start]))
+        out.append(Markup('<mark id="src-{0}" data-path="{0}">{1}</mark>').format(path, chunk[start:end]))
+        pos = end
+    out.append(escape(chunk[pos:]))
+    return Markup("").join(out)
+
+
+def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 8765, reviewer: str = "reviewer") -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(folder, reviewer), host=host, port=port, log_level="warning")

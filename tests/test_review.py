@@ -1,0 +1,121 @@
+"""The review app over a run's store: queue, form page, edits with audit, approval, gold,
+and its safety (escaping, CSRF, stale edits). In-process through Starlette's test client."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import RAW, SEEDS
+from jixiao.batch import run_batch
+from jixiao.review import Review
+from jixiao.webapp import create_app
+
+
+@pytest.fixture
+def store(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for seed in SEEDS:
+        shutil.copy(seed, docs / seed.name)
+    # A hostile document: its text carries markup that must stay text.
+    hostile = SEEDS[0].read_text(encoding="utf-8").replace("党群综合服务", "党群<script>window.pwned=1</script>服务", 1)
+    (docs / "005_hostile.txt").write_text(hostile, encoding="utf-8")
+    run_batch([docs], tmp_path / "out")
+    return tmp_path / "out"
+
+
+def client(store):
+    app = create_app(store, "张三")
+    c = TestClient(app)
+    token = re.search(r'name="csrf" content="([^"]+)"', c.get("/").text).group(1)
+    return c, token
+
+
+def test_the_queue_lists_forms_needing_review_lowest_confidence_first(store):
+    review = Review(store)
+    items = review.queue()
+    assert items and all(i["route"] == "needs_review" or i["error"] for i in items)
+    confidences = [i["confidence"] for i in items]
+    assert confidences == sorted(confidences)
+    assert review.queue(document="003_f9c598031c2c4aa2.txt")[0]["project_name"] == "党建经费"
+    assert all(i["findings"] > 0 for i in review.queue(severity="warning"))
+    c, _ = client(store)
+    page = c.get("/").text
+    assert page.index(items[0]["project_name"]) < page.index(items[-1]["project_name"])
+
+
+def test_the_form_page_shows_the_source_with_spans_and_escapes_everything(store):
+    review = Review(store)
+    hostile = next(i for i in review.queue(include_done=True) if i["document"] == "005_hostile.txt")
+    c, _ = client(store)
+    page = c.get(f"/forms/{hostile['id']}").text
+    assert "<script>window.pwned" not in page
+    assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in page
+    assert 'id="src-project_name"' in page and 'data-path="funds.total.executed"' in page
+
+
+def test_a_post_without_the_csrf_token_is_refused(store):
+    form_id = Review(store).queue()[0]["id"]
+    c, _ = client(store)
+    assert c.post(f"/forms/{form_id}", data={"action": "approve", "version": "0"}).status_code == 403
+    assert c.post(f"/api/forms/{form_id}/check", json={}).status_code == 403
+
+
+def test_an_edit_is_saved_audit_logged_and_rechecked(store):
+    review = Review(store, "张三")
+    form_id = next(i["id"] for i in review.queue() if i["project_name"] == "党群综合服务")
+    c, token = client(store)
+    checked = c.post(f"/api/forms/{form_id}/check", headers={"X-CSRF-Token": token},
+                     json={"total_score": "95"}).json()
+    assert any(f["code"] == "SE-T2" and "total_score" in f["fields"] for f in checked["findings"])
+    response = c.post(f"/forms/{form_id}", data={"csrf": token, "version": "0", "action": "approve",
+                                                "indicators.25.level1": "效益指标",
+                                                "indicators.25.level2": "社会效益指标"}, follow_redirects=False)
+    assert response.status_code == 303
+    form, _, version, status = review.form(form_id)
+    assert (form.indicators[25].level1, form.indicators[25].level2, version, status) == \
+        ("效益指标", "社会效益指标", 1, "approved")
+    log = review.audit(form_id)
+    assert {(a["field"], a["before"], a["after"]) for a in log if a["action"] == "edit"} == {
+        ("indicators[25].level1", '"产出指标"', '"效益指标"'), ("indicators[25].level2", '"时效指标"', '"社会效益指标"')}
+    assert log[-1]["action"] == "approve" and all(a["reviewer"] == "张三" for a in log)
+    assert form_id not in [i["id"] for i in review.queue()]
+
+
+def test_rows_can_be_added_and_deleted(store):
+    review = Review(store)
+    form_id = next(i["id"] for i in review.queue() if i["project_name"] == "党建经费")
+    c, token = client(store)
+    before = len(review.form(form_id)[0].indicators)
+    c.post(f"/forms/{form_id}", data={"csrf": token, "version": "0", "action": "save", "indicators.0._delete": "on",
+                                      "indicators.new.name": "新增指标", "indicators.new.target": "=1个"})
+    form = review.form(form_id)[0]
+    assert len(form.indicators) == before and form.indicators[-1].name == "新增指标"
+
+
+def test_a_stale_edit_is_refused_not_lost(store):
+    review = Review(store)
+    form_id = review.queue()[0]["id"]
+    c, token = client(store)
+    first = c.post(f"/forms/{form_id}", data={"csrf": token, "version": "0", "action": "save", "grade": "优"})
+    assert first.status_code in (200, 303)
+    stale = c.post(f"/forms/{form_id}", data={"csrf": token, "version": "0", "action": "save", "grade": "良"})
+    assert stale.status_code == 409
+    assert review.form(form_id)[0].grade == "优"
+
+
+def test_approved_records_become_gold_files(store, tmp_path):
+    review = Review(store, "张三")
+    form_id = next(i["id"] for i in review.queue() if i["project_name"] == "党群综合服务")
+    review.apply(form_id, {}, "approve", 0)
+    written = review.export_gold(tmp_path / "gold")
+    assert [p.name for p in written] == ["001_ec90f154ecebac5e.json"]
+    gold = json.loads(written[0].read_text(encoding="utf-8"))
+    assert gold["document"] == "001_ec90f154ecebac5e.txt" and len(gold["forms"]) == 1
+    assert "source" not in gold["forms"][0] and "span" not in gold["forms"][0]["indicators"][0]
+    assert len(gold["forms"][0]["indicators"]) == 41
