@@ -136,4 +136,5 @@ def test_exports_open_in_excel_and_hold_every_indicator_row(tmp_path):
 
 def test_export_of_a_folder_without_a_store_is_a_clear_error(tmp_path):
     result = run_cli("export", tmp_path, "--format", "csv")
-    assert result.returncode == 1 and DB_NAME in result.stderr
+    assert result.returncode == 2 and DB_NAME in result.stderr
+    assert run_cli("export", tmp_path, "--format", "pdf").returncode == 2

@@ -60,12 +60,13 @@ def _to_do(paths: list[Path], store: Store, summary: BatchSummary, digests: dict
             _failed(summary, store, f"unreadable:{path}", path, f"{path}: 无法读取 / cannot be read ({exc.strerror})")
             continue
         status = store.status(digest, path.name)
-        if status and (status[0] in ("done", "duplicate") or (status[0] == "failed" and not retry_failed)):
+        if status and (status[0] in ("done", "duplicate") or (status[0] in ("failed", "partial") and not retry_failed)):
             summary.skipped += 1
-            if status[0] == "failed":
+            if status[0] in ("failed", "partial"):
                 summary.failed += 1
-                summary.messages.append(f"{path}: 上次失败，未重试（加 --retry-failed）/ failed before; not retried "
-                                        "(use --retry-failed)")
+                summary.messages.append(f"{path}: 上次失败{'（部分表）' if status[0] == 'partial' else ''}，未重试（加 "
+                                        f"--retry-failed）/ {'some forms ' if status[0] == 'partial' else ''}failed "
+                                        "before; not retried (use --retry-failed)")
             continue
         twin = store.done_elsewhere(digest, path.name) or _scheduled(digests, digest)
         if twin:
@@ -108,7 +109,7 @@ def _keep(result: DocumentResult, store: Store, summary: BatchSummary, digests: 
         summary.forms += 1
         if form.error:
             summary.failed_forms += 1
-            summary.messages.append(form.error)
+            summary.messages.append(f"{path}: {form.error}")
         elif form.route and form.route.decision == "needs_review":
             summary.needs_review += 1
         else:

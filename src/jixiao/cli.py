@@ -92,7 +92,10 @@ def extract(
         err.print("error: 没有可读取的文件 / no input files found (.txt, .md)", highlight=False)
         raise typer.Exit(2)
     failed = forms = review = failed_forms = 0
-    sink = output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout)
+    try:
+        sink = output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout)
+    except OSError as exc:
+        _fail(InputError(f"{output}: 无法写入输出文件 / cannot write the output file ({exc.strerror})"), 2)
     with sink as stream, jsonlines.Writer(stream, dumps=_dumps, flush=True) as writer, _progress(len(paths)) as bar:
         task = bar.add_task("extract", total=len(paths)) if bar else None
         for result in extract_paths(paths, chosen, threshold=threshold, concurrency=settings.concurrency):
@@ -145,6 +148,8 @@ def run_command(
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
     total = len(iter_paths(inputs))
+    if not total:
+        _fail(InputError("没有可读取的文件 / no input files found (.txt, .md)"), 2)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True, disable=total <= 1) as bar:
         task = bar.add_task("run", total=total)
@@ -179,8 +184,8 @@ def export_command(
     """导出 / Export a run: records as JSON lines, or forms, funds, indicators and findings tables."""
     try:
         written = export(folder, fmt, output)
-    except JixiaoError as exc:
-        _fail(exc)
+    except JixiaoError as exc:  # no store there, or an unknown format: the command was misused
+        _fail(exc, 2)
     for path in written:
         typer.echo(str(path))
 
@@ -287,10 +292,10 @@ eval_app = typer.Typer(cls=_default_to("score"), no_args_is_help=True, add_compl
 app.add_typer(eval_app, name="eval")
 
 
-def _fail(exc: JixiaoError) -> None:
+def _fail(exc: JixiaoError, code: int = 1) -> None:
     err.print("error 错误:", style="red", end=" ")
     err.print(str(exc), markup=False, highlight=False)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 def _emit(report: EvalReport, as_json: bool, html_path: Optional[Path]) -> None:

@@ -64,6 +64,8 @@ def rows(record: DocumentRecord, table: str) -> Iterator[dict]:
 
 def export(folder: str | Path, fmt: str, out: str | Path | None = None) -> list[Path]:
     """Write the store's records in `fmt` (jsonl, csv, xlsx); the files written."""
+    if fmt not in ("jsonl", "csv", "xlsx"):
+        raise ConfigError(f"未知的导出格式 '{fmt}' / unknown export format '{fmt}': jsonl, csv or xlsx")
     store = open_store(folder)
     out = Path(out) if out else Path(folder) / "export"
     try:
@@ -76,9 +78,7 @@ def export(folder: str | Path, fmt: str, out: str | Path | None = None) -> list[
             return [path]
         if fmt == "csv":
             return _csv(store, out)
-        if fmt == "xlsx":
-            return [_xlsx(store, out.with_suffix(".xlsx") if out.suffix != ".xlsx" else out)]
-        raise ConfigError(f"未知的导出格式 '{fmt}' / unknown export format '{fmt}': jsonl, csv or xlsx")
+        return [_xlsx(store, out.with_suffix(".xlsx") if out.suffix != ".xlsx" else out)]
     finally:
         store.close()
 

@@ -83,7 +83,8 @@ def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rul
     With `concurrency` > 1, up to that many forms are read at once, across documents."""
     backend = _backend(backend)
     window = max(2, concurrency * 2)  # documents read ahead: enough to keep the pool busy
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    try:
         pending: deque[_Pending] = deque()
         for path in iter_paths(inputs):
             pending.append(_start(path, backend, pool, threshold))
@@ -91,6 +92,9 @@ def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rul
                 yield _finish(pending.popleft(), threshold)
         while pending:
             yield _finish(pending.popleft(), threshold)
+    finally:
+        # On Ctrl-C (or a consumer that stops early) queued forms are dropped, not read and paid for.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor, threshold: float) -> _Pending:

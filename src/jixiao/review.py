@@ -40,7 +40,8 @@ class Review:
         """Forms needing review, lowest confidence first, with their open findings' counts."""
         sql = ("SELECT f.id, d.name, f.form_index, f.project_name, f.confidence, f.route, f.error,"
                " COALESCE(r.status, 'pending') FROM forms f JOIN documents d ON d.id = f.document_id"
-               " LEFT JOIN reviews r ON r.form_id = f.id WHERE (f.route = 'needs_review' OR f.error IS NOT NULL)")
+               " LEFT JOIN reviews r ON r.form_id = f.id WHERE (f.route = 'needs_review' OR f.error IS NOT NULL)"
+               " AND d.status IN ('done', 'partial')")
         args: list = []
         if not include_done:
             sql += " AND COALESCE(r.status, 'pending') IN ('pending', 'saved')"

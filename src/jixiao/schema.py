@@ -123,6 +123,7 @@ class Usage(BaseModel):
     cache_hits: int = 0
     parts: int = Field(1, description="pieces a long form was read in")
     rows_seen: int = Field(0, description="indicator rows the source's table holds, by the rules reader's count")
+    reask_failed: str | None = Field(None, description="why a follow-up question failed (the first answer stood)")
 
     @property
     def total_tokens(self) -> int:

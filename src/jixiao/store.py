@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS documents (
     content_hash TEXT NOT NULL,
     name TEXT NOT NULL,
     path TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('done', 'failed', 'duplicate')),
+    status TEXT NOT NULL CHECK (status IN ('done', 'partial', 'failed', 'duplicate', 'superseded')),
     error TEXT,
     text TEXT,
     duplicate_of INTEGER REFERENCES documents(id),
@@ -115,15 +115,23 @@ class Store:
 
     def done_elsewhere(self, digest: str, name: str) -> tuple[int, str] | None:
         """A finished document with the same content under another name."""
-        row = self.db.execute("SELECT id, name FROM documents WHERE content_hash = ? AND name != ? AND status = 'done'"
+        row = self.db.execute("SELECT id, name FROM documents WHERE content_hash = ? AND name != ?"
+                              " AND status IN ('done', 'partial')"
                               " ORDER BY id LIMIT 1", (digest, name)).fetchone()
         return (row[0], row[1]) if row else None
 
     def save(self, digest: str, path: Path, record: DocumentRecord, text: str | None = None) -> None:
-        """A finished document (with its cleaned text, for review) and all its forms,
-        findings and usage, in one transaction."""
+        """A read document (with its cleaned text, for review) and all its forms, findings and
+        usage, in one transaction. A document some of whose forms failed is `partial`: its
+        good forms are kept, and --retry-failed reads it again. An earlier version of the same
+        file (same name, other content) is superseded."""
+        failed = [f for f in record.forms if f.error]
+        status = "partial" if failed else "done"
+        error = f"{len(failed)} of {len(record.forms)} forms failed: {failed[0].error}" if failed else None
         with self._transaction():
-            doc_id = self._replace(digest, path, "done", None, len(record.forms))
+            self.db.execute("UPDATE documents SET status = 'superseded' WHERE name = ? AND content_hash != ?"
+                            " AND status != 'superseded'", (path.name, digest))
+            doc_id = self._replace(digest, path, status, error, len(record.forms))
             self.db.execute("UPDATE documents SET text = ? WHERE id = ?", (text, doc_id))
             for form in record.forms:
                 self._insert_form(doc_id, form)
@@ -170,7 +178,8 @@ class Store:
 
     def records(self):
         """Each finished document's record, one at a time (a large store is never loaded whole)."""
-        docs = self.db.execute("SELECT id, name FROM documents WHERE status = 'done' ORDER BY name, id").fetchall()
+        docs = self.db.execute("SELECT id, name FROM documents WHERE status IN ('done', 'partial') ORDER BY name, id"
+                               ).fetchall()
         for doc_id, name in docs:
             forms = [json.loads(r) for (r,) in self.db.execute(
                 "SELECT record FROM forms WHERE document_id = ? ORDER BY form_index", (doc_id,))]

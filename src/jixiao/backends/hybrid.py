@@ -44,7 +44,13 @@ class HybridBackend:
         if checked.route.decision == "accepted":
             first.backend = self.name
             return first
-        second = self.llm.extract(chunk)
+        try:
+            second = self.llm.extract(chunk)
+        except ExtractionFailed as exc:
+            # The LLM could not help: the rules' reading stands, still routed to review.
+            first.backend, first.usage = self.name, exc.usage
+            first.notes.append(Note(field="form", code="llm_failed", message=str(exc)))
+            return first
         return self._merge(chunk, checked, second)
 
     def _merge(self, chunk: Chunk, rules: Form, llm: Form) -> Form:

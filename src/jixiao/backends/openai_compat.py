@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +31,7 @@ from ..validate.triage import triage
 from .split import merge_answers, parts_needed, rows_seen, split_chunk
 from .support import BudgetSpent, DiskCache, RateLimiter, TokenBudget
 
+log = logging.getLogger("jixiao")
 MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
          "md_json": instructor.Mode.MD_JSON}
 PROBE_ORDER = ("tools", "json_schema", "json", "md_json")
@@ -116,6 +119,14 @@ class LLMBackend:
 
     # --- the interface ------------------------------------------------------------------
     def extract(self, chunk: Chunk) -> Form:
+        try:
+            return self._extract(chunk)
+        except ExtractionFailed as exc:
+            if exc.usage is not None:
+                self._add_totals(exc.usage)  # a failed form's requests were paid for too
+            raise
+
+    def _extract(self, chunk: Chunk) -> Form:
         record = RECORDS[chunk.kind]
         answer_cls = _wrapped(answer_model(record))
         mode = self.mode()
@@ -140,6 +151,8 @@ class LLMBackend:
         self._add_totals(usage)
         form = record.model_validate(answer, from_attributes=True)
         form.model, form.prompt_version, form.usage = self.model, f"extract_{chunk.kind}.{self.prompt_version}", usage
+        if usage.reask_failed:
+            form.notes.append(Note(field="form", code="reask_failed", message=usage.reask_failed))
         seen = usage.rows_seen if hit is None else hit.get("rows_seen", 0)
         if seen and len(form.indicators) < seen:
             form.notes.append(Note(field="indicators", code="rows_missing",
@@ -169,8 +182,8 @@ class LLMBackend:
                       f"原文的绩效指标表有{seen}行，你只返回了{len(answer.indicators)}行。请按表格顺序返回每一行，其余字段不变。"
                       f"The source's indicator table has {seen} rows and you returned {len(answer.indicators)}: "
                       "return every row, in table order, as printed."}]
-        second, more = self._ask(answer_cls, follow_up, mode, chunk)
-        better = second if len(second.indicators) > len(answer.indicators) else answer
+        second, more = self._optional_ask(answer_cls, follow_up, mode, chunk)
+        better = second if second is not None and len(second.indicators) > len(answer.indicators) else answer
         return better, _plus(usage, more)
 
     # --- requests -------------------------------------------------------------------------
@@ -187,21 +200,23 @@ class LLMBackend:
             return self._clients[mode]
 
     def _count_request(self, *args, **kwargs) -> None:
+        # Fires before every request instructor sends, its re-asks included: the rate limits
+        # hold for all of them.
         self._local.requests = getattr(self._local, "requests", 0) + 1
+        messages = kwargs.get("messages") or []
+        self.limiter.acquire(sum(len(str(m.get("content") or "")) for m in messages) // 2)
 
     def _ask(self, answer_cls, messages: list[dict], mode: str, chunk: Chunk | None = None,
              reasks: int | None = None):
         """One answer, with transport faults retried and schema faults re-asked."""
         self._local.requests = 0
         usage = Usage()
-        estimate = sum(len(m["content"]) for m in messages) // 2
         retrying = Retrying(stop=stop_after_attempt(self.settings.transport_retries + 1),
                             retry=retry_if_exception(_transient), wait=_Wait(), reraise=True)
         try:
             for attempt in retrying:
                 with attempt:
                     self.budget.check()
-                    self.limiter.acquire(estimate)
                     try:
                         answer, completion = self._client(mode).chat.completions.create_with_completion(
                             model=self.model, response_model=answer_cls, messages=messages,
@@ -212,13 +227,13 @@ class LLMBackend:
                         raise
             self._charge(usage, getattr(answer, "_total_usage", None) or completion.usage)
             return answer, usage
-        except BudgetSpent:
-            raise
+        except BudgetSpent as exc:
+            usage.requests = self._local.requests
+            raise BudgetSpent(f"{_where(chunk)}{exc}", usage=usage) from None
         except Exception as exc:  # the reason reaches the record; the batch goes on
             usage.requests = self._local.requests
-            where = f"{chunk.document} 第{chunk.index + 1}张表 / form {chunk.index + 1}: " if chunk else ""
-            raise ExtractionFailed(f"{where}LLM 提取失败 / LLM extraction failed after "
-                                   f"{usage.requests} request(s): {_describe(exc)}", usage=usage) from exc
+            raise ExtractionFailed(f"{_where(chunk)}LLM 提取失败 / LLM extraction failed after "
+                                   f"{usage.requests} request(s): {self.describe(exc)}", usage=usage) from exc
         finally:
             usage.requests = self._local.requests
 
@@ -246,10 +261,26 @@ class LLMBackend:
                       "以下字段的值在原文中找不到，请只根据原文重新读取这些字段，其余字段保持不变，不要计算或改正任何数字：\n"
                       f"These fields are not found in the source text; re-read only them, as printed: "
                       f"{', '.join(suspects)}\n原文 / source lines:\n{quotes or '(none found)'}"}]
-        second, more = self._ask(answer_cls, follow_up, mode, chunk)
+        second, more = self._optional_ask(answer_cls, follow_up, mode, chunk)
         total = _plus(usage, more)
         total.reasked = suspects
-        return second, total
+        return (second if second is not None else answer), total
+
+    def _optional_ask(self, answer_cls, messages, mode: str, chunk: Chunk):
+        """A follow-up whose failure leaves the first answer standing: (answer or None, usage)."""
+        try:
+            return self._ask(answer_cls, messages, mode, chunk)
+        except BudgetSpent as exc:
+            usage = exc.usage or Usage()
+        except ExtractionFailed as exc:
+            usage = exc.usage or Usage()
+            usage.reask_failed = f"a follow-up question failed; the first answer stands: {exc}"
+            return None, usage
+        usage.reask_failed = "the token budget ran out before a follow-up question; the first answer stands"
+        return None, usage
+
+    def describe(self, exc: BaseException) -> str:
+        return _describe(exc, self.settings.key())
 
     def _add_totals(self, usage: Usage) -> None:
         with self._lock:
@@ -284,7 +315,7 @@ class LLMBackend:
                 model=self.model, response_model=_Probe, max_retries=0, timeout=min(self.settings.timeout, 30),
                 messages=[{"role": "user", "content": 'JIXIAO-PROBE：请返回 kind="probe"，project_name="测试项目"。'}])
         except Exception as exc:  # any failure means "not this mode"
-            return _describe(exc)
+            return self.describe(exc)
         return True if answer.project_name == "测试项目" else f"unexpected answer {answer!r}"
 
     def _modes_file(self) -> Path | None:
@@ -302,23 +333,42 @@ class LLMBackend:
         if path is None:
             return
         modes = {**self._remembered_modes(), f"{self.base_url}|{self.model}": mode}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps(modes, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp.write_text(json.dumps(modes, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:  # remembering is a saving, not a need
+            log.warning("cannot remember the mode in %s: %s", path, exc)
 
 
 def _plus(a: Usage, b: Usage) -> Usage:
     return a.model_copy(update={"requests": a.requests + b.requests, "prompt_tokens": a.prompt_tokens + b.prompt_tokens,
-                                "completion_tokens": a.completion_tokens + b.completion_tokens})
+                                "completion_tokens": a.completion_tokens + b.completion_tokens,
+                                "reask_failed": a.reask_failed or b.reask_failed})
 
 
-def _describe(exc: BaseException) -> str:
-    """A one-line reason, never the key: the openai client's messages do not carry it."""
+def _where(chunk: Chunk | None) -> str:
+    return f"{chunk.document} 第{chunk.index + 1}张表 / form {chunk.index + 1}: " if chunk else ""
+
+
+_KEYLIKE = re.compile(r"\b(?:sk|key|api)[-_][A-Za-z0-9_\-]{8,}")
+
+
+def redact(text: str, secret: str | None) -> str:
+    """The text with the key, and anything shaped like a key, replaced by ***: a server may
+    echo the key it was sent in its error body."""
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return _KEYLIKE.sub("***", text)
+
+
+def _describe(exc: BaseException, secret: str | None = None) -> str:
+    """A one-line reason, with the key redacted."""
     cause = _cause(exc)
     status = getattr(cause, "status_code", None)
     text = str(cause).splitlines()[0][:300] if str(cause) else type(cause).__name__
-    return f"{type(cause).__name__}{f' {status}' if status else ''}: {text}"
+    return redact(f"{type(cause).__name__}{f' {status}' if status else ''}: {text}", secret)
 
 
 def _source_lines(form: Form, path: str, text: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import os
 import tempfile
@@ -12,6 +13,8 @@ from collections import deque
 from pathlib import Path
 
 from ..errors import ExtractionFailed
+
+log = logging.getLogger("jixiao")
 
 
 class DiskCache:
@@ -31,16 +34,28 @@ class DiskCache:
     def get(self, key: str) -> dict | None:
         try:
             return json.loads(self._path(key).read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        except FileNotFoundError:
+            return None
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            self._warn(exc)
             return None
 
     def put(self, key: str, value: dict) -> None:
+        """Keep an answer; a cache that cannot be written is a lost saving, never a lost form."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, ensure_ascii=False)
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(value, f, ensure_ascii=False)
+            os.replace(tmp, path)
+        except OSError as exc:
+            self._warn(exc)
+
+    def _warn(self, exc: Exception) -> None:
+        if not getattr(self, "_warned", False):
+            self._warned = True
+            log.warning("缓存不可用 / the answer cache in %s is not usable (%s); going on without it", self.folder, exc)
 
 
 class RateLimiter:

@@ -93,7 +93,9 @@ def se_f5_amounts(v: Values) -> Iterator[Finding]:
             if is_num(x) and x < 0:
                 yield finding("SE-F5", "error", f"金额为负数：{x}", f"negative amount {x}", [path], {path: x})
         b, e = v.get(f"funds.{row}.annual_budget"), v.get(f"funds.{row}.executed")
-        if row != "total" and is_num(b) and is_num(e) and e > b:
+        # The total row's overrun is SE-F2's to report, when SE-F2 can run (weight and score printed).
+        f2_runs = is_num(v.get("funds.total.weight")) and is_num(v.get("funds.total.score"))
+        if (row != "total" or not f2_runs) and is_num(b) and is_num(e) and e > b:
             paths = [f"funds.{row}.executed", f"funds.{row}.annual_budget"]
             yield finding("SE-F5", "warning", f"{ROW_LABELS[row]}执行数超过预算数", f"{row}: executed exceeds the budget",
                      paths, {paths[0]: e, paths[1]: b})

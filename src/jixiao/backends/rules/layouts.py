@@ -11,7 +11,7 @@ import re
 from typing import Protocol
 
 from .taxonomy import is_full_label, is_vertical_label
-from .text import Cell, Row, compact, is_number
+from .text import Cell, Row, compact, is_number, parse_number
 
 _MD_SEPARATOR = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$")
 _TAB_SPLIT = re.compile(r"\t| {2,}|\u3000+")
@@ -219,8 +219,8 @@ def _lost_points(row: Row) -> bool:
     # points carries a deviation, which tells it apart from the next row's name.
     if not _is_indicator(row):
         return False
-    weight, score = row.cells[3].text, row.cells[4].text
-    return is_number(weight) and is_number(score) and float(score.rstrip("%")) < float(weight.rstrip("%"))
+    weight, score = parse_number(row.cells[3].text), parse_number(row.cells[4].text)
+    return weight is not None and score is not None and score < weight
 
 
 def _append_deviation(row: Row, cells: list[Cell]) -> None:
