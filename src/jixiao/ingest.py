@@ -10,7 +10,8 @@ from pathlib import Path
 from .errors import InputError
 from .schema import SourceDoc, Span
 
-SUFFIXES = (".txt", ".md", ".text")
+SUFFIXES = (".txt", ".md", ".text", ".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+IMAGES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 _PAGE_NUMBER = re.compile(r"^[ \t]*(?:[-–—]\s*\d{1,4}\s*[-–—]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
                           r"|\d{1,4}\s*/\s*\d{1,4}\s*页)[ \t]*$", re.M)
 # A text box's character counter ("344/1000") that a PDF export leaves inside the text.
@@ -21,8 +22,17 @@ _COUNTER = re.compile(r"(?<=\s)\d{1,4}/[1-9]0{2,3}(?=\s)")
 
 
 def ingest(path: str | Path) -> SourceDoc:
-    """The decoded, cleaned text of one file."""
+    """The decoded, cleaned text of one file: text in any of the usual encodings, or a PDF's
+    text layer (a scanned page or an image needs OCR, which this version does not have)."""
     path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in IMAGES:
+        raise InputError(f"{path}: 图片需要 OCR，此版本尚不支持 / an image needs OCR, which this version does not have "
+                         "yet; convert it to text first")
+    if suffix == ".pdf" and path.is_file():
+        from .pdftext import pdf_text
+
+        return ingest_text(pdf_text(path), name=path.name, path=str(path), encoding="pdf text layer")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
