@@ -76,8 +76,10 @@ def test_a_line_repeated_beside_page_numbers_is_a_running_header():
     assert "第2段正文内容" in doc.text
 
 
-def test_folders_expand_to_their_text_files(tmp_path):
+def test_folders_expand_to_the_files_jixiao_reads(tmp_path):
     (tmp_path / "b.txt").write_text("x")
     (tmp_path / "a.md").write_text("x")
     (tmp_path / "c.pdf").write_bytes(b"%PDF")
-    assert [p.name for p in iter_paths([tmp_path])] == ["a.md", "b.txt"]
+    (tmp_path / "d.JPG").write_bytes(b"\xff\xd8")  # read only to say it needs OCR
+    (tmp_path / "e.docx").write_bytes(b"PK")
+    assert [p.name for p in iter_paths([tmp_path])] == ["a.md", "b.txt", "c.pdf", "d.JPG"]
