@@ -111,11 +111,51 @@ def test_a_stale_edit_is_refused_not_lost(store):
 
 def test_approved_records_become_gold_files(store, tmp_path):
     review = Review(store, "张三")
-    form_id = next(i["id"] for i in review.queue() if i["project_name"] == "党群综合服务")
+    queue = review.queue()
+    form_id = next(i["id"] for i in queue if i["project_name"] == "党群综合服务")
     review.apply(form_id, {}, "approve", 0)
     written = review.export_gold(tmp_path / "gold")
-    assert [p.name for p in written] == ["001_ec90f154ecebac5e.json"]
+    assert [p.name for p in written] == ["001_ec90f154ecebac5e.json"]  # its other form was accepted unreviewed
     gold = json.loads(written[0].read_text(encoding="utf-8"))
-    assert gold["document"] == "001_ec90f154ecebac5e.txt" and len(gold["forms"]) == 1
+    assert gold["document"] == "001_ec90f154ecebac5e.txt"
+    assert [f["project_name"] for f in gold["forms"]] == ["党群综合服务", "社区自治管理"]  # every form of it
     assert "source" not in gold["forms"][0] and "span" not in gold["forms"][0]["indicators"][0]
     assert len(gold["forms"][0]["indicators"]) == 41
+    # 003 has a form still waiting for review: approving nothing there writes nothing for it
+    assert not any("003" in p.name for p in written)
+
+
+def test_requests_for_another_host_get_nothing(store):
+    c = TestClient(create_app(store, "me"))
+    assert c.get("/", headers={"host": "attacker.example:8765"}).status_code == 400
+    ok, token = client(store)
+    form_id = Review(store).queue()[0]["id"]
+    forged = ok.post(f"/forms/{form_id}", data={"csrf": token, "version": "0", "action": "approve"},
+                     headers={"origin": "http://attacker.example:8765"})
+    assert forged.status_code == 403
+
+
+def test_bad_values_are_refused_not_stored(store):
+    review = Review(store)
+    form_id = review.queue()[0]["id"]
+    c, token = client(store)
+    for field, value in (("funds.total.executed", "nan"), ("funds.total.executed", "inf"), ("year", "1e400"),
+                         ("year", "2023.9")):
+        response = c.post(f"/forms/{form_id}", data={"csrf": token, "version": "0", "action": "save", field: value})
+        assert response.status_code == 400, (field, value)
+    assert c.post(f"/forms/{form_id}", data={"csrf": token, "action": "save"}).status_code == 400  # no version
+    assert c.get("/forms/99999999999999999999").status_code == 404
+    assert c.post(f"/api/forms/{form_id}/check", headers={"X-CSRF-Token": token}, json=[1]).status_code == 400
+    saved = c.post(f"/forms/{form_id}", data={"csrf": token, "version": "0", "action": "save",
+                                              "funds.total.score": "—"}, follow_redirects=False)
+    assert saved.status_code == 303 and review.form(form_id)[0].funds.total.score is None  # — is null
+
+
+def test_next_walks_the_whole_queue(store):
+    review = Review(store)
+    ids = [i["id"] for i in review.queue()]
+    seen, current = [ids[0]], ids[0]
+    for _ in range(len(ids) - 1):
+        current = review.next_form(current)
+        seen.append(current)
+    assert sorted(seen) == sorted(ids)

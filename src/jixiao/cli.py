@@ -404,6 +404,8 @@ def review_export_gold(
     try:
         for path in review.export_gold(to):
             typer.echo(str(path))
+        for message in review.skipped:
+            err.print(message, markup=False, highlight=False)
     finally:
         review.close()
 

@@ -42,6 +42,8 @@ def pdf_text(path: Path) -> str:
         raise InputError(f"{path}: 不是可读的 PDF / not a readable PDF ({exc})") from None
     try:
         pages = [_page_text(pdf[i]) for i in range(len(pdf))]
+    except pdfium.PdfiumError as exc:
+        raise InputError(f"{path}: PDF 页面无法读取 / a page of the PDF cannot be read ({exc})") from None
     finally:
         pdf.close()
     scanned = [i + 1 for i, text in enumerate(pages) if not text.strip()]
@@ -81,11 +83,14 @@ def _lines(chars: list[_Char]) -> list[list[_Char]]:
     """Characters grouped into lines, top of the page first."""
     visible = sorted((c for c in chars if c.height > 0), key=lambda c: -c.middle)
     lines: list[list[_Char]] = []
+    middle = 0.0  # the running mean of the current line's character middles
     for char in visible:
-        if lines and abs(lines[-1][0].middle - char.middle) <= 0.5 * max(lines[-1][0].height, char.height):
+        if lines and abs(middle - char.middle) <= 0.5 * max(lines[-1][0].height, char.height):
             lines[-1].append(char)
+            middle += (char.middle - middle) / len(lines[-1])
         else:
             lines.append([char])
+            middle = char.middle
     return [sorted(line, key=lambda c: c.left) for line in lines]
 
 

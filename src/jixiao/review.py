@@ -79,7 +79,7 @@ class Review:
         row = self.db.execute(
             "SELECT f.record, d.text, COALESCE(r.version, 0), COALESCE(r.status, 'pending') FROM forms f"
             " JOIN documents d ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id WHERE f.id = ?",
-            (int(form_id),)).fetchone()
+            (min(int(form_id), 2**63 - 1),)).fetchone()
         if row is None:
             raise InputError(f"没有这张表 / no form {form_id}")
         form = FORM.validate_python(json.loads(row[0]))
@@ -141,9 +141,13 @@ class Review:
         return [dict(zip(("reviewer", "at", "action", "field", "before", "after"), r)) for r in rows]
 
     def next_form(self, after_id: int) -> int | None:
+        """The form after this one in the queue (the first, once this one has left it)."""
         ids = [item["id"] for item in self.queue()]
-        later = [i for i in ids if i != after_id]
-        return later[0] if later else None
+        if after_id in ids:
+            position = ids.index(after_id)
+            rest = ids[position + 1:] + ids[:position]
+            return rest[0] if rest else None
+        return ids[0] if ids else None
 
     def _document_text(self, form_id: int) -> str:
         row = self.db.execute("SELECT d.text FROM forms f JOIN documents d ON d.id = f.document_id WHERE f.id = ?",
@@ -152,20 +156,35 @@ class Review:
 
     # --- gold -----------------------------------------------------------------------------
     def export_gold(self, to: str | Path) -> list[Path]:
-        """Approved records as gold files, `<document-stem>.json`, FORMAT.md fields only."""
+        """Reviewed documents as gold files, `<document-stem>.json`, FORMAT.md fields only.
+        A gold file holds every form of its document, so a document is written only once each
+        of its forms is approved or was accepted without review (and none was rejected)."""
         to = Path(to)
         to.mkdir(parents=True, exist_ok=True)
         rows = self.db.execute(
-            "SELECT d.name, f.form_index, f.record FROM forms f JOIN documents d ON d.id = f.document_id"
-            " JOIN reviews r ON r.form_id = f.id WHERE r.status = 'approved' ORDER BY d.name, f.form_index").fetchall()
-        by_document: dict[str, list[dict]] = {}
-        for name, _, record in rows:
-            form = FORM.validate_python(json.loads(record))
-            by_document.setdefault(name, []).append(_format_only(form.model_dump(mode="json")))
-        written = []
+            "SELECT d.name, f.form_index, f.record, f.route, COALESCE(r.status, 'pending') FROM forms f"
+            " JOIN documents d ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id"
+            " WHERE d.status IN ('done', 'partial') ORDER BY d.name, f.form_index").fetchall()
+        by_document: dict[str, list] = {}
+        for name, _, record, route, status in rows:
+            by_document.setdefault(name, []).append((record, route, status))
+        written, stems = [], {}
+        self.skipped: list[str] = []
         for name, forms in by_document.items():
-            path = to / f"{Path(name).stem}.json"
-            path.write_text(json.dumps({"document": name, "forms": forms}, ensure_ascii=False, indent=1) + "\n",
+            if not any(status == "approved" for _, _, status in forms):
+                continue
+            if not all(status == "approved" or (status == "pending" and route == "accepted") for _, route, status in forms):
+                self.skipped.append(f"{name}: 还有未复核的表 / some of its forms are not approved yet")
+                continue
+            stem = Path(name).stem
+            if stem in stems:
+                self.skipped.append(f"{name}: 与 {stems[stem]} 同名，未写 / same file stem as {stems[stem]}; not written")
+                continue
+            stems[stem] = name
+            gold = [_format_only(FORM.validate_python(json.loads(record)).model_dump(mode="json"))
+                    for record, _, _ in forms]
+            path = to / f"{stem}.json"
+            path.write_text(json.dumps({"document": name, "forms": gold}, ensure_ascii=False, indent=1) + "\n",
                             encoding="utf-8")
             written.append(path)
         return written
@@ -189,7 +208,8 @@ def _diff(before: Form, after: Form) -> list[tuple[str, object, object]]:
     paths = dict.fromkeys(format_paths(before) + format_paths(after))
     changes = [(p, old.get(p), new.get(p)) for p in paths if old.get(p) != new.get(p)]
     if len(before.indicators) != len(after.indicators):
-        changes.append(("indicators", len(before.indicators), len(after.indicators)))
+        # Row numbers shift after an added or deleted row; the count change says what happened.
+        changes.append(("indicators (rows)", len(before.indicators), len(after.indicators)))
     return changes
 
 

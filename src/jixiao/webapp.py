@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import math
 import re
 import secrets
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup, escape
+from urllib.parse import urlsplit
+
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -39,16 +44,25 @@ ROW_LABELS = {"level1": "一级指标", "level2": "二级指标", "name": "三�
               "weight": "分值", "score": "得分", "deviation": "偏差原因分析及改进措施"}
 
 
-def create_app(folder: str | Path, reviewer: str = "reviewer") -> Starlette:
-    """The app over one run's store."""
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+MAX_ID = 2**63 - 1
+
+
+def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str, ...] = LOCAL_HOSTS) -> Starlette:
+    """The app over one run's store, answering only requests addressed to `hosts` (a page
+    elsewhere that rebinds its name to this machine gets nothing, not even the CSRF token)."""
     review = Review(folder, reviewer)
     token = secrets.token_urlsafe(32)
+    allowed = set(hosts) | {"testserver"}
 
     def page(name: str, **values) -> HTMLResponse:
         return HTMLResponse(_TEMPLATES.get_template(name).render(csrf=token, reviewer=reviewer, **values))
 
-    def check_csrf(sent: str | None) -> None:
-        if not sent or not hmac.compare_digest(sent, token):
+    def check_csrf(request: Request, sent: str | None) -> None:
+        origin = request.headers.get("origin")
+        if origin and urlsplit(origin).hostname not in {h.strip("[]") for h in allowed}:
+            raise _Forbidden()
+        if not sent or not hmac.compare_digest(str(sent), token):
             raise _Forbidden()
 
     async def queue(request: Request) -> Response:
@@ -59,6 +73,8 @@ def create_app(folder: str | Path, reviewer: str = "reviewer") -> Starlette:
 
     async def form_page(request: Request) -> Response:
         form_id = request.path_params["form_id"]
+        if form_id > MAX_ID:
+            return HTMLResponse("没有这张表 / no such form", status_code=404)
         try:
             form, chunk, version, status = review.form(form_id)
         except InputError:
@@ -73,19 +89,24 @@ def create_app(folder: str | Path, reviewer: str = "reviewer") -> Starlette:
 
     async def form_post(request: Request) -> Response:
         form_id = request.path_params["form_id"]
+        if form_id > MAX_ID:
+            return HTMLResponse("没有这张表 / no such form", status_code=404)
         data = await request.form()
         try:
-            check_csrf(data.get("csrf"))
+            check_csrf(request, data.get("csrf"))
         except _Forbidden:
             return HTMLResponse("CSRF 校验失败 / missing or wrong CSRF token", status_code=403)
         try:
+            version = data.get("version")
+            if version is None or not str(version).isdigit():
+                raise InputError("缺少版本号 / the form's version is missing: reload the page")
             form, _, _, _ = review.form(form_id)
             record = record_from_fields(form, dict(data))
-            review.apply(form_id, record, str(data.get("action", "save")), int(data.get("version", -1)))
+            review.apply(form_id, record, str(data.get("action", "save")), int(version))
         except StaleEdit as exc:
             return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a href='/forms/{form_id}'>reload</a></p>",
                                 status_code=409)
-        except (InputError, ValueError) as exc:
+        except (InputError, ValueError, OverflowError) as exc:
             return HTMLResponse(f"{escape(str(exc))}", status_code=400)
         action = data.get("action")
         target = review.next_form(form_id) if action in ("approve", "reject") else form_id
@@ -93,14 +114,19 @@ def create_app(folder: str | Path, reviewer: str = "reviewer") -> Starlette:
 
     async def check(request: Request) -> Response:
         form_id = request.path_params["form_id"]
+        if form_id > MAX_ID:
+            return JSONResponse({"error": "no such form"}, status_code=404)
         try:
-            check_csrf(request.headers.get("x-csrf-token"))
+            check_csrf(request, request.headers.get("x-csrf-token"))
         except _Forbidden:
             return JSONResponse({"error": "csrf"}, status_code=403)
         try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise InputError("需要 JSON 对象 / a JSON object is expected")
             form, _, _, _ = review.form(form_id)
-            checked = review.recheck(form_id, record_from_fields(form, await request.json()))
-        except (InputError, ValueError) as exc:
+            checked = review.recheck(form_id, record_from_fields(form, body))
+        except (InputError, ValueError, OverflowError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"confidence": checked.confidence, "findings": [
             {"code": f.code, "severity": f.severity, "message": f.message, "fields": f.fields, "triage": f.triage}
@@ -111,7 +137,7 @@ def create_app(folder: str | Path, reviewer: str = "reviewer") -> Starlette:
         Route("/forms/{form_id:int}", form_page, methods=["GET"]),
         Route("/forms/{form_id:int}", form_post, methods=["POST"]),
         Route("/api/forms/{form_id:int}/check", check, methods=["POST"]),
-    ], lifespan=_closing(review))
+    ], lifespan=_closing(review), middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=sorted(allowed))])
     app.state.review = review
     return app
 
@@ -135,7 +161,7 @@ def record_from_fields(form: Form, fields: dict) -> dict:
     for key, raw in fields.items():
         if key in ("csrf", "action", "version") or key.startswith("indicators."):
             continue
-        if key in FORM_FIELDS[form.kind] or key.startswith("funds."):
+        if key in FORM_FIELDS[form.kind] or key in _fund_paths(form):
             _put(record, key, _value(key, raw))
     rows = []
     for i, row in enumerate(record.get("indicators") or []):
@@ -153,13 +179,25 @@ def record_from_fields(form: Form, fields: dict) -> dict:
     return record
 
 
+def _fund_paths(form: Form) -> set[str]:
+    funds = form.funds.model_dump()
+    return {f"funds.{k}.{c}" for k, v in funds.items() if isinstance(v, dict) for c in v} | \
+        {f"funds.{k}" for k, v in funds.items() if not isinstance(v, dict)}
+
+
 def _value(key: str, raw):
     text = str(raw).strip() if raw is not None else ""
-    if text == "":
-        return None
+    if text in ("", "—", "-", "－", "——"):
+        return None  # FORMAT.md: a blank cell, — or - is null
     if NUMERIC.match(key):
+        if key == "year":
+            if not text.isdigit():
+                raise ValueError(f"{key}: 年度应为整数 / the year must be a whole number, not {text!r}")
+            return int(text)
         number = float(text.replace(",", "").rstrip("%"))
-        return int(number) if key == "year" else number
+        if not math.isfinite(number):
+            raise ValueError(f"{key}: 不是有效数字 / not a finite number: {text!r}")
+        return number
     return text
 
 
@@ -191,4 +229,5 @@ def highlighted(form: Form, chunk: str) -> Markup:
 def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 8765, reviewer: str = "reviewer") -> None:
     import uvicorn
 
-    uvicorn.run(create_app(folder, reviewer), host=host, port=port, log_level="warning")
+    hosts = LOCAL_HOSTS if host in LOCAL_HOSTS else (*LOCAL_HOSTS, host)
+    uvicorn.run(create_app(folder, reviewer, hosts), host=host, port=port, log_level="warning")
