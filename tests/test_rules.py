@@ -338,3 +338,10 @@ def test_a_label_printed_mid_group_marks_the_rows_above_as_ambiguous():
         ("时效指标", "活动完成及时率"), ("时效指标", "两新党组织覆盖面"), ("社会效益指标", "服务站点服务能力提升")]
     ambiguous = {n.field for n in form.notes if n.code == "level_ambiguous"}
     assert ambiguous == {"indicators[1]"}
+
+
+def test_two_rows_run_together_leave_a_note():
+    text = DECLARATION.replace("\t\t质量指标\t工作达标率\t=100.00 (%)\t\n", "\t\t质量指标\t工作达标率\t=100.00 (%)\t")
+    form = _form(text)
+    assert any(n.code == "value_in_name" for n in form.notes)
+    assert not any(n.code == "value_in_name" for n in _form(DECLARATION).notes)

@@ -10,6 +10,7 @@ from . import taxonomy
 from .text import Cell, Row, is_number, long_text, parse_number
 
 
+_VALUE_CELL = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d[\d.,]*[(（%])")  # an indicator value, not a name
 _VALUE_START = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d|[\u4e00-\u9fff]{0,4}\d)")
 
 
@@ -59,6 +60,8 @@ class IndicatorTable:
         self._labels(label_cells, positional=len(label_cells) > 1)
         self._after_labels(row, before)
         notes = list(row.notes)
+        if any(_VALUE_CELL.match(c.compact) or is_number(c.text) for c in name_cells):
+            notes.append(("value_in_name", "a value-like cell inside the name: two rows run together?"))
         if name_cells:
             fields["name"] = "".join(c.compact for c in name_cells)
         else:
