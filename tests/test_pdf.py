@@ -54,16 +54,28 @@ def test_text_layer_pdfs_of_the_seeds_match_the_gold(tmp_path):
     assert report.overall >= 0.99
 
 
-def test_a_pdf_without_a_text_layer_is_a_clear_error(tmp_path):
-    with pytest.raises(InputError, match="no text layer"):
+def test_a_pdf_page_with_nothing_on_it_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="scan.pdf page 1.*no text"):
         ingest(_pdf(SEEDS[3], tmp_path / "scan.pdf", text_layer=False))
 
 
-def test_an_image_is_a_clear_error(tmp_path):
+def test_a_broken_image_is_a_clear_error(tmp_path):
     image = tmp_path / "photo.jpg"
     image.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    with pytest.raises(InputError, match="photo.jpg.*OCR"):
+    with pytest.raises(InputError, match="photo.jpg"):
         ingest(image)
+
+
+def test_without_the_ocr_extra_a_scan_says_what_to_install(tmp_path, monkeypatch):
+    import jixiao.ocr
+
+    monkeypatch.setattr(jixiao.ocr, "_engine", lambda: None)
+    image = tmp_path / "photo.png"
+    image.write_bytes(b"\x89PNG")
+    with pytest.raises(InputError, match=r"photo.png.*jixiao\[ocr\]"):
+        ingest(image)
+    with pytest.raises(InputError, match=r"scan.pdf page 1.*jixiao\[ocr\]"):
+        ingest(_pdf(SEEDS[3], tmp_path / "scan.pdf", text_layer=False))
 
 
 def test_a_broken_pdf_is_a_clear_error(tmp_path):

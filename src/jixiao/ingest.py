@@ -26,9 +26,10 @@ def ingest(path: str | Path) -> SourceDoc:
     text layer (a scanned page or an image needs OCR, which this version does not have)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in IMAGES:
-        raise InputError(f"{path}: 图片需要 OCR，此版本尚不支持 / an image needs OCR, which this version does not have "
-                         "yet; convert it to text first")
+    if suffix in IMAGES and path.is_file():
+        from .ocr import file_text
+
+        return ingest_text(file_text(path), name=path.name, path=str(path), encoding="ocr")
     if suffix == ".pdf" and path.is_file():
         from .pdftext import pdf_text
 
