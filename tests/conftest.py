@@ -36,5 +36,16 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
 
 
+@pytest.fixture(autouse=True)
+def _no_outside_settings(monkeypatch, tmp_path):
+    # A developer's or CI's own endpoint, key, model or config file must not change what the
+    # tests run (an endpoint would make `hybrid` the default back-end); nor may the tests
+    # write to the user's cache.
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "JIXIAO_MODEL", "JIXIAO_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JIXIAO_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("JIXIAO_CACHE", str(tmp_path / "cache"))
+
+
 def load_gold(stem: str) -> DocumentRecord:
     return DocumentRecord.model_validate(json.loads((GOLD / f"{stem}.json").read_text(encoding="utf-8")))

@@ -193,6 +193,7 @@ def test_the_key_never_shows(tmp_path):
 
 
 def test_settings_come_from_environment_then_flags(monkeypatch, tmp_path):
+    monkeypatch.delenv("JIXIAO_CONFIG")  # so ./jixiao.toml is looked for
     monkeypatch.chdir(tmp_path)
     (tmp_path / "jixiao.toml").write_text('[llm]\nmodel = "from-file"\nconcurrency = 3\n', encoding="utf-8")
     monkeypatch.setenv("JIXIAO_MODEL", "from-env")
