@@ -7,9 +7,7 @@ sure field. Each factor is listed in `confidence_reasons`, so a reviewer sees wh
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
-from .schema import FORM_FIELDS, ROW_FIELDS, Form, format_paths
+from .schema import Form, format_paths, format_values
 from .validate.triage import found_in_source
 from .validate.values import Values
 
@@ -48,7 +46,7 @@ def score(form: Form, source: str | None) -> Form:
         factor = NOTE_FACTORS.get(note.code, 0.9)
         lower(_note_targets(note.field, conf), factor, f"{note.code}: {note.message}")
     values = Values(form, source)
-    for path, value in _values(form):
+    for path, value in format_values(form):
         if value is not None and found_in_source(values, path, value) is False:
             lower([path], NOT_IN_SOURCE, "value not found in its source text")
     # Doubt about the reading, apart from doubt about the form's own numbers: routing uses it.
@@ -81,19 +79,3 @@ def _note_targets(field: str, conf: dict[str, float]) -> list[str]:
     if field in conf:
         return [field]
     return [p for p in conf if p.startswith(field) and p[len(field):len(field) + 1] in (".", "[")]
-
-
-def _values(form: Form):
-    """(path, value) for every FORMAT.md field, read straight off the model."""
-    for name in FORM_FIELDS[form.kind]:
-        yield name, getattr(form, name)
-    for key, value in form.funds:
-        if isinstance(value, BaseModel):
-            for col, v in value:
-                yield f"funds.{key}.{col}", v
-        else:
-            yield f"funds.{key}", value
-    fields = ROW_FIELDS[form.kind]
-    for i, row in enumerate(form.indicators):
-        for f in fields:
-            yield f"indicators[{i}].{f}", getattr(row, f)

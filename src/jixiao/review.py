@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from .errors import InputError, JixiaoError
 from .export import open_store
 from .pipeline import check_form
-from .schema import Form, format_paths
+from .schema import PROVENANCE, Form, format_paths
 from .store import Store
 from .validate.values import Values
 
@@ -190,16 +190,11 @@ class Review:
         return written
 
 
-_EXTRA = frozenset({"source", "field_spans", "notes", "backend", "confidence", "field_confidence", "extraction_confidence",
-                    "confidence_reasons", "findings", "route", "model", "prompt_version", "usage", "error",
-                    "alternatives"})
-
-
 def _format_only(record: dict) -> dict:
     """A record's FORMAT.md fields (what a reviewer edits and what gold holds)."""
-    out = {k: v for k, v in record.items() if k not in _EXTRA}
+    out = {k: v for k, v in record.items() if k not in PROVENANCE}
     if "indicators" in out:
-        out["indicators"] = [{k: v for k, v in row.items() if k != "span"} for row in out["indicators"] or []]
+        out["indicators"] = [{k: v for k, v in row.items() if k not in PROVENANCE} for row in out["indicators"] or []]
     return out
 
 

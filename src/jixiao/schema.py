@@ -197,17 +197,28 @@ ROW_FIELDS = {
 }
 
 
+def format_values(form: "SelfEvaluation | TargetDeclaration"):
+    """(path, value) for every FORMAT.md field of a form, read straight off the model:
+    scalars, funds, and each indicator row's cells."""
+    for name in FORM_FIELDS[form.kind]:
+        yield name, getattr(form, name)
+    for key, value in form.funds:
+        if isinstance(value, BaseModel):
+            for col, v in value:
+                yield f"funds.{key}.{col}", v
+        else:
+            yield f"funds.{key}", value
+    for i, row in enumerate(form.indicators):
+        for f in ROW_FIELDS[form.kind]:
+            yield f"indicators[{i}].{f}", getattr(row, f)
+
+
 def format_paths(form: "SelfEvaluation | TargetDeclaration") -> list[str]:
-    """Every FORMAT.md field path of a form: scalars, funds, and each indicator row's cells."""
-    paths = list(FORM_FIELDS[form.kind])
-    for key, value in form.funds.model_dump().items():
-        paths += [f"funds.{key}.{col}" for col in value] if isinstance(value, dict) else [f"funds.{key}"]
-    for i in range(len(form.indicators)):
-        paths += [f"indicators[{i}].{f}" for f in ROW_FIELDS[form.kind]]
-    return paths
+    """Every FORMAT.md field path of a form."""
+    return [path for path, _ in format_values(form)]
 
 
-_PROVENANCE = frozenset({"span", "source", "field_spans", "notes", "backend", "confidence", "field_confidence",
+PROVENANCE = frozenset({"span", "source", "field_spans", "notes", "backend", "confidence", "field_confidence",
                          "extraction_confidence",
                          "confidence_reasons", "findings", "route", "model", "prompt_version", "usage", "error",
                          "alternatives"})
@@ -239,7 +250,7 @@ def answer_model(record: type[BaseModel]) -> type[BaseModel]:
         return _ANSWERS[record]
     fields = {}
     for name, info in record.model_fields.items():
-        if name in _PROVENANCE:
+        if name in PROVENANCE:
             continue
         annotation = info.annotation
         if name == "indicators":

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from .errors import InputError
 from .review import Review, StaleEdit
-from .schema import FORM_FIELDS, ROW_FIELDS, Form
+from .schema import FORM_FIELDS, ROW_FIELDS, Form, format_paths
 
 _TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("jixiao", "web"), autoescape=True,
                                 undefined=jinja2.StrictUndefined)
@@ -180,9 +180,7 @@ def record_from_fields(form: Form, fields: dict) -> dict:
 
 
 def _fund_paths(form: Form) -> set[str]:
-    funds = form.funds.model_dump()
-    return {f"funds.{k}.{c}" for k, v in funds.items() if isinstance(v, dict) for c in v} | \
-        {f"funds.{k}" for k, v in funds.items() if not isinstance(v, dict)}
+    return {path for path in format_paths(form) if path.startswith("funds.")}
 
 
 def _value(key: str, raw):

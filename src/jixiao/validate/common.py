@@ -29,17 +29,17 @@ def half_up(x: float, d: int) -> float:
     return float(Decimal(repr(x)).quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP))
 
 
-def sum_check(v: Values, code: str, total_path: str, part_paths: list[str], zh: str, en: str):
-    """A total that must equal its parts, within the parts' printed rounding (blank parts are 0)."""
+def sum_check(v: Values, code: str, total_path: str, part_paths: list[str], zh: str, en: str,
+              parts_rounding=sum):
+    """A total that must equal its parts (blank parts are 0), within the total's printed
+    rounding plus the parts' (`parts_rounding` of their half-units: all of them, or the largest)."""
     total = v.get(total_path)
     parts = [v.get(p) for p in part_paths]
     if not is_num(total) or not any(is_num(p) for p in parts):
         return
     s = sum(p for p in parts if is_num(p))
-    tolerance = v.half_unit(total_path) + sum(v.half_unit(p) for p, x in zip(part_paths, parts) if is_num(x))
+    tolerance = v.half_unit(total_path) + parts_rounding(v.half_unit(p) for p, x in zip(part_paths, parts) if is_num(x))
     if abs(total - s) > tolerance + 1e-9:
         yield finding(code, "error", f"{zh}：合计{total}，分项之和{r4(s, 6)}", f"{en}: total {total}, parts sum to {r4(s, 6)}",
-                 [total_path, *part_paths], {total_path: total, **dict(zip(part_paths, parts))},
-                 expected=r4(s, 6), tolerance=r4(tolerance, 6))
-
-
+                      [total_path, *part_paths], {total_path: total, **dict(zip(part_paths, parts))},
+                      expected=r4(s, 6), tolerance=r4(tolerance, 6))

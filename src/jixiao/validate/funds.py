@@ -130,21 +130,12 @@ def se_t2_scores(v: Values) -> Iterator[Finding]:
 
 
 def _total_check(v: Values, code, total_path, funds_path, field, zh, en) -> Iterator[Finding]:
-    total = v.get(total_path)
-    paths = [funds_path, *_indicator_paths(v, field)]
-    parts = [v.get(p) for p in paths]
-    if not is_num(total) or not any(is_num(p) for p in parts):
-        return
-    s = sum(p for p in parts if is_num(p))
     # Forms add the printed parts, so the total is out by at most its own rounding and one
     # part's; VALIDATION.md's Σ over every part grows with the row count until, on a 40-row
     # table of whole points, it would let a 20-point error through.
-    tolerance = v.half_unit(total_path) + max(v.half_unit(p) for p, x in zip(paths, parts) if is_num(x))
-    if abs(total - s) > tolerance + 1e-9:
-        yield finding(code, "error", f"总分{zh}{total}与各项{zh}之和{r4(s, 4)}不符",
-                 f"total {en} {total} but the {en} sum to {r4(s, 4)}", [total_path, *paths],
-                 {total_path: total, **{p: x for p, x in zip(paths, parts)}}, expected=r4(s, 6),
-                 tolerance=r4(tolerance, 6))
+    yield from sum_check(v, code, total_path, [funds_path, *_indicator_paths(v, field)],
+                         f"总分{zh}与预算执行及各项指标{zh}之和不符", f"total {en} ≠ budget execution + indicator {en}",
+                         parts_rounding=max)
 
 
 def se_t3_shares(v: Values) -> Iterator[Finding]:
