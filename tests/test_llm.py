@@ -153,10 +153,23 @@ def test_the_token_budget_stops_new_requests(server, tmp_path):
 def test_concurrency_overlaps_requests(tmp_path):
     with FakeOpenAI(gold_answerer(GOLD_FORMS), latency=0.4) as slow:
         start = time.monotonic()
-        results = list(extract_paths([RAW / "004_eec2255c4764dfed.txt"], backend(slow, tmp_path), concurrency=9))
+        results = list(extract_paths([RAW / "004_eec2255c4764dfed.txt"], backend(slow, tmp_path, concurrency=9),
+                                     concurrency=9))
         elapsed = time.monotonic() - start
     assert len(results[0].record.forms) == 9 and slow.completions == 9
     assert elapsed < 9 * 0.4 / 3
+
+
+def test_the_back_ends_concurrency_caps_requests_in_flight(tmp_path):
+    # The pipeline works on more forms than that (preparing and checking them), but no more
+    # than `concurrency` requests are ever on the wire, failed ones included.
+    with FakeOpenAI(gold_answerer(GOLD_FORMS), latency=0.2) as slow:
+        slow.then(Fault(status=500), None, Fault(status=500))
+        results = list(extract_paths(sorted(RAW.glob("*.txt")), backend(slow, tmp_path, concurrency=3),
+                                     concurrency=8))
+        assert slow.max_in_flight == 3
+        forms = [f for r in results for f in r.record.forms]
+        assert len(forms) == 21 and not any(f.error for f in forms) and slow.completions == 23
 
 
 def test_no_cache_bypasses_the_cache(server, tmp_path):

@@ -70,7 +70,7 @@ def extract(
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (or OPENAI_BASE_URL).")] = None,
     mode: ModeOption = None,
     timeout: Annotated[Optional[float], typer.Option(help="Seconds per LLM request.")] = None,
-    concurrency: Annotated[Optional[int], typer.Option(min=1, help="Forms in flight at once.")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(min=1, help="LLM requests in flight at once (forms are prepared and checked around them).")] = None,
     rpm: Annotated[Optional[float], typer.Option(help="At most this many LLM requests per minute.")] = None,
     tpm: Annotated[Optional[float], typer.Option(help="At most this many LLM tokens per minute.")] = None,
     max_tokens_total: Annotated[Optional[int], typer.Option(help="Stop new LLM requests once this many tokens are used.")] = None,
@@ -134,7 +134,7 @@ def run_command(
     model: Annotated[Optional[str], typer.Option(help="LLM model name (or JIXIAO_MODEL).")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (or OPENAI_BASE_URL).")] = None,
     mode: ModeOption = None,
-    concurrency: Annotated[Optional[int], typer.Option(min=1, help="Forms in flight at once.")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(min=1, help="LLM requests in flight at once (forms are prepared and checked around them).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the LLM answer cache.")] = False,
     max_file_mb: Annotated[float, typer.Option(help="Larger files are refused, not read.")] = MAX_FILE_MB,
 ) -> None:

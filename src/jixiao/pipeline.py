@@ -80,10 +80,13 @@ class _Pending:
 def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rules",
                   threshold: float = DEFAULT_THRESHOLD, concurrency: int = 1) -> Iterator[DocumentResult]:
     """One result per file, in order; a file that fails yields its error and the rest go on.
-    With `concurrency` > 1, up to that many forms are read at once, across documents."""
+    With `concurrency` > 1, forms are read at once across documents: half as many again as
+    `concurrency` are worked on, so that while some are prepared or checked, `concurrency`
+    are waiting on the model. (The LLM back-end's own `concurrency` setting caps its
+    requests in flight.)"""
     backend = _backend(backend)
     window = max(2, concurrency * 2)  # documents read ahead: enough to keep the pool busy
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency + concurrency // 2))
     try:
         pending: deque[_Pending] = deque()
         for path in iter_paths(inputs):

@@ -40,6 +40,7 @@ class FakeOpenAI:
         self.script: deque[Fault | None] = deque()
         self.requests: list[dict] = []
         self.request_bytes: list[int] = []
+        self.in_flight = self.max_in_flight = 0  # requests being answered now, and at most
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -81,11 +82,24 @@ class FakeOpenAI:
             self.requests.append(body)
             self.request_bytes.append(size)
 
-    def reply(self, body: dict) -> tuple[int, dict[str, str], str]:
-        fault = self._next_fault()
-        delay = self.latency + (fault.hang if fault else 0.0)
-        if delay:
-            time.sleep(delay)
+    def reply(self, body: dict, received: float) -> tuple[int, dict[str, str], str]:
+        """The reply, sent `latency` (plus any scripted hang) after the request arrived: the
+        server's own work is part of its latency, as with a remote model."""
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            fault = self._next_fault()
+            reply = self._reply(body, fault)
+            delay = received + self.latency + (fault.hang if fault else 0.0) - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            return reply
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _reply(self, body: dict, fault: Fault | None) -> tuple[int, dict[str, str], str]:
         if fault and fault.status != 200:
             return fault.status, fault.headers, fault.body or json.dumps({"error": {"message": f"scripted {fault.status}"}})
         if fault and fault.body is not None:
@@ -118,6 +132,9 @@ class FakeOpenAI:
 
 def _handler(server: FakeOpenAI):
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as hosted endpoints and vLLM speak
+        disable_nagle_algorithm = True  # else headers and body, written apart, wait on a delayed ACK
+
         def log_message(self, *args) -> None:  # quiet
             pass
 
@@ -141,6 +158,7 @@ def _handler(server: FakeOpenAI):
                 self._send(404, {}, json.dumps({"error": {"message": "not found"}}))
 
         def do_POST(self) -> None:
+            received = time.perf_counter()
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             try:
                 body = json.loads(raw)
@@ -151,7 +169,7 @@ def _handler(server: FakeOpenAI):
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(404, {}, json.dumps({"error": {"message": "not found"}}))
                 return
-            self._send(*server.reply(body))
+            self._send(*server.reply(body, received))
 
     return Handler
 

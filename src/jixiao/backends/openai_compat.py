@@ -109,6 +109,9 @@ class LLMBackend:
                                     max_retries=0)
         self.cache = DiskCache(settings.cache_dir) if use_cache and settings.cache_dir else None
         self.limiter = RateLimiter(settings.requests_per_minute, settings.tokens_per_minute)
+        # Requests in flight at once, held only while a request is on the wire: preparing a
+        # request and checking its answer take no slot, so `concurrency` slots stay busy.
+        self.slots = threading.BoundedSemaphore(settings.concurrency)
         self.budget = TokenBudget(settings.max_tokens_total)
         self.totals = Usage()
         self._lock = threading.Lock()
@@ -116,6 +119,8 @@ class LLMBackend:
         self._local = threading.local()
         self._clients: dict[str, instructor.Instructor] = {}
         self._mode: str | None = None if settings.mode == "auto" else settings.mode
+        if self._mode:
+            self._client(self._mode)  # the openai client's first use imports much; pay that now, not mid-batch
 
     # --- the interface ------------------------------------------------------------------
     def extract(self, chunk: Chunk) -> Form:
@@ -196,6 +201,8 @@ class LLMBackend:
             if mode not in self._clients:
                 client = instructor.from_openai(self.openai, mode=MODES[mode])
                 client.on("completion:kwargs", self._count_request)
+                client.on("completion:response", self._free_slot)
+                client.on("completion:error", self._free_slot)
                 self._clients[mode] = client
             return self._clients[mode]
 
@@ -205,6 +212,13 @@ class LLMBackend:
         self._local.requests = getattr(self._local, "requests", 0) + 1
         messages = kwargs.get("messages") or []
         self.limiter.acquire(sum(len(str(m.get("content") or "")) for m in messages) // 2)
+        self.slots.acquire()
+        self._local.slot = True
+
+    def _free_slot(self, *args, **kwargs) -> None:
+        if getattr(self._local, "slot", False):
+            self._local.slot = False
+            self.slots.release()
 
     def _ask(self, answer_cls, messages: list[dict], mode: str, chunk: Chunk | None = None,
              reasks: int | None = None):
@@ -236,6 +250,7 @@ class LLMBackend:
                                    f"{usage.requests} request(s): {self.describe(exc)}", usage=usage) from exc
         finally:
             usage.requests = self._local.requests
+            self._free_slot()  # a request cut short by an interrupt never reached instructor's hooks
 
     def _charge(self, usage: Usage, raw) -> None:
         if raw is None:
@@ -316,6 +331,8 @@ class LLMBackend:
                 messages=[{"role": "user", "content": 'JIXIAO-PROBE：请返回 kind="probe"，project_name="测试项目"。'}])
         except Exception as exc:  # any failure means "not this mode"
             return self.describe(exc)
+        finally:
+            self._free_slot()
         return True if answer.project_name == "测试项目" else f"unexpected answer {answer!r}"
 
     def _modes_file(self) -> Path | None:

@@ -41,6 +41,7 @@ class _Text:
     def __init__(self, text: str):
         self.text = text
         self._numbers: tuple[float, ...] | None = None
+        self._number_set: frozenset[float] | None = None
         self._plain: str | None = None
 
     @property
@@ -48,6 +49,12 @@ class _Text:
         if self._numbers is None:
             self._numbers = tuple(n for n in map(parse_number, _NUMBER.findall(self.text)) if n is not None)
         return self._numbers
+
+    def has_number(self, value: float) -> bool:
+        if self._number_set is None:
+            self._number_set = frozenset(self.numbers)
+        # A value read as printed parses to the same float; the scan is for the rare rest.
+        return value in self._number_set or any(abs(n - value) <= 1e-9 * max(1, abs(value)) for n in self.numbers)
 
     @property
     def plain(self) -> str:
@@ -93,5 +100,5 @@ def found_in_source(values: Values, path: str, value: object = None) -> bool | N
     if text is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return any(abs(n - value) <= 1e-9 * max(1, abs(value)) for n in text.numbers)
+        return text.has_number(value)
     return compact(str(value)) in text.plain
