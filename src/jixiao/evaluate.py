@@ -13,6 +13,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
+from pathlib import Path
 
 from .schema import (
     FORM_FIELDS, ROW_FIELDS, Comparison, ConfidenceReport, DocumentRecord, EvalReport, FieldResult, FieldScore, Form, FormResult, Miss,
@@ -159,15 +160,34 @@ def _field_confidences(form: Form | None) -> dict[str, float]:
 
 def evaluate(gold: list[DocumentRecord], predicted: list[DocumentRecord]) -> EvalReport:
     """Every metric of a run: fields, forms, rows, documents, misses and confidence."""
-    by_name = {p.document: p for p in predicted}
+    pairs = _pair_documents(gold, predicted)
     forms: list[FormResult] = []
     for g in gold:
-        forms += score_document(g, by_name.get(g.document))
-    gold_names = {g.document for g in gold}
+        forms += score_document(g, pairs.get(g.document))
+    paired = {id(p) for p in pairs.values()}
     for p in predicted:
-        if p.document not in gold_names:
+        if id(p) not in paired:
             forms += score_document(DocumentRecord(document=p.document, forms=[]), p)
     return build_report(forms)
+
+
+def _pair_documents(gold: list[DocumentRecord], predicted: list[DocumentRecord]) -> dict[str, DocumentRecord]:
+    """Gold document name → its prediction: the same name, else the one prediction with the
+    same stem (a scan or PDF of the text the gold was labelled from)."""
+    by_name = {p.document: p for p in predicted}
+    stems: dict[str, list[DocumentRecord]] = {}
+    for p in predicted:
+        stems.setdefault(Path(p.document).stem, []).append(p)
+    gold_names = {g.document for g in gold}
+    pairs = {}
+    for g in gold:
+        if g.document in by_name:
+            pairs[g.document] = by_name[g.document]
+            continue
+        same_stem = [p for p in stems.get(Path(g.document).stem, []) if p.document not in gold_names]
+        if len(same_stem) == 1:
+            pairs[g.document] = same_stem[0]
+    return pairs
 
 
 def build_report(forms: list[FormResult]) -> EvalReport:

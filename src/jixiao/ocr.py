@@ -5,23 +5,37 @@ tab-separated layout they know."""
 
 from __future__ import annotations
 
+import csv
+import io
+import math
+import os
+import re
+import shutil
+import subprocess
 from functools import lru_cache
 from pathlib import Path
 
 from .errors import InputError
-from .pdftext import Char, layout_text
+from .pdftext import Char, Rules, table_text
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
            "pip install 'jixiao[ocr]'")
 
 
-@lru_cache(maxsize=1)
-def _engine():
+@lru_cache(maxsize=2)
+def _engine(name: str | None = None):
+    """The OCR engine: RapidOCR, or Tesseract when JIXIAO_OCR=tesseract (kept for comparison:
+    README, "Scans")."""
+    name = name or os.environ.get("JIXIAO_OCR", "rapidocr")
+    if name == "tesseract":
+        return _tesseract if shutil.which("tesseract") else None
     try:
         from rapidocr_onnxruntime import RapidOCR
     except ImportError:
         return None
-    return RapidOCR()
+    # A form's small print read at full size: an A4 page at 200 dpi is 2339 pixels tall, and
+    # the default (2000) shrinks it until lone digits such as a 0 score are lost.
+    return RapidOCR(max_side_len=2400)
 
 
 def available() -> bool:
@@ -29,23 +43,187 @@ def available() -> bool:
 
 
 def image_text(image, name: str) -> tuple[str, float]:
-    """The text of one page image (a path, bytes or a PIL image) and its lowest box confidence."""
+    """The text of one page image (a path or a PIL image) and its lowest box confidence."""
     engine = _engine()
     if engine is None:
         raise InputError(f"{name}: {MISSING}")
     try:
-        result, _ = engine(image)
+        page = _grey(image)
+        # A page scanned a little askew is turned straight first, so that its rows are level
+        # and its table rules run along pixel rows and columns; the rules are then found and
+        # wiped, so that the reader does not take a rule beside a 一 for part of it.
+        page = page.rotate(skew(page), resample=_bicubic(), fillcolor=255)
+        rules, clean = image_rules(page)
+        # No text-direction classifier: it reads short upright boxes as upside down ("90%" as
+        # "%06"); pages are upright once straightened.
+        result, _ = engine(clean.convert("RGB"), use_cls=False, return_word_box=True)
     except Exception as exc:  # a corrupt image: name it, the batch goes on
         raise InputError(f"{name}: 图片无法识别 / the image cannot be read ({type(exc).__name__}: {exc})") from None
     if not result:
         raise InputError(f"{name}: 图片中没有识别出文字 / no text found in the image")
-    # Image rows grow downwards, PDF points upwards: flip, and the PDF line builder serves.
-    boxes = [Char(text, min(p[0] for p in quad), max(p[0] for p in quad), -max(p[1] for p in quad),
-                  -min(p[1] for p in quad)) for quad, text, _ in result]
-    text = layout_text(boxes, lambda line: "\t".join(box.text for box in line))
-    return text, min(float(conf) for _, _, conf in result)
+    # Each character with its own box, as a PDF's text layer gives them: a box the reader
+    # drew across two cells (their rule wiped) is parted by where its characters stand.
+    chars = [char for k, box in enumerate(result) for char in _chars(box, k)]
+    text = table_text(chars, _line_text, rules)
+    return text, min(float(box[2]) for box in result)
+
+
+def _chars(box, group: int) -> list[Char]:
+    """A reader's box as characters; image rows grow downwards, PDF points upwards: flip."""
+    quad, text, _ = box[:3]
+    quads = box[3] if len(box) > 4 and len(box[3]) == len(box[4]) else None
+    text = _quotes("".join(box[4]) if quads else text)
+    if quads is None:  # no per-character boxes: the characters share the box evenly
+        left, right = min(p[0] for p in quad), max(p[0] for p in quad)
+        step = (right - left) / max(len(text), 1)
+        quads = [[[left + k * step, quad[0][1]], [left + (k + 1) * step, quad[0][1]],
+                  [left + (k + 1) * step, quad[2][1]], [left + k * step, quad[2][1]]] for k in range(len(text))]
+    return [Char(c, min(p[0] for p in q), max(p[0] for p in q), -max(p[1] for p in q), -min(p[1] for p in q), group)
+            for c, q in zip(text, quads)]
+
+
+def _line_text(line: list[Char]) -> str:
+    """A line of characters: those of one box run on; between boxes, a gap wider than three
+    letters' height parts two cells (a tab), a narrower one two words (a space)."""
+    out = line[0].text
+    for previous, char in zip(line, line[1:]):
+        if char.group != previous.group:
+            gap = char.left - previous.right
+            out += "\t" if gap > 3 * max(previous.height, char.height) else " "
+        out += char.text
+    return out
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _quotes(text: str) -> str:
+    """Straight double quotes in Chinese text as the curly pair a Chinese form prints (OCR
+    reads “ and ” as " often): opening, closing, in turn."""
+    if '"' not in text or not _CJK.search(text):
+        return text
+    out, opened = [], False
+    for char in text:
+        if char == '"':
+            char = "”" if opened else "“"
+            opened = not opened
+        elif char in "“”":
+            opened = char == "“"
+        out.append(char)
+    return "".join(out)
 
 
 def file_text(path: Path) -> str:
-    """The text of an image file."""
-    return image_text(str(path), str(path))[0]
+    """The text of an image file; the pages of a multi-page TIFF in order."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not available():  # say what to install before whether the file is a good image
+        raise InputError(f"{path}: {MISSING}")
+    try:
+        with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            pages = []
+            for k in range(frames):
+                image.seek(k)
+                pages.append(image_text(image.copy(), f"{path} page {k + 1}" if frames > 1 else str(path))[0])
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"{path}: 图片无法识别 / the image cannot be read ({exc})") from None
+    return "\n\n".join(pages)  # a page break also ends a paragraph
+
+
+def _tesseract(image, use_cls: bool = False, return_word_box: bool = False):
+    """Tesseract (Debian's tesseract-ocr with chi_sim) in RapidOCR's shape: runs of words on
+    a line, each as (corners, text, confidence 0–1)."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    done = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "11", "tsv"],
+                          input=buffer.getvalue(), capture_output=True, check=True)
+    words = [w for w in csv.DictReader(io.StringIO(done.stdout.decode("utf-8")), delimiter="\t", quoting=csv.QUOTE_NONE)
+             if w["level"] == "5" and (w["text"] or "").strip()]
+    runs: list[list[dict]] = []
+    for w in words:
+        last = runs[-1][-1] if runs else None
+        key = (w["block_num"], w["par_num"], w["line_num"])
+        if last and key == (last["block_num"], last["par_num"], last["line_num"]) and \
+                int(w["left"]) - int(last["left"]) - int(last["width"]) < 0.8 * int(w["height"]):
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    result = []
+    for run in runs:
+        left, top = min(int(w["left"]) for w in run), min(int(w["top"]) for w in run)
+        right = max(int(w["left"]) + int(w["width"]) for w in run)
+        bottom = max(int(w["top"]) + int(w["height"]) for w in run)
+        text = "".join(w["text"].strip() for w in run)
+        result.append(([[left, top], [right, top], [right, bottom], [left, bottom]], text,
+                       min(float(w["conf"]) for w in run) / 100))
+    return result, None
+
+
+def _grey(image):
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        image = Image.open(image)
+    return image.convert("L")
+
+
+def _bicubic():
+    from PIL import Image
+
+    return Image.Resampling.BICUBIC
+
+
+def skew(page, widest: float = 3.0) -> float:
+    """The turn (degrees, anticlockwise, PIL's sense) that makes the page's rows level: the
+    one whose row profile is sharpest (rules and text lines make peaks), on a small copy."""
+    import numpy as np
+
+    small = page.reduce(4)
+
+    def sharpness(angle: float) -> float:
+        dark = np.asarray(small.rotate(angle, fillcolor=255)) < 160
+        return float(np.var(dark.sum(axis=1)))
+
+    coarse = max(np.arange(-widest, widest + 0.01, 0.25), key=sharpness)
+    return float(max(np.arange(coarse - 0.2, coarse + 0.21, 0.05), key=sharpness))
+
+
+def image_rules(page):
+    """A straight page image's table rules, and the page with them wiped. Pixel rows dark
+    across most of the page are horizontal rules; between two of them, pixel columns dark
+    all the way down are vertical ones. Rules are in the boxes' coordinates (y upwards, so
+    negated)."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(page).copy()
+    dark = pixels < 160
+    width = dark.shape[1]
+    horizontal = _runs(np.flatnonzero(dark.sum(axis=1) > 0.3 * width))
+    vertical = []
+    for top, bottom in zip(horizontal, horizontal[1:]):
+        inner = dark[int(top) + 3:int(bottom) - 2]
+        if inner.shape[0] < 8:
+            continue
+        columns = _runs(np.flatnonzero(inner.mean(axis=0) > 0.9))
+        vertical += [(x, -bottom, -top) for x in columns]
+        for x in columns:
+            pixels[int(top):int(bottom) + 1, max(0, int(x) - 3):int(x) + 4] = 255
+    for y in horizontal:
+        pixels[max(0, int(y) - 3):int(y) + 4, :] = 255
+    return Rules(horizontal=[-y for y in horizontal], vertical=vertical), Image.fromarray(pixels)
+
+
+def _runs(indices) -> list[float]:
+    """The middles of runs of consecutive indices (a rule a few pixels thick is one rule)."""
+    out, start, previous = [], None, None
+    for i in map(int, indices):
+        if start is None or i > previous + 2:
+            if start is not None:
+                out.append((start + previous) / 2)
+            start = i
+        previous = i
+    if start is not None:
+        out.append((start + previous) / 2)
+    return out

@@ -7,12 +7,13 @@ with no text layer is a scan, read by OCR when the `jixiao[ocr]` extra is instal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
 
-CELL_GAP = 1.6  # a gap wider than this many character widths separates two cells
+CELL_GAP = 3.0  # a gap wider than this many character widths separates two cells (as in OCR)
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Char:
     right: float
     bottom: float
     top: float
+    group: int = -1  # the OCR box a character was read in (-1: a PDF's own character)
 
     @property
     def middle(self) -> float:
@@ -30,6 +32,24 @@ class Char:
     @property
     def height(self) -> float:
         return self.top - self.bottom
+
+
+@dataclass
+class Rules:
+    """A page's table rules, in the boxes' coordinates (y upwards): the heights of its
+    horizontal rules, and each vertical rule as (x, low, high)."""
+
+    horizontal: list[float] = field(default_factory=list)
+    vertical: list[tuple[float, float, float]] = field(default_factory=list)
+
+
+@dataclass
+class _Band:
+    """The strip between two horizontal rules that vertical rules cut into cells: one table row."""
+
+    low: float
+    high: float
+    edges: list[float]
 
 
 def pdf_text(path: Path) -> str:
@@ -71,7 +91,80 @@ def _page_text(page) -> str:
             chars.append(Char(text, left, right, bottom, top))
     finally:
         textpage.close()
-    return layout_text(chars, _line_text)
+    return table_text(chars, line_text, _pdf_rules(page))
+
+
+def _pdf_rules(page) -> Rules:
+    """The page's ruled lines: thin path objects, flat ones horizontal, tall ones vertical."""
+    import pypdfium2.raw as pdfium_c
+
+    rules = Rules()
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH]):
+        left, bottom, right, top = obj.get_bounds()
+        if top - bottom <= 3 and right - left >= 20:
+            rules.horizontal.append((top + bottom) / 2)
+        elif right - left <= 3 and top - bottom >= 5:
+            rules.vertical.append(((left + right) / 2, bottom, top))
+    return rules
+
+
+def table_text(chars: list[Char], line_text, rules: Rules | None) -> str:
+    """Boxes into text where ruled table rows are one line each: a row's boxes go to the cells
+    its vertical rules make, a cell's wrapped lines are joined, and cells are tab-separated
+    (empty ones too, as a tab-separated table keeps them). Text outside the rules is laid
+    out line by line, as `layout_text` does."""
+    bands = _bands(rules) if rules else []
+    if not bands:
+        return layout_text(chars, line_text)
+    free: list[Char] = []
+    rows: dict[int, list[Char]] = {}
+    for char in chars:
+        k = next((i for i, b in enumerate(bands) if b.low < char.middle < b.high), None)
+        (free if k is None else rows.setdefault(k, [])).append(char)
+    entries = [(line[0].top if line else 0.0, min(c.bottom for c in line), line_text(line)) for line in _lines(free)]
+    for k, members in rows.items():
+        band = bands[k]
+        cells: list[list[Char]] = [[] for _ in band.edges[:-1]]
+        for char in members:
+            i = bisect_right(band.edges, (char.left + char.right) / 2) - 1
+            cells[min(max(i, 0), len(cells) - 1)].append(char)
+        entries.append((band.high, band.low, "\t".join(_cell_text(cell, line_text) for cell in cells)))
+    entries.sort(key=lambda e: -e[0])
+    heights = sorted(c.height for c in chars) or [0.0]
+    out: list[str] = []
+    for i, (top, _, text) in enumerate(entries):
+        if i and entries[i - 1][1] - top > heights[len(heights) // 2]:
+            out.append("")  # a gap taller than a line: a blank line of the source
+        out.append(text)
+    return "\n".join(out)
+
+
+def _cell_text(chars: list[Char], line_text) -> str:
+    # A cell's lines are one text wrapped to the cell's width: joined without a break.
+    return "".join(line_text(line).replace("\t", " ").strip() for line in _lines(chars))
+
+
+def _bands(rules: Rules, tolerance: float = 2.0) -> list[_Band]:
+    """The table rows the rules enclose: strips between adjacent horizontal rules that at
+    least two vertical rules cross from top to bottom."""
+    heights = _merged(sorted(rules.horizontal, reverse=True), tolerance)
+    bands = []
+    for high, low in zip(heights, heights[1:]):
+        if high - low <= tolerance:
+            continue
+        xs = sorted(x for x, lo, hi in rules.vertical if lo <= low + tolerance and hi >= high - tolerance)
+        edges = _merged(xs, tolerance)
+        if len(edges) >= 2:
+            bands.append(_Band(low, high, edges))
+    return bands
+
+
+def _merged(values: list[float], tolerance: float) -> list[float]:
+    out: list[float] = []
+    for v in values:
+        if not out or abs(v - out[-1]) > tolerance:
+            out.append(v)
+    return out
 
 
 def layout_text(chars: list[Char], line_text) -> str:
@@ -105,7 +198,7 @@ def _lines(chars: list[Char]) -> list[list[Char]]:
     return [sorted(line, key=lambda c: c.left) for line in lines]
 
 
-def _line_text(line: list[Char]) -> str:
+def line_text(line: list[Char]) -> str:
     widths = sorted(c.right - c.left for c in line if not c.text.isspace() and c.right > c.left)
     unit = widths[len(widths) // 2] if widths else 1.0
     out, previous = [], None
