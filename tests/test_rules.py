@@ -345,3 +345,21 @@ def test_two_rows_run_together_leave_a_note():
     form = _form(text)
     assert any(n.code == "value_in_name" for n in form.notes)
     assert not any(n.code == "value_in_name" for n in _form(DECLARATION).notes)
+
+
+def test_a_short_fund_row_of_a_ruled_table_is_placed_by_cell():
+    # A scan's reader may not see a lone "-": the ruled row keeps its empty cell, and the
+    # 执行率 must stay under 执行率, not slide under 分值.
+    text = "\n".join([
+        "财政项目支出绩效自评表", "(2023 年度)",
+        "项目名称\t图书经费", "主管部门\t某街道办事处\t实施单位\t某中心",
+        "项目资金 (万元)\t\t年初预算数\t全年预算数\t全年执行数\t分数\t执行率(%)\t得分",
+        "\t年度资金总额:\t1,765.05\t1,744.68\t1,596.51\t10.00\t91.51\t9.15",
+        "\t其中: 当年财政拨款\t1,765.05\t1,744.68\t1,596.51\t\t91.51\t",
+        "\t上年结转资金\t0.00\t0.00\t0.00\t\t0.00\t",
+        "一级指标\t二级指标\t三级指标\t年度指标值\t实际完成值\t分值\t得分",
+        "产出指标\t数量指标\t书籍购置量\t≥46000.00(册)\t38823.00(册)\t6.00\t5.40",
+        "总分\t\t\t\t\t100\t90"])
+    funds = extract_text(text).forms[0].funds
+    assert (funds.current_year.weight, funds.current_year.execution_rate) == (None, 91.51)
+    assert (funds.carryover.executed, funds.carryover.execution_rate, funds.carryover.score) == (0.0, 0.0, None)

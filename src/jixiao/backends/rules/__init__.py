@@ -129,29 +129,59 @@ def _header_end(a: Anchors, head_at, closers: tuple[str, ...]) -> int:
     return head_at.end()
 
 
-def _fund_columns(r: _Reader, start: int, end: int) -> list[str]:
+def _fund_columns(r: _Reader, start: int, end: int) -> tuple[list[str], list[int]]:
+    """The fund table's columns in order, and where each header stands (chunk offsets)."""
     hits = sorted((m.start(), field) for label, field in _FUND_COLUMNS
                   if (m := r.anchors.at(label, after=start)) and m.start() < end)
     columns = [field for _, field in hits]
     if sorted(set(columns)) != sorted(_DEFAULT_COLUMNS):
         r.note("funds", "default_columns", "fund column headers not all found; standard order assumed")
-        return list(_DEFAULT_COLUMNS)
-    return columns
+        return list(_DEFAULT_COLUMNS), []
+    return columns, [pos for pos, _ in hits]
+
+
+def _cell_index(text: str, pos: int) -> int:
+    """Which tab-separated cell of its line a chunk offset falls in."""
+    return text.count("\t", text.rfind("\n", 0, pos) + 1, pos)
+
+
+def _by_cell(r: _Reader, columns: list[str], heads: list[int], values: list) -> dict | None:
+    """A short row's values placed under their headers by tab cell, where the layout keeps
+    empty cells (a ruled table read from a scan, whose "-" the reader may not have seen);
+    None when the cells do not line up one to one."""
+    text, offset = r.chunk.text, r.anchors.offset
+    if not heads or "\t" not in text[heads[0]:heads[-1]]:
+        return None
+    under = {_cell_index(text, pos): col for pos, col in zip(heads, columns)}
+    placed = {}
+    for cell in values:
+        col = under.get(_cell_index(text, cell.start - offset))
+        if col is None or col in placed:
+            return None
+        placed[col] = cell
+    return placed
 
 
 def _self_evaluation_funds(r: _Reader, start: int, end: int) -> SelfEvaluationFunds:
     slots = row_slots(r.anchors, list(_SE_FUND_ROWS), start, end)
     first_row = min((r.anchors.at(label, after=start).start() for label, _ in slots), default=end)
-    columns = _fund_columns(r, start, first_row)
+    columns, heads = _fund_columns(r, start, first_row)
     rows: dict[str, FundRow] = {}
     for label, values in slots:
         key = _SE_FUND_ROWS[label]
         if key in rows:
             continue
+        placed = dict(zip(columns, values))
         if len(values) not in (0, len(columns)):
-            r.note(f"funds.{key}", "short_row",
-                   f"{len(values)} values for {len(columns)} columns; read left to right, the rest left null")
-        rows[key] = FundRow(**{col: r.cell(f"funds.{key}.{col}", cell) for col, cell in zip(columns, values)})
+            by_cell = _by_cell(r, columns, heads, values)
+            if by_cell is not None:
+                placed = by_cell
+                r.note(f"funds.{key}", "short_row", f"{len(values)} values for {len(columns)} columns; "
+                       "placed under their headers by table cell, the rest left null")
+            else:
+                r.note(f"funds.{key}", "short_row",
+                       f"{len(values)} values for {len(columns)} columns; read left to right, the rest left null")
+        rows[key] = FundRow(**{col: r.cell(f"funds.{key}.{col}", cell) for col, cell in placed.items()})
     for key in _SE_FUND_ROWS.values():
         if key not in rows:
             r.note(f"funds.{key}", "not_found", f"fund row {key} not found")
