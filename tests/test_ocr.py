@@ -42,6 +42,10 @@ def test_a_printed_form_is_read_by_ocr(page, variant, tmp_path):
     accuracy = _first_form_accuracy(record)
     print(f"\nOCR of a printed page ({variant}): {accuracy:.3f} of the form's fields right, goal texts included")
     assert accuracy >= 0.95
+    # Each field read keeps its page, its box in pixels and the reader's confidence.
+    box = record.forms[0].field_boxes["project_name"]
+    assert box.page == 1 and box.unit == "px" and 0 < box.confidence <= 1
+    assert len(record.forms[0].field_boxes) >= 0.9 * len(record.forms[0].field_spans)
 
 
 def test_a_scanned_pdf_is_read_by_ocr(page, tmp_path):
@@ -75,3 +79,34 @@ def test_text_layer_pdfs_of_the_printed_seeds_match_the_gold(tmp_path):
     report = evaluate(gold, predicted)  # paired by stem: 001_….pdf with the gold of 001_….txt
     print(f"\nprinted seeds as text-layer PDFs: field accuracy {report.overall:.4f}")
     assert report.form_recall == 1.0 and report.overall >= 0.99
+
+
+def test_a_text_layer_field_keeps_the_page_and_box_it_was_printed_in(tmp_path):
+    doc_pages = scanset.seed_pages(SEEDS[3])
+    record = extract_document(scanset.write_pdf(doc_pages[:2], tmp_path / "two.pdf"))
+    second = record.forms[1]
+    (x, y, _), = [t for t in scanset._texts(doc_pages[1]) if t[2] == second.project_name]
+    box, k = second.field_boxes["project_name"], 72 / scanset.DPI
+    assert (box.page, box.unit, box.confidence) == (2, "pt", None)
+    assert box.left == pytest.approx(x * k, abs=1.5) and box.top == pytest.approx(y * k, abs=scanset.LEAD * k)
+
+
+def test_a_field_the_ocr_was_unsure_of_loses_confidence_and_goes_to_review():
+    from jixiao import extract_text
+    from jixiao.pipeline import check_form
+    from jixiao.schema import TextBox
+
+    text = SEEDS[3].read_text(encoding="utf-8")
+    form = extract_text(text).forms[0]
+    span = form.field_spans["project_name"]
+
+    def checked(confidence: float):
+        box = TextBox(start=span.start, end=span.end, page=1, unit="px", left=0, top=0, right=9, bottom=9,
+                      confidence=confidence)
+        return check_form(form.model_copy(deep=True), text, boxes=[box])
+
+    sure, unsure = checked(0.99), checked(0.5)
+    assert sure.field_confidence["project_name"] == form.field_confidence["project_name"]
+    assert unsure.field_confidence["project_name"] == pytest.approx(0.5 * sure.field_confidence["project_name"], abs=1e-3)
+    assert any("OCR read it with confidence 0.50" in r for r in unsure.confidence_reasons)
+    assert (sure.route.decision, unsure.route.decision) == ("accepted", "needs_review")

@@ -23,6 +23,8 @@ FINDING_FACTORS = {"extraction_suspect": 0.2, "unverified": 0.6, "source_inconsi
 SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.15}
 NOT_IN_SOURCE = 0.4
 AGREEMENT = 0.25
+OCR_SURE = 0.9  # an OCR character read with less confidence than this lowers its field
+OCR_FLOOR = 0.3
 
 
 def score(form: Form, source: str | None) -> Form:
@@ -45,6 +47,11 @@ def score(form: Form, source: str | None) -> Form:
             continue
         factor = NOTE_FACTORS.get(note.code, 0.9)
         lower(_note_targets(note.field, conf), factor, f"{note.code}: {note.message}")
+    for path, box in form.field_boxes.items():
+        if box.confidence is not None and box.confidence < OCR_SURE:
+            # A doubt about the reading: it lowers extraction confidence too, so the form is routed.
+            lower(_note_targets(path, conf), max(OCR_FLOOR, box.confidence),
+                  f"OCR read it with confidence {box.confidence:.2f} (page {box.page})")
     values = Values(form, source)
     for path, value in format_values(form):
         if value is not None and found_in_source(values, path, value) is False:

@@ -27,13 +27,13 @@ def ingest(path: str | Path) -> SourceDoc:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in IMAGES and path.is_file():
-        from .ocr import file_text
+        from .ocr import file_pages
 
-        return ingest_text(file_text(path), name=path.name, path=str(path), encoding="ocr")
+        return _paged(file_pages(path), path, "ocr")
     if suffix == ".pdf" and path.is_file():
-        from .pdftext import pdf_text
+        from .pdftext import pdf_pages
 
-        return ingest_text(pdf_text(path), name=path.name, path=str(path), encoding="pdf text layer")
+        return _paged(pdf_pages(path), path, "pdf text layer")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -44,6 +44,15 @@ def ingest(path: str | Path) -> SourceDoc:
         raise InputError(f"{path}: 无法读取 / cannot be read ({exc.strerror})") from None
     text, encoding = _decode(data, str(path))
     return ingest_text(text, name=path.name, path=str(path), encoding=encoding)
+
+
+def _paged(pages, path: Path, encoding: str) -> SourceDoc:
+    """A PDF's or a scan's pages as one document, with where each stretch of text was printed."""
+    from .pdftext import text_boxes
+
+    doc = ingest_text("\n\n".join(page.text for page in pages), name=path.name, path=str(path), encoding=encoding)
+    doc.boxes = text_boxes(pages)
+    return doc
 
 
 def ingest_bytes(data: bytes, name: str, path: str | None = None) -> SourceDoc:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import InputError
-from .pdftext import Char, Rules, table_text
+from .pdftext import Char, PageText, Rules, table_layout
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
            "pip install 'jixiao[ocr]'")
@@ -43,7 +43,14 @@ def available() -> bool:
 
 
 def image_text(image, name: str) -> tuple[str, float]:
-    """The text of one page image (a path or a PIL image) and its lowest box confidence."""
+    """The text of one page image (a path or a PIL image) and its lowest character confidence."""
+    page = image_page(image, name)
+    return page.text, min((c.confidence for c in page.chars if c.confidence is not None), default=0.0)
+
+
+def image_page(image, name: str) -> PageText:
+    """One page image (a path or a PIL image) read: its text, and its characters with their
+    boxes and confidences."""
     engine = _engine()
     if engine is None:
         raise InputError(f"{name}: {MISSING}")
@@ -64,22 +71,23 @@ def image_text(image, name: str) -> tuple[str, float]:
     # Each character with its own box, as a PDF's text layer gives them: a box the reader
     # drew across two cells (their rule wiped) is parted by where its characters stand.
     chars = [char for k, box in enumerate(result) for char in _chars(box, k)]
-    text = table_text(chars, _line_text, rules)
-    return text, min(float(box[2]) for box in result)
+    text, order = table_layout(chars, _line_text, rules)
+    return PageText(text, order, 0.0, "px")
 
 
 def _chars(box, group: int) -> list[Char]:
     """A reader's box as characters; image rows grow downwards, PDF points upwards: flip."""
-    quad, text, _ = box[:3]
+    quad, text, score = box[:3]
     quads = box[3] if len(box) > 4 and len(box[3]) == len(box[4]) else None
     text = _quotes("".join(box[4]) if quads else text)
+    scores = box[5] if quads and len(box) > 5 and len(box[5]) == len(quads) else [score] * len(text)
     if quads is None:  # no per-character boxes: the characters share the box evenly
         left, right = min(p[0] for p in quad), max(p[0] for p in quad)
         step = (right - left) / max(len(text), 1)
         quads = [[[left + k * step, quad[0][1]], [left + (k + 1) * step, quad[0][1]],
                   [left + (k + 1) * step, quad[2][1]], [left + k * step, quad[2][1]]] for k in range(len(text))]
-    return [Char(c, min(p[0] for p in q), max(p[0] for p in q), -max(p[1] for p in q), -min(p[1] for p in q), group)
-            for c, q in zip(text, quads)]
+    return [Char(c, min(p[0] for p in q), max(p[0] for p in q), -max(p[1] for p in q), -min(p[1] for p in q), group,
+                 float(conf)) for c, q, conf in zip(text, quads, scores)]
 
 
 def _line_text(line: list[Char]) -> str:
@@ -115,6 +123,11 @@ def _quotes(text: str) -> str:
 
 def file_text(path: Path) -> str:
     """The text of an image file; the pages of a multi-page TIFF in order."""
+    return "\n\n".join(page.text for page in file_pages(path))  # a page break also ends a paragraph
+
+
+def file_pages(path: Path) -> list[PageText]:
+    """The pages of an image file read; a multi-page TIFF's in order."""
     from PIL import Image, UnidentifiedImageError
 
     if not available():  # say what to install before whether the file is a good image
@@ -125,10 +138,10 @@ def file_text(path: Path) -> str:
             pages = []
             for k in range(frames):
                 image.seek(k)
-                pages.append(image_text(image.copy(), f"{path} page {k + 1}" if frames > 1 else str(path))[0])
+                pages.append(image_page(image.copy(), f"{path} page {k + 1}" if frames > 1 else str(path)))
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(f"{path}: 图片无法识别 / the image cannot be read ({exc})") from None
-    return "\n\n".join(pages)  # a page break also ends a paragraph
+    return pages
 
 
 def _tesseract(image, use_cls: bool = False, return_word_box: bool = False):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
+from .schema import TextBox
 
 CELL_GAP = 3.0  # a gap wider than this many character widths separates two cells (as in OCR)
 
@@ -24,6 +25,11 @@ class Char:
     bottom: float
     top: float
     group: int = -1  # the OCR box a character was read in (-1: a PDF's own character)
+    confidence: float | None = None  # the OCR reader's, per character
+
+    @property
+    def shown(self) -> bool:
+        return self.height > 0 and not self.text.isspace()
 
     @property
     def middle(self) -> float:
@@ -44,6 +50,19 @@ class Rules:
 
 
 @dataclass
+class PageText:
+    """One page's text, and its characters in the order the text shows them (spaces and the
+    tabs and line ends the layout adds are not characters), for provenance. `height` turns
+    the characters' upward y into distances from the page's top (0 for OCR boxes, whose y is
+    already the negated pixel row); `unit` is "pt" or "px"."""
+
+    text: str
+    chars: list[Char]
+    height: float
+    unit: str
+
+
+@dataclass
 class _Band:
     """The strip between two horizontal rules that vertical rules cut into cells: one table row."""
 
@@ -54,6 +73,11 @@ class _Band:
 
 def pdf_text(path: Path) -> str:
     """The text of every page of a PDF with a text layer, pages in order."""
+    return "\n\n".join(page.text for page in pdf_pages(path))  # a page break also ends a paragraph
+
+
+def pdf_pages(path: Path) -> list[PageText]:
+    """Every page of a PDF, pages in order: the text layer, or OCR where there is none."""
     import pypdfium2 as pdfium
 
     try:
@@ -61,25 +85,25 @@ def pdf_text(path: Path) -> str:
     except pdfium.PdfiumError as exc:
         raise InputError(f"{path}: 不是可读的 PDF / not a readable PDF ({exc})") from None
     try:
-        pages = [text if (text := _page_text(pdf[i])).strip() else _scanned_page(pdf[i], f"{path} page {i + 1}")
+        pages = [page if (page := _page_text(pdf[i])).text.strip() else _scanned_page(pdf[i], f"{path} page {i + 1}")
                  for i in range(len(pdf))]
     except pdfium.PdfiumError as exc:
         raise InputError(f"{path}: PDF 页面无法读取 / a page of the PDF cannot be read ({exc})") from None
     finally:
         pdf.close()
-    return "\n\n".join(pages)  # a page break also ends a paragraph
+    return pages
 
 
-def _scanned_page(page, name: str) -> str:
+def _scanned_page(page, name: str) -> PageText:
     """A page with no text layer, read by OCR (the `jixiao[ocr]` extra)."""
-    from .ocr import MISSING, available, image_text
+    from .ocr import MISSING, available, image_page
 
     if not available():
         raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan). {MISSING}")
-    return image_text(page.render(scale=2).to_pil(), name)[0]
+    return image_page(page.render(scale=2).to_pil(), name)
 
 
-def _page_text(page) -> str:
+def _page_text(page) -> PageText:
     textpage = page.get_textpage()
     try:
         chars = []
@@ -91,7 +115,8 @@ def _page_text(page) -> str:
             chars.append(Char(text, left, right, bottom, top))
     finally:
         textpage.close()
-    return table_text(chars, line_text, _pdf_rules(page))
+    text, order = table_layout(chars, line_text, _pdf_rules(page))
+    return PageText(text, order, page.get_height(), "pt")
 
 
 def _pdf_rules(page) -> Rules:
@@ -109,39 +134,49 @@ def _pdf_rules(page) -> Rules:
 
 
 def table_text(chars: list[Char], line_text, rules: Rules | None) -> str:
+    return table_layout(chars, line_text, rules)[0]
+
+
+def table_layout(chars: list[Char], line_text, rules: Rules | None) -> tuple[str, list[Char]]:
     """Boxes into text where ruled table rows are one line each: a row's boxes go to the cells
     its vertical rules make, a cell's wrapped lines are joined, and cells are tab-separated
     (empty ones too, as a tab-separated table keeps them). Text outside the rules is laid
-    out line by line, as `layout_text` does."""
+    out line by line, as `layout_text` does. Also the characters in the text's order."""
     bands = _bands(rules) if rules else []
     if not bands:
-        return layout_text(chars, line_text)
+        return layout(chars, line_text)
     free: list[Char] = []
     rows: dict[int, list[Char]] = {}
     for char in chars:
         k = next((i for i, b in enumerate(bands) if b.low < char.middle < b.high), None)
         (free if k is None else rows.setdefault(k, [])).append(char)
-    entries = [(line[0].top if line else 0.0, min(c.bottom for c in line), line_text(line)) for line in _lines(free)]
+    entries = [(line[0].top, min(c.bottom for c in line), line_text(line), _shown(line)) for line in _lines(free)]
     for k, members in rows.items():
         band = bands[k]
         cells: list[list[Char]] = [[] for _ in band.edges[:-1]]
         for char in members:
             i = bisect_right(band.edges, (char.left + char.right) / 2) - 1
             cells[min(max(i, 0), len(cells) - 1)].append(char)
-        entries.append((band.high, band.low, "\t".join(_cell_text(cell, line_text) for cell in cells)))
+        lines = [_lines(cell) for cell in cells]
+        entries.append((band.high, band.low, "\t".join(_cell_text(cell, line_text) for cell in lines),
+                        [c for cell in lines for line in cell for c in _shown(line)]))
     entries.sort(key=lambda e: -e[0])
     heights = sorted(c.height for c in chars) or [0.0]
     out: list[str] = []
-    for i, (top, _, text) in enumerate(entries):
+    for i, (top, _, text, _) in enumerate(entries):
         if i and entries[i - 1][1] - top > heights[len(heights) // 2]:
             out.append("")  # a gap taller than a line: a blank line of the source
         out.append(text)
-    return "\n".join(out)
+    return "\n".join(out), [c for entry in entries for c in entry[3]]
 
 
-def _cell_text(chars: list[Char], line_text) -> str:
+def _shown(line: list[Char]) -> list[Char]:
+    return [c for c in line if c.shown]
+
+
+def _cell_text(lines: list[list[Char]], line_text) -> str:
     # A cell's lines are one text wrapped to the cell's width: joined without a break.
-    return "".join(line_text(line).replace("\t", " ").strip() for line in _lines(chars))
+    return "".join(line_text(line).replace("\t", " ").strip() for line in lines)
 
 
 def _bands(rules: Rules, tolerance: float = 2.0) -> list[_Band]:
@@ -168,8 +203,13 @@ def _merged(values: list[float], tolerance: float) -> list[float]:
 
 
 def layout_text(chars: list[Char], line_text) -> str:
+    return layout(chars, line_text)[0]
+
+
+def layout(chars: list[Char], line_text) -> tuple[str, list[Char]]:
     """Boxes into lines, top first, each written by `line_text`; a taller gap between two
-    lines is a blank line of the source, which the readers use."""
+    lines is a blank line of the source, which the readers use. Also the characters in the
+    text's order."""
     lines = _lines(chars)
     gaps = [a[0].middle - b[0].middle for a, b in zip(lines, lines[1:])]
     # The ordinary line spacing: a low quantile, since text broken by blank lines may have
@@ -180,7 +220,42 @@ def layout_text(chars: list[Char], line_text) -> str:
         if i and step > 0:
             out += [""] * max(0, round(gaps[i - 1] / step) - 1)
         out.append(line_text(line))
-    return "\n".join(out)
+    return "\n".join(out), [c for line in lines for c in _shown(line)]
+
+
+def text_boxes(pages: list[PageText], joiner: str = "\n\n") -> list[TextBox]:
+    """Where each stretch of the joined pages' text was printed: runs of characters on one
+    page, within one cell line and one OCR box, with their box and lowest OCR confidence.
+    Empty if the characters cannot be matched to the text one for one."""
+    boxes: list[TextBox] = []
+    offset = 0
+    for number, page in enumerate(pages, 1):
+        shown = iter(page.chars)
+        run: list[tuple[int, Char]] = []
+        for i, letter in enumerate(page.text):
+            if letter.isspace():
+                continue
+            char = next(shown, None)
+            if char is None or char.text != letter:
+                return []
+            if run and (char.group != run[-1][1].group or any(c in "\t\n" for c in page.text[run[-1][0] + 1:i])):
+                boxes.append(_box(run, offset, number, page))
+                run = []
+            run.append((i, char))
+        if run:
+            boxes.append(_box(run, offset, number, page))
+        offset += len(page.text) + len(joiner)
+    return boxes
+
+
+def _box(run: list[tuple[int, Char]], offset: int, page: int, text: PageText) -> TextBox:
+    chars = [c for _, c in run]
+    sure = [c.confidence for c in chars if c.confidence is not None]
+    return TextBox(start=offset + run[0][0], end=offset + run[-1][0] + 1, page=page, unit=text.unit,
+                   left=round(min(c.left for c in chars), 1), right=round(max(c.right for c in chars), 1),
+                   top=round(text.height - max(c.top for c in chars), 1),
+                   bottom=round(text.height - min(c.bottom for c in chars), 1),
+                   confidence=round(min(sure), 4) if sure else None)
 
 
 def _lines(chars: list[Char]) -> list[list[Char]]:

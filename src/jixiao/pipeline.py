@@ -18,7 +18,9 @@ from .errors import ExtractionFailed, JixiaoError
 from .extract import extract_form
 from .ingest import ingest, ingest_text, iter_paths
 from .route import DEFAULT_THRESHOLD, route
-from .schema import Chunk, DocumentRecord, DocumentResult, Form, FormSource, SelfEvaluation, SourceDoc, TargetDeclaration
+from .schema import (Chunk, DocumentRecord, DocumentResult, Form, FormSource, SelfEvaluation, SourceDoc,
+                     TargetDeclaration, TextBox)
+from .provenance import field_boxes
 from .segment import segment
 from .validate import validate
 from .validate.triage import triage
@@ -37,12 +39,16 @@ def extract_source(doc: SourceDoc, backend: Backend | str | None = "rules",
     backend = _backend(backend)
     forms = [_read(chunk, backend) for chunk in segment(doc)]
     if checks:
-        forms = [check_form(form, doc.text, threshold) for form in forms]
+        forms = [check_form(form, doc.text, threshold, doc.boxes) for form in forms]
     return DocumentRecord(document=doc.name, forms=forms)
 
 
-def check_form(form: Form, source: str | None, threshold: float = DEFAULT_THRESHOLD) -> Form:
-    """validate → triage → confidence → route, on one extracted form."""
+def check_form(form: Form, source: str | None, threshold: float = DEFAULT_THRESHOLD,
+               boxes: list[TextBox] | None = None) -> Form:
+    """validate → triage → confidence → route, on one extracted form; with the printed
+    boxes of a PDF or a scan, each field's page, box and OCR confidence too."""
+    if boxes:
+        form.field_boxes = field_boxes(form, boxes)
     form.findings = triage(form, validate(form, source), source)
     return route(score(form, source), threshold)
 
@@ -107,11 +113,11 @@ def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor, threshold: fl
     except JixiaoError as exc:
         return _Pending(path, error=exc)
     # Each form is read and checked in a worker, so checking overlaps other forms' requests.
-    return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc.text, threshold) for chunk in chunks])
+    return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc, threshold) for chunk in chunks])
 
 
-def _read_and_check(chunk: Chunk, backend: Backend, source: str, threshold: float) -> Form:
-    return check_form(_read(chunk, backend), source, threshold)
+def _read_and_check(chunk: Chunk, backend: Backend, doc: SourceDoc, threshold: float) -> Form:
+    return check_form(_read(chunk, backend), doc.text, threshold, doc.boxes)
 
 
 def _finish(item: _Pending, threshold: float) -> DocumentResult:

@@ -19,6 +19,28 @@ class Span(BaseModel):
     end: int = Field(ge=0)
 
 
+
+class FieldBox(BaseModel):
+    """Where a field's value was printed: a page and the box around it (from the page's top
+    left, in points for a text layer, pixels of the straightened page for OCR), and the OCR
+    reader's lowest confidence in its characters (None for a text layer)."""
+
+    page: int
+    unit: Literal["pt", "px"]
+    left: float
+    top: float
+    right: float
+    bottom: float
+    confidence: float | None = None
+
+
+class TextBox(FieldBox):
+    """Where a stretch of a PDF's or a scan's text (offsets start–end) was printed."""
+
+    start: int
+    end: int
+
+
 class Note(BaseModel):
     """Why a back-end is unsure of a value: read by the confidence work and by reviewers."""
 
@@ -140,6 +162,7 @@ class _Form(_Record):
     # Provenance and back-end bookkeeping: extra to FORMAT.md, ignored by the scorer.
     source: FormSource | None = None
     field_spans: dict[str, Span] = Field(default_factory=dict)
+    field_boxes: dict[str, FieldBox] = Field(default_factory=dict, description="for PDFs and scans: page and box")
     notes: list[Note] = Field(default_factory=list)
     backend: str | None = None
     confidence: float | None = Field(None, description="the form's confidence: its least sure field's")
@@ -218,7 +241,7 @@ def format_paths(form: "SelfEvaluation | TargetDeclaration") -> list[str]:
     return [path for path, _ in format_values(form)]
 
 
-PROVENANCE = frozenset({"span", "source", "field_spans", "notes", "backend", "confidence", "field_confidence",
+PROVENANCE = frozenset({"span", "source", "field_spans", "field_boxes", "notes", "backend", "confidence", "field_confidence",
                          "extraction_confidence",
                          "confidence_reasons", "findings", "route", "model", "prompt_version", "usage", "error",
                          "alternatives"})
@@ -286,6 +309,7 @@ class SourceDoc(BaseModel):
     raw_text: str = Field(description="decoded text, line ends normalised to \\n")
     text: str = Field(description="raw_text with page furniture replaced by spaces")
     furniture: list[Span] = Field(default_factory=list)
+    boxes: list[TextBox] = Field(default_factory=list, description="for PDFs and scans: where the text was printed")
 
 
 class Chunk(BaseModel):
