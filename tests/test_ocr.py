@@ -110,3 +110,10 @@ def test_a_field_the_ocr_was_unsure_of_loses_confidence_and_goes_to_review():
     assert unsure.field_confidence["project_name"] == pytest.approx(0.5 * sure.field_confidence["project_name"], abs=1e-3)
     assert any("OCR read it with confidence 0.50" in r for r in unsure.confidence_reasons)
     assert (sure.route.decision, unsure.route.decision) == ("accepted", "needs_review")
+
+
+def test_a_letter_o_among_figures_is_read_as_a_zero():
+    from jixiao.ocr import _digits
+
+    assert [_digits(t) for t in ("O", "1O0%", "10.O", "o")] == ["0", "100%", "10.0", "0"]
+    assert [_digits(t) for t in ("OK", "完成率O", "Oct")] == ["OK", "完成率O", "Oct"]

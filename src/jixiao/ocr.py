@@ -79,7 +79,7 @@ def _chars(box, group: int) -> list[Char]:
     """A reader's box as characters; image rows grow downwards, PDF points upwards: flip."""
     quad, text, score = box[:3]
     quads = box[3] if len(box) > 4 and len(box[3]) == len(box[4]) else None
-    text = _quotes("".join(box[4]) if quads else text)
+    text = _digits(_quotes("".join(box[4]) if quads else text))
     scores = box[5] if quads and len(box) > 5 and len(box[5]) == len(quads) else [score] * len(text)
     if quads is None:  # no per-character boxes: the characters share the box evenly
         left, right = min(p[0] for p in quad), max(p[0] for p in quad)
@@ -88,6 +88,17 @@ def _chars(box, group: int) -> list[Char]:
                   [left + (k + 1) * step, quad[2][1]], [left + k * step, quad[2][1]]] for k in range(len(text))]
     return [Char(c, min(p[0] for p in q), max(p[0] for p in q), -max(p[1] for p in q), -min(p[1] for p in q), group,
                  float(conf)) for c, q, conf in zip(text, quads, scores)]
+
+
+_NUMBERISH = re.compile(r"[\dOo.,%]+")
+
+
+def _digits(text: str) -> str:
+    """A box of figures with a letter O in it, as the figures it is: a low-quality scan's
+    reader takes a lone 0 score, or the 0 in 100%, for the letter."""
+    if _NUMBERISH.fullmatch(text) and (text in ("O", "o") or any(c.isdigit() for c in text)):
+        return text.replace("O", "0").replace("o", "0")
+    return text
 
 
 def _line_text(line: list[Char]) -> str:

@@ -14,7 +14,8 @@ from .text import Cell, compact, is_value_token, long_text, loose, trimmed
 
 _SEPARATOR_LINE = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$", re.M)
 _TOKEN = re.compile(r"[^\s|]+")
-_YEAR = re.compile(r"[（(]\s*(\d{4})\s*年\s*度?\s*[)）]")
+# "(2023 年度)"; a scan's reader may miss the lone opening bracket, so "2023 年度)" too.
+_YEAR = re.compile(r"(?:[（(]\s*(\d{4})\s*年\s*度?|(?<!\d)(\d{4})\s*年\s*度)\s*[)）]")
 _UNIT = re.compile(r"项\s*目\s*资\s*金\s*[（(]\s*(万元|元)\s*[)）]")
 _TERMINAL = tuple("。！？；.!?”」）)")
 
@@ -75,7 +76,10 @@ def line_end(text: str, pos: int) -> int:
 
 def year(anchors: Anchors) -> Found | None:
     m = _YEAR.search(anchors.text, 0, 300)
-    return Found(int(m.group(1)), anchors.offset + m.start(1), anchors.offset + m.end(1)) if m else None
+    if not m:
+        return None
+    k = 1 if m.group(1) else 2
+    return Found(int(m.group(k)), anchors.offset + m.start(k), anchors.offset + m.end(k))
 
 
 def amount_unit(anchors: Anchors) -> Found | None:
