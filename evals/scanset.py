@@ -217,7 +217,9 @@ def degrade(image: Image.Image, how: str) -> Image.Image:
     if how == "jpeg":
         buffer = io.BytesIO()
         image.save(buffer, "JPEG", quality=20)
-        return Image.open(io.BytesIO(buffer.getvalue())).convert("L")
+        lossy = Image.open(io.BytesIO(buffer.getvalue())).convert("L")
+        lossy.info.clear()  # JPEG's own keys (jfif, progression…) are not TIFF tags
+        return lossy
     return image
 
 
@@ -239,7 +241,7 @@ def build(out: Path, seeds: list[Path], variants: tuple[str, ...] = VARIANTS) ->
         if "text-pdf" in folders:
             write_pdf(doc_pages, folders["text-pdf"] / f"{seed.stem}.pdf")
         images = [draw(p) for p in doc_pages] if set(folders) - {"text-pdf"} else []
-        for variant in set(folders) - {"text-pdf"}:
+        for variant in [v for v in folders if v != "text-pdf"]:
             shown = [degrade(i, variant) for i in images]
             shown[0].save(folders[variant] / f"{seed.stem}.tif", save_all=True, append_images=shown[1:],
                           compression="tiff_deflate")
