@@ -220,7 +220,7 @@ def degrade(image: Image.Image, how: str) -> Image.Image:
         lossy = Image.open(io.BytesIO(buffer.getvalue())).convert("L")
         lossy.info.clear()  # JPEG's own keys (jfif, progression…) are not TIFF tags
         return lossy
-    return image
+    return image.copy()
 
 
 def seed_pages(seed: Path) -> list[list[tuple[int, Row]]]:
@@ -243,8 +243,7 @@ def build(out: Path, seeds: list[Path], variants: tuple[str, ...] = VARIANTS) ->
         images = [draw(p) for p in doc_pages] if set(folders) - {"text-pdf"} else []
         for variant in [v for v in folders if v != "text-pdf"]:
             shown = [degrade(i, variant) for i in images]
-            shown[0].save(folders[variant] / f"{seed.stem}.tif", save_all=True, append_images=shown[1:],
-                          compression="tiff_deflate")
+            shown[0].save(folders[variant] / f"{seed.stem}.tif", save_all=True, append_images=shown[1:])
     return folders
 
 
