@@ -1,5 +1,7 @@
-"""OCR speed and memory on this machine: seed forms drawn into page images, read by RapidOCR
-(the jixiao[ocr] extra). Prints pages per second and the process's peak memory.
+"""OCR speed and memory on this machine: seed forms printed as ruled A4 pages at 200 dpi
+(evals/scanset.py), read by RapidOCR (the jixiao[ocr] extra) with jixiao's page handling
+(straightening, rule finding, per-character boxes). Prints pages per second and the
+process's peak memory.
 
     python benchmarks/ocr.py [--pages 6]"""
 
@@ -11,29 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
-
-from jixiao.ocr import available, image_text
+from jixiao.ocr import available, image_page
 
 ROOT = Path(__file__).resolve().parents[1]
-FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
-
-
-def _pages(count: int) -> list[Image.Image]:
-    lines = (ROOT / "fixtures" / "raw" / "004_eec2255c4764dfed.txt").read_text(encoding="utf-8").split("\n")
-    font = ImageFont.truetype(str(FONT), 22)
-    pages = []
-    for k in range(count):
-        chunk = lines[(k * 27) % 200:(k * 27) % 200 + 27]
-        image = Image.new("RGB", (2480, 3508), "white")  # A4 at 300 dpi
-        draw = ImageDraw.Draw(image)
-        for i, line in enumerate(chunk):
-            x = 40
-            for cell in line.split("\t"):
-                draw.text((x, 60 + 40 * i), cell[:60], font=font, fill="black")
-                x += 22 * len(cell[:60]) + 50
-        pages.append(image)
-    return pages
+sys.path.insert(0, str(ROOT / "evals"))
+import scanset  # noqa: E402
 
 
 def main() -> None:
@@ -42,15 +26,15 @@ def main() -> None:
     args = parser.parse_args()
     if not available():
         sys.exit("OCR needs the extra: pip install 'jixiao[ocr]'")
-    pages = _pages(args.pages)
-    image_text(pages[0], "warm-up")  # loads the models once
+    printed = [p for seed in sorted((ROOT / "fixtures" / "raw").glob("*.txt")) for p in scanset.seed_pages(seed)]
+    pages = [scanset.draw(printed[k % len(printed)]) for k in range(args.pages)]
+    image_page(pages[0], "warm-up")  # loads the models once
     start = time.perf_counter()
-    for k, page in enumerate(pages):
-        image_text(page, f"page {k + 1}")
+    chars = sum(len(image_page(page, f"page {k + 1}").chars) for k, page in enumerate(pages))
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"OCR: {len(pages)} A4 pages at 300 dpi in {elapsed:.1f} s = {len(pages) / elapsed:.2f} pages/s; "
-          f"peak memory {peak:.0f} MiB")
+    print(f"OCR: {len(pages)} A4 pages at {scanset.DPI} dpi ({chars:,} characters) in {elapsed:.1f} s = "
+          f"{len(pages) / elapsed:.2f} pages/s; peak memory {peak:.0f} MiB")
 
 
 if __name__ == "__main__":
