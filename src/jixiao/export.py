@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ConfigError, InputError
-from .schema import DocumentRecord
+from .schema import FUND_LABELS, DocumentRecord
 from .store import DB_NAME, Store
 
 FORMS = [("document", "文档"), ("form_index", "表序号"), ("kind", "表类型"), ("year", "年度"), ("project_name", "项目名称"),
@@ -27,10 +27,8 @@ INDICATORS = [("document", "文档"), ("form_index", "表序号"), ("project_nam
 FINDINGS = [("document", "文档"), ("form_index", "表序号"), ("project_name", "项目名称"), ("code", "规则"),
             ("severity", "严重程度"), ("triage", "分诊"), ("fields", "涉及字段"), ("message", "说明")]
 TABLES = {"forms": FORMS, "funds": FUNDS, "indicators": INDICATORS, "findings": FINDINGS}
-FUND_LABELS = {"total": "年度资金总额", "current_year": "当年财政拨款", "carryover": "上年结转资金", "other": "其他资金",
-               "project_total": "项目资金总额", "project_fiscal": "财政资金", "project_other": "其他资金(项目)",
-               "annual_total": "年度资金申请总额", "annual_current_year": "当年财政拨款", "annual_carryover": "上年结转资金",
-               "annual_other": "其他资金"}
+# A declaration prints 其他资金 twice (project and annual columns): the export says which.
+ROW_NAMES = {**FUND_LABELS, "project_other": "其他资金(项目)"}
 
 
 def open_store(folder: str | Path) -> Store:
@@ -50,9 +48,9 @@ def rows(record: DocumentRecord, table: str) -> Iterator[dict]:
         elif table == "funds":
             for key, value in form.funds:
                 if hasattr(value, "model_dump"):
-                    yield {**base, "row": FUND_LABELS.get(key, key), **value.model_dump()}
+                    yield {**base, "row": ROW_NAMES.get(key, key), **value.model_dump()}
                 else:
-                    yield {**base, "row": FUND_LABELS.get(key, key), "amount": value}
+                    yield {**base, "row": ROW_NAMES.get(key, key), "amount": value}
         elif table == "indicators":
             for i, row in enumerate(form.indicators, 1):
                 yield {**base, "row": i, **row.model_dump(exclude={"span"})}

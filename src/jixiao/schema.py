@@ -89,6 +89,13 @@ class FundRow(_Record):
     score: float | None = Field(None, description="得分")
 
 
+# Each fund row (FORMAT.md's funds keys) by the label the forms print for it.
+FUND_LABELS = {"total": "年度资金总额", "current_year": "当年财政拨款", "carryover": "上年结转资金", "other": "其他资金",
+               "project_total": "项目资金总额", "project_fiscal": "财政资金", "project_other": "其他资金",
+               "annual_total": "年度资金申请总额", "annual_current_year": "当年财政拨款", "annual_carryover": "上年结转资金",
+               "annual_other": "其他资金"}
+
+
 class SelfEvaluationFunds(_Record):
     total: FundRow = Field(default_factory=FundRow, description="年度资金总额")
     current_year: FundRow = Field(default_factory=FundRow, description="其中：当年财政拨款")

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from .errors import InputError
 from .review import Review, StaleEdit
-from .schema import FORM_FIELDS, ROW_FIELDS, Form, format_paths
+from .schema import FORM_FIELDS, FUND_LABELS, ROW_FIELDS, Form, format_paths
 
 _TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("jixiao", "web"), autoescape=True,
                                 undefined=jinja2.StrictUndefined)
@@ -34,7 +34,7 @@ LABELS = {"project_name": "项目名称", "year": "年度", "supervising_dept": 
           "planned_start": "计划开始日期", "planned_end": "计划完成日期", "goal_expected": "预期目标",
           "goal_actual": "实际完成情况", "goal_overall": "项目总目标", "goal_annual": "年度总体目标",
           "total_weight": "总分·分值", "total_score": "总分·得分", "grade": "评分等级", "kind": "表类型"}
-FUND_ROWS = {"total": "年度资金总额", "current_year": "其中：当年财政拨款", "carryover": "上年结转资金", "other": "其他资金"}
+FUND_ROWS = {k: ("其中：" if k == "current_year" else "") + FUND_LABELS[k] for k in ("total", "current_year", "carryover", "other")}
 FUND_COLS = {"initial_budget": "年初预算数", "annual_budget": "全年预算数", "executed": "全年执行数", "weight": "分值",
              "execution_rate": "执行率", "score": "得分"}
 DECL_FUNDS = {"project_total": "项目资金总额", "project_fiscal": "其中：财政资金", "project_other": "其他资金（项目）",

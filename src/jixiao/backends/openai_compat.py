@@ -24,7 +24,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from ..config import LLMSettings
 from ..errors import BackendUnavailable, ExtractionFailed
-from ..schema import Chunk, Form, Note, SelfEvaluation, TargetDeclaration, Usage, answer_model
+from ..schema import FUND_LABELS, Chunk, Form, Note, SelfEvaluation, TargetDeclaration, Usage, answer_model
 from ..templates import render_prompt
 from ..validate import validate
 from ..validate.triage import triage
@@ -39,9 +39,6 @@ RECORDS = {"self_evaluation": SelfEvaluation, "target_declaration": TargetDeclar
 SYSTEM = ("你是严谨的财政绩效表格数据录入员，只按表上所印内容填写。"
           "You transcribe Chinese fiscal performance forms exactly as printed, into the given schema.")
 _TRANSIENT = (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError)
-_ROW_LABELS = {"total": "年度资金总额", "current_year": "当年财政拨款", "carryover": "上年结转资金", "other": "其他资金",
-               "annual_total": "年度资金申请总额", "annual_current_year": "当年财政拨款", "annual_carryover": "上年结转资金",
-               "annual_other": "其他资金", "project_total": "项目资金总额", "project_fiscal": "财政资金"}
 
 
 class _Probe(BaseModel):
@@ -395,7 +392,7 @@ def _source_lines(form: Form, path: str, text: str) -> list[str]:
         i = int(path[len("indicators["):path.index("]")])
         needle = form.indicators[i].name if i < len(form.indicators) else None
     elif path.startswith("funds."):
-        needle = _ROW_LABELS.get(path.split(".")[1])
+        needle = FUND_LABELS.get(path.split(".")[1])
     elif path in ("total_score", "total_weight"):
         needle = "总分"
     if not needle:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..schema import Finding
+from ..schema import FUND_LABELS, Finding
 from .values import Values
 
 FUND_ROWS = ("total", "current_year", "carryover", "other")
-ROW_LABELS = {"total": "年度资金总额", "current_year": "当年财政拨款", "carryover": "上年结转资金", "other": "其他资金"}
+ROW_LABELS = {row: FUND_LABELS[row] for row in FUND_ROWS}
 
 
 def finding(code, severity, zh, en, fields, values, expected=None, tolerance=None) -> Finding:

@@ -6,7 +6,7 @@ read is null with a note saying why."""
 from __future__ import annotations
 
 from ...schema import (
-    Chunk, DeclarationFunds, Form, FundRow, Note, SelfEvaluation, SelfEvaluationFunds, Span,
+    FUND_LABELS, Chunk, DeclarationFunds, Form, FundRow, Note, SelfEvaluation, SelfEvaluationFunds, Span,
     TargetDeclaration,
 )
 from .fields import (
@@ -21,9 +21,10 @@ _FUND_COLUMNS = (
     ("分值", "weight"), ("分数", "weight"), ("执行率", "execution_rate"), ("得分", "score"),
 )
 _DEFAULT_COLUMNS = ["initial_budget", "annual_budget", "executed", "weight", "execution_rate", "score"]
-_SE_FUND_ROWS = {"年度资金总额": "total", "当年财政拨款": "current_year", "上年结转资金": "carryover", "其他资金": "other"}
-_TD_FUND_ROWS = {"项目资金总额": "project_total", "财政资金": "project_fiscal", "年度资金申请总额": "annual_total",
-                 "当年财政拨款": "annual_current_year", "上年结转资金": "annual_carryover"}
+_SE_FUND_ROWS = {FUND_LABELS[k]: k for k in ("total", "current_year", "carryover", "other")}
+# 其他资金 is printed in both columns of a declaration: the reader places it by position.
+_TD_FUND_ROWS = {FUND_LABELS[k]: k for k in ("project_total", "project_fiscal", "annual_total", "annual_current_year",
+                                             "annual_carryover")}
 _GOAL_LABELS = ("年度总体目标", "预期目标", "实际完成情况", "项目总目标", "项目绩效目标", "绩效目标")
 
 
