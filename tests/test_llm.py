@@ -236,6 +236,21 @@ def test_hybrid_asks_the_llm_only_for_forms_in_doubt(server, tmp_path):
     assert (choice["rules"], choice["llm"], choice["chosen"]) == ("时效指标", "社会效益指标", "llm")
 
 
+def test_hybrid_asks_the_llm_about_a_field_the_ocr_was_unsure_of(server, tmp_path):
+    from jixiao.schema import TextBox
+
+    settings = LLMSettings(base_url=server.base_url, model="fake-model", mode="tools", cache_dir=tmp_path / "cache")
+    hybrid = get_backend("hybrid", settings)
+    doc = ingest(RAW / "004_eec2255c4764dfed.txt")
+    first = segment(doc)[0]
+    assert hybrid.extract(first).backend == "hybrid" and server.completions == 0  # sure: no question
+    name = get_backend("rules").extract(first).field_spans["project_name"]
+    doc.boxes = [TextBox(start=name.start, end=name.end, page=1, unit="px", left=0, top=0, right=9, bottom=9,
+                         confidence=0.4)]
+    hybrid.extract(segment(doc)[0])
+    assert server.completions == 1
+
+
 def _gold_rows(project):
     return [r["name"] for r in next(f for f in GOLD_FORMS if f["project_name"] == project)["indicators"]]
 

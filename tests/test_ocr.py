@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, SEEDS, load_gold
@@ -57,17 +58,60 @@ def test_a_scanned_pdf_is_read_by_ocr(page, tmp_path):
 def test_a_tilted_page_is_turned_straight_and_its_rules_found(page):
     tilted = scanset.degrade(page, "rotated")  # 1.5° anticlockwise
     assert skew(tilted) == pytest.approx(-1.5, abs=0.1)
-    rules, _ = image_rules(page)
-    # Every ruled row of the printed page is found: one more rule than rows.
-    printed = [row for _, row in scanset.pages(scanset.layout(page_text())) [0] if row.ruled]
-    assert len(rules.horizontal) >= len(printed)
+    rules, wiped = image_rules(page)
+    (first, *_) = scanset.seed_pages(SEEDS[3])
+    printed = sorted({y0 for x0, y0, x1, y1 in scanset._rules(first) if y0 == y1})
+    assert [-y for y in rules.horizontal] == pytest.approx(printed, abs=2)
+    top = printed[0]  # the first rule, wiped: nothing dark left along it
+    assert np.asarray(page)[top - 1:top + 2, 200:1400].min() < 160 <= np.asarray(wiped)[top - 1:top + 2, 200:1400].min()
 
 
-def page_text() -> str:
+def test_a_line_of_large_text_is_not_a_rule_and_a_page_border_is_not_a_table():
+    from PIL import Image, ImageDraw, ImageFont
+
+    from jixiao.pdftext import Char, table_text
+
+    image = Image.new("L", (1654, 600), 255)
+    pen = ImageDraw.Draw(image)
+    pen.text((90, 200), "财政项目支出绩效自评表党群综合服务项目名称图书综合经费主管部门上海市闵行区江川路街道办事处实施单位",
+             font=ImageFont.truetype(str(scanset.FONT), 30), fill=0)
+    pen.rectangle((20, 20, 1634, 580), outline=0, width=3)
+    rules, _ = image_rules(image)
+    assert len(rules.horizontal) == 2  # the border's top and bottom, not the line of text
+    # Inside a border, lines stay lines: two edges make no table row.
+    chars = [Char(c, 100 + 30 * i, 128 + 30 * i, -230 - 40 * k, -200 - 40 * k)
+             for k, line in enumerate(["项目名称", "图书经费"]) for i, c in enumerate(line)]
+    assert table_text(chars, lambda line: "".join(c.text for c in line), rules) == "项目名称\n图书经费"
+
+
+def test_a_broken_multi_page_tiff_fails_alone_by_name(tmp_path, page):
+    from jixiao.errors import InputError
     from jixiao.ingest import ingest
-    from jixiao.segment import segment
 
-    return segment(ingest(SEEDS[3]))[0].text
+    whole = tmp_path / "whole.tif"
+    page.save(whole, save_all=True, append_images=[page])
+    broken = tmp_path / "broken.tif"
+    broken.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    with pytest.raises(InputError, match="broken.tif"):
+        ingest(broken)
+
+
+def test_the_ocr_engine_asked_for_is_named_when_missing_or_unknown(monkeypatch, tmp_path, page):
+    import jixiao.ocr
+    from jixiao.errors import InputError
+    from jixiao.ingest import ingest
+
+    image = tmp_path / "scan.png"
+    page.save(image)
+    monkeypatch.setenv("JIXIAO_OCR", "tesseract")
+    monkeypatch.setattr(jixiao.ocr.shutil, "which", lambda name: None)
+    jixiao.ocr._load_engine.cache_clear()
+    with pytest.raises(InputError, match="scan.png.*tesseract-ocr-chi-sim"):
+        ingest(image)
+    monkeypatch.setenv("JIXIAO_OCR", "abbyy")
+    with pytest.raises(InputError, match="JIXIAO_OCR=abbyy.*unknown OCR engine"):
+        ingest(image)
+    jixiao.ocr._load_engine.cache_clear()
 
 
 def test_text_layer_pdfs_of_the_printed_seeds_match_the_gold(tmp_path):

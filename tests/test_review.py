@@ -159,3 +159,19 @@ def test_next_walks_the_whole_queue(store):
         current = review.next_form(current)
         seen.append(current)
     assert sorted(seen) == sorted(ids)
+
+
+def test_a_value_the_reviewer_typed_drops_its_ocr_box():
+    from jixiao import extract_text
+    from jixiao.review import _boxes_still_read
+    from jixiao.schema import FieldBox
+
+    form = extract_text(SEEDS[3].read_text(encoding="utf-8")).forms[0]
+    box = FieldBox(page=1, unit="px", left=0, top=0, right=9, bottom=9, confidence=0.5)
+    form.field_boxes = {"project_name": box, "funds.total.executed": box, "indicators[0]": box, "indicators[1]": box}
+    edited = form.model_copy(deep=True)
+    edited.project_name += "（改）"
+    edited.indicators[0].name = "改过的指标"
+    assert sorted(_boxes_still_read(form, edited)) == ["funds.total.executed", "indicators[1]"]
+    edited.indicators.pop()
+    assert sorted(_boxes_still_read(form, edited)) == ["funds.total.executed"]

@@ -51,6 +51,7 @@ def score(form: Form, source: str | None) -> Form:
         if box.confidence is not None and box.confidence < OCR_SURE:
             # A doubt about the reading: it lowers extraction confidence too, so the form is routed.
             lower(_note_targets(path, conf), max(OCR_FLOOR, box.confidence),
+                  f"OCR 识别置信度 {box.confidence:.2f}（第 {box.page} 页）/ "
                   f"OCR read it with confidence {box.confidence:.2f} (page {box.page})")
     values = Values(form, source)
     for path, value in format_values(form):

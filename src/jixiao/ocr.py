@@ -20,13 +20,31 @@ from .pdftext import Char, PageText, Rules, table_layout
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
            "pip install 'jixiao[ocr]'")
+MISSING_TESSERACT = ("JIXIAO_OCR=tesseract：请安装 tesseract 及其中文语言包（apt-get install tesseract-ocr "
+                     "tesseract-ocr-chi-sim）/ Tesseract was asked for: install tesseract-ocr and tesseract-ocr-chi-sim")
+ENGINES = ("rapidocr", "tesseract")
+
+
+def engine_name() -> str:
+    name = os.environ.get("JIXIAO_OCR", "rapidocr").strip().lower() or "rapidocr"
+    if name not in ENGINES:
+        raise InputError(f"JIXIAO_OCR={name}: 未知的 OCR 引擎 / unknown OCR engine (use {' or '.join(ENGINES)})")
+    return name
+
+
+def missing() -> str:
+    """What to install for the OCR engine asked for."""
+    return MISSING_TESSERACT if engine_name() == "tesseract" else MISSING
+
+
+def _engine():
+    return _load_engine(engine_name())
 
 
 @lru_cache(maxsize=2)
-def _engine(name: str | None = None):
+def _load_engine(name: str):
     """The OCR engine: RapidOCR, or Tesseract when JIXIAO_OCR=tesseract (kept for comparison:
     README, "Scans")."""
-    name = name or os.environ.get("JIXIAO_OCR", "rapidocr")
     if name == "tesseract":
         return _tesseract if shutil.which("tesseract") else None
     try:
@@ -53,7 +71,7 @@ def image_page(image, name: str) -> PageText:
     boxes and confidences."""
     engine = _engine()
     if engine is None:
-        raise InputError(f"{name}: {MISSING}")
+        raise InputError(f"{name}: {missing()}")
     try:
         page = _grey(image)
         # A page scanned a little askew is turned straight first, so that its rows are level
@@ -64,6 +82,8 @@ def image_page(image, name: str) -> PageText:
         # No text-direction classifier: it reads short upright boxes as upside down ("90%" as
         # "%06"); pages are upright once straightened.
         result, _ = engine(clean.convert("RGB"), use_cls=False, return_word_box=True)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
     except Exception as exc:  # a corrupt image: name it, the batch goes on
         raise InputError(f"{name}: 图片无法识别 / the image cannot be read ({type(exc).__name__}: {exc})") from None
     if not result:
@@ -142,7 +162,7 @@ def file_pages(path: Path) -> list[PageText]:
     from PIL import Image, UnidentifiedImageError
 
     if not available():  # say what to install before whether the file is a good image
-        raise InputError(f"{path}: {MISSING}")
+        raise InputError(f"{path}: {missing()}")
     try:
         with Image.open(path) as image:
             frames = getattr(image, "n_frames", 1)
@@ -150,8 +170,11 @@ def file_pages(path: Path) -> list[PageText]:
             for k in range(frames):
                 image.seek(k)
                 pages.append(image_page(image.copy(), f"{path} page {k + 1}" if frames > 1 else str(path)))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"{path}: 图片无法识别 / the image cannot be read ({exc})") from None
+    except InputError:
+        raise
+    except (UnidentifiedImageError, OSError, EOFError, ValueError, Image.DecompressionBombError) as exc:
+        # A broken or hostile file fails alone, by name; the batch goes on.
+        raise InputError(f"{path}: 图片无法识别 / the image cannot be read ({type(exc).__name__}: {exc})") from None
     return pages
 
 
@@ -161,7 +184,9 @@ def _tesseract(image, use_cls: bool = False, return_word_box: bool = False):
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     done = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "11", "tsv"],
-                          input=buffer.getvalue(), capture_output=True, check=True)
+                          input=buffer.getvalue(), capture_output=True)
+    if done.returncode != 0:
+        raise InputError(f"tesseract: {done.stderr.decode('utf-8', 'replace').strip()[:300]} — {MISSING_TESSERACT}")
     words = [w for w in csv.DictReader(io.StringIO(done.stdout.decode("utf-8")), delimiter="\t", quoting=csv.QUOTE_NONE)
              if w["level"] == "5" and (w["text"] or "").strip()]
     runs: list[list[dict]] = []
@@ -214,40 +239,49 @@ def skew(page, widest: float = 3.0) -> float:
 
 
 def image_rules(page):
-    """A straight page image's table rules, and the page with them wiped. Pixel rows dark
-    across most of the page are horizontal rules; between two of them, pixel columns dark
-    all the way down are vertical ones. Rules are in the boxes' coordinates (y upwards, so
-    negated)."""
+    """A straight page image's table rules, and the page with them wiped. A horizontal rule is
+    a few pixel rows holding one unbroken dark stretch over half the page's width (a line of
+    text is dark in many short pieces); between two of them, pixel columns dark all the way
+    down are vertical rules. Rules are in the boxes' coordinates (y upwards, so negated)."""
     import numpy as np
     from PIL import Image
 
     pixels = np.asarray(page).copy()
     dark = pixels < 160
     width = dark.shape[1]
-    horizontal = _runs(np.flatnonzero(dark.sum(axis=1) > 0.3 * width))
+    rows = [y for y in np.flatnonzero(dark.sum(axis=1) > 0.3 * width) if _longest_run(dark[y]) > 0.5 * width]
+    horizontal = _runs(rows)
     vertical = []
-    for top, bottom in zip(horizontal, horizontal[1:]):
-        inner = dark[int(top) + 3:int(bottom) - 2]
+    for (top, top_end), (bottom, _) in zip(horizontal, horizontal[1:]):
+        inner = dark[top_end + 3:bottom - 2]
         if inner.shape[0] < 8:
             continue
         columns = _runs(np.flatnonzero(inner.mean(axis=0) > 0.9))
-        vertical += [(x, -bottom, -top) for x in columns]
-        for x in columns:
-            pixels[int(top):int(bottom) + 1, max(0, int(x) - 3):int(x) + 4] = 255
-    for y in horizontal:
-        pixels[max(0, int(y) - 3):int(y) + 4, :] = 255
-    return Rules(horizontal=[-y for y in horizontal], vertical=vertical), Image.fromarray(pixels)
+        vertical += [((a + b) / 2, -bottom, -top) for a, b in columns]
+        for a, b in columns:
+            pixels[top:bottom + 1, max(0, a - 2):b + 3] = 255
+    for a, b in horizontal:
+        pixels[max(0, a - 2):b + 3, :] = 255
+    return Rules(horizontal=[-(a + b) / 2 for a, b in horizontal], vertical=vertical), Image.fromarray(pixels)
 
 
-def _runs(indices) -> list[float]:
-    """The middles of runs of consecutive indices (a rule a few pixels thick is one rule)."""
-    out, start, previous = [], None, None
+def _longest_run(row) -> int:
+    """The longest stretch of dark pixels in a pixel row, gaps of two pixels bridged."""
+    import numpy as np
+
+    bridged = row.copy()
+    bridged[1:] |= row[:-1]
+    bridged[2:] |= row[:-2]
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], bridged.astype(np.int8), [0]))))
+    return int(max((b - a for a, b in zip(edges[::2], edges[1::2])), default=0))
+
+
+def _runs(indices) -> list[tuple[int, int]]:
+    """Runs of consecutive indices as (first, last): a rule a few pixels thick is one rule."""
+    out: list[tuple[int, int]] = []
     for i in map(int, indices):
-        if start is None or i > previous + 2:
-            if start is not None:
-                out.append((start + previous) / 2)
-            start = i
-        previous = i
-    if start is not None:
-        out.append((start + previous) / 2)
+        if out and i <= out[-1][1] + 2:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
     return out

@@ -7,6 +7,7 @@ with no text layer is a scan, read by OCR when the `jixiao[ocr]` extra is instal
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from .errors import InputError
 from .schema import TextBox
 
+log = logging.getLogger("jixiao")
 CELL_GAP = 3.0  # a gap wider than this many character widths separates two cells (as in OCR)
 
 
@@ -96,10 +98,10 @@ def pdf_pages(path: Path) -> list[PageText]:
 
 def _scanned_page(page, name: str) -> PageText:
     """A page with no text layer, read by OCR (the `jixiao[ocr]` extra)."""
-    from .ocr import MISSING, available, image_page
+    from .ocr import available, image_page, missing
 
     if not available():
-        raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan). {MISSING}")
+        raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan). {missing()}")
     return image_page(page.render(scale=2).to_pil(), name)
 
 
@@ -189,7 +191,7 @@ def _bands(rules: Rules, tolerance: float = 2.0) -> list[_Band]:
             continue
         xs = sorted(x for x, lo, hi in rules.vertical if lo <= low + tolerance and hi >= high - tolerance)
         edges = _merged(xs, tolerance)
-        if len(edges) >= 2:
+        if len(edges) >= 3:  # two cells at least: a page border or a framed note is not a table row
             bands.append(_Band(low, high, edges))
     return bands
 
@@ -237,6 +239,7 @@ def text_boxes(pages: list[PageText], joiner: str = "\n\n") -> list[TextBox]:
                 continue
             char = next(shown, None)
             if char is None or char.text != letter:
+                log.warning("page %d: its text and characters disagree at offset %d; no field boxes", number, i)
                 return []
             if run and (char.group != run[-1][1].group or any(c in "\t\n" for c in page.text[run[-1][0] + 1:i])):
                 boxes.append(_box(run, offset, number, page))

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from .errors import InputError, JixiaoError
 from .export import open_store
 from .pipeline import check_form
-from .schema import PROVENANCE, Form, format_paths
+from .schema import PROVENANCE, Form, format_paths, format_values
 from .store import Store
 from .validate.values import Values
 
@@ -93,6 +93,7 @@ class Review:
         form, _, _, _ = self.form(form_id)
         text = self._document_text(form_id)
         edited = FORM.validate_python({**form.model_dump(mode="json"), **_format_only(record)})
+        edited.field_boxes = _boxes_still_read(form, edited)
         return check_form(edited, text)
 
     def apply(self, form_id: int, record: dict, action: str, version: int) -> int:
@@ -210,3 +211,13 @@ def _diff(before: Form, after: Form) -> list[tuple[str, object, object]]:
 
 def _dump(value) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _boxes_still_read(form: Form, edited: Form) -> dict:
+    """The OCR boxes of the fields a reviewer left as read: a value typed in is no longer
+    the reader's, and rows added or removed move every row's box."""
+    before, after = dict(format_values(form)), dict(format_values(edited))
+    rows_moved = len(form.indicators) != len(edited.indicators)
+    return {path: box for path, box in edited.field_boxes.items()
+            if not (rows_moved and path.startswith("indicators["))
+            and all(before.get(p) == after.get(p) for p in after if p == path or p.startswith(path + "."))}

@@ -327,6 +327,7 @@ class Chunk(BaseModel):
     kind: FormKind
     span: Span
     text: str = Field(description="the document's cleaned text within span")
+    boxes: list[TextBox] = Field(default_factory=list, description="for PDFs and scans: where its text was printed")
 
 
 class DocumentResult(BaseModel):

@@ -26,5 +26,6 @@ def segment(doc: SourceDoc) -> list[Chunk]:
         end = titles[i + 1].start() if i + 1 < len(titles) else len(doc.text)
         end = max(start, len(doc.text[:end].rstrip()))
         chunks.append(Chunk(document=doc.name, index=i, kind=_KINDS[match.group(2)],
-                            span=Span(start=start, end=end), text=doc.text[start:end]))
+                            span=Span(start=start, end=end), text=doc.text[start:end],
+                            boxes=[b for b in doc.boxes if b.start < end and b.end > start]))
     return chunks

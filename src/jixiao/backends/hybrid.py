@@ -40,7 +40,7 @@ class HybridBackend:
 
         # Spans are offsets in the document: pad the chunk so they index it.
         source = " " * chunk.span.start + chunk.text
-        checked = check_form(first.model_copy(deep=True), source, self.threshold)
+        checked = check_form(first.model_copy(deep=True), source, self.threshold, chunk.boxes)
         if checked.route.decision == "accepted":
             first.backend = self.name
             return first

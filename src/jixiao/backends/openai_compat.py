@@ -208,9 +208,9 @@ class LLMBackend:
         # hold for all of them.
         self._local.requests = getattr(self._local, "requests", 0) + 1
         messages = kwargs.get("messages") or []
-        self.limiter.acquire(sum(len(str(m.get("content") or "")) for m in messages) // 2)
-        self.slots.acquire()
+        self.slots.acquire()  # a slot first: a request waiting for one has not spent its rate yet
         self._local.slot = True
+        self.limiter.acquire(sum(len(str(m.get("content") or "")) for m in messages) // 2)
 
     def _free_slot(self, *args, **kwargs) -> None:
         if getattr(self._local, "slot", False):

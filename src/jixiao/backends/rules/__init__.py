@@ -177,8 +177,9 @@ def _self_evaluation_funds(r: _Reader, start: int, end: int) -> SelfEvaluationFu
             by_cell = _by_cell(r, columns, heads, values)
             if by_cell is not None:
                 placed = by_cell
-                r.note(f"funds.{key}", "short_row", f"{len(values)} values for {len(columns)} columns; "
-                       "placed under their headers by table cell, the rest left null")
+                r.note(f"funds.{key}", "short_row", f"资金行只有 {len(values)} 个值，按单元格位置对应表头 / "
+                       f"{len(values)} values for {len(columns)} columns; placed under their headers by table cell, "
+                       "the rest left null")
             else:
                 r.note(f"funds.{key}", "short_row",
                        f"{len(values)} values for {len(columns)} columns; read left to right, the rest left null")
