@@ -161,3 +161,25 @@ def test_a_letter_o_among_figures_is_read_as_a_zero():
 
     assert [_digits(t) for t in ("O", "1O0%", "10.O", "o")] == ["0", "100%", "10.0", "0"]
     assert [_digits(t) for t in ("OK", "完成率O", "Oct")] == ["OK", "完成率O", "Oct"]
+
+
+def test_a_ruled_cell_with_ink_but_no_text_found_is_read_on_its_own():
+    from PIL import Image, ImageDraw, ImageFont
+
+    from jixiao.ocr import _engine, _unread_cells
+
+    image = Image.new("L", (1654, 200), 255)
+    pen = ImageDraw.Draw(image)
+    edges = [90, 400, 700, 1000]
+    for y in (60, 110):
+        pen.line((90, y, 1000, y), fill=0, width=2)
+    for x in edges:
+        pen.line((x, 60, x, 110), fill=0, width=2)
+    font = ImageFont.truetype(str(scanset.FONT), 24)
+    for x, text in zip(edges, ["项目名称", "15", "0"]):
+        pen.text((x + 8, 72), text, font=font, fill=0)
+    rules, clean = image_rules(image)
+    # As if the detector had found nothing: every inked cell is read by itself, left to right.
+    read = _unread_cells(clean, rules, [], _engine(), 0)
+    assert "".join(c.text for c in read) == "项目名称150"
+    assert {c.group for c in read} == {0, 1, 2} and all(0 < c.confidence <= 1 for c in read)

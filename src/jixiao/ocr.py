@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import InputError
-from .pdftext import Char, PageText, Rules, table_layout
+from .pdftext import Char, PageText, Rules, table_bands, table_layout
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
            "pip install 'jixiao[ocr]'")
@@ -91,8 +91,48 @@ def image_page(image, name: str) -> PageText:
     # Each character with its own box, as a PDF's text layer gives them: a box the reader
     # drew across two cells (their rule wiped) is parted by where its characters stand.
     chars = [char for k, box in enumerate(result) for char in _chars(box, k)]
+    if engine is not _tesseract:
+        chars += _unread_cells(clean, rules, chars, engine, len(result))
     text, order = table_layout(chars, _line_text, rules)
     return PageText(text, order, 0.0, "px")
+
+
+_ROUND_MARKS = {"。", "○", "〇", "°", "º", "O", "o"}
+
+
+def _unread_cells(clean, rules: Rules, chars: list[Char], engine, group: int) -> list[Char]:
+    """Characters for table cells with ink in them but no text found: the detector misses a
+    cell holding a lone small mark (a 0 score on a poor scan), so the cell is cropped and
+    read on its own. What it reads keeps its own, often low, confidence."""
+    import numpy as np
+
+    ink = np.asarray(clean) < 160
+    found = [((c.left + c.right) / 2, c.middle) for c in chars]
+    out: list[Char] = []
+    for band in table_bands(rules):
+        top, bottom = int(-band.high), int(-band.low)
+        inside = [x for x, y in found if band.low < y < band.high]
+        for left, right in zip(band.edges, band.edges[1:]):
+            if any(left <= x < right for x in inside):
+                continue
+            x_from, y_from = int(left) + 5, top + 4
+            region = ink[y_from:bottom - 3, x_from:int(right) - 4]
+            if region.sum() < 15:
+                continue
+            ys, xs = np.nonzero(region)
+            x0, x1, y0, y1 = x_from + xs.min(), x_from + xs.max() + 1, y_from + ys.min(), y_from + ys.max() + 1
+            # A tight crop: white padded around, the recogniser invents characters in it.
+            read, _ = engine(clean.crop((x0 - 6, y0 - 6, x1 + 6, y1 + 6)).convert("RGB"), use_det=False, use_cls=False)
+            text = _digits(_quotes(str(read[0][0]).strip())) if read else ""
+            # A cell holding one small round mark alone: a table's 0, which the recogniser,
+            # seeing it without neighbours, calls a full stop or a degree sign.
+            text = "0" if text in _ROUND_MARKS else text
+            if text:
+                step = (x1 - x0) / len(text)
+                out += [Char(c, x0 + k * step, x0 + (k + 1) * step, -float(y1), -float(y0), group, float(read[0][1]))
+                        for k, c in enumerate(text)]
+                group += 1
+    return out
 
 
 def _chars(box, group: int) -> list[Char]:

@@ -65,7 +65,7 @@ class PageText:
 
 
 @dataclass
-class _Band:
+class Band:
     """The strip between two horizontal rules that vertical rules cut into cells: one table row."""
 
     low: float
@@ -144,7 +144,7 @@ def table_layout(chars: list[Char], line_text, rules: Rules | None) -> tuple[str
     its vertical rules make, a cell's wrapped lines are joined, and cells are tab-separated
     (empty ones too, as a tab-separated table keeps them). Text outside the rules is laid
     out line by line, as `layout_text` does. Also the characters in the text's order."""
-    bands = _bands(rules) if rules else []
+    bands = table_bands(rules) if rules else []
     if not bands:
         return layout(chars, line_text)
     free: list[Char] = []
@@ -181,7 +181,7 @@ def _cell_text(lines: list[list[Char]], line_text) -> str:
     return "".join(line_text(line).replace("\t", " ").strip() for line in lines)
 
 
-def _bands(rules: Rules, tolerance: float = 2.0) -> list[_Band]:
+def table_bands(rules: Rules, tolerance: float = 2.0) -> list[Band]:
     """The table rows the rules enclose: strips between adjacent horizontal rules that at
     least two vertical rules cross from top to bottom."""
     heights = _merged(sorted(rules.horizontal, reverse=True), tolerance)
@@ -192,7 +192,7 @@ def _bands(rules: Rules, tolerance: float = 2.0) -> list[_Band]:
         xs = sorted(x for x, lo, hi in rules.vertical if lo <= low + tolerance and hi >= high - tolerance)
         edges = _merged(xs, tolerance)
         if len(edges) >= 3:  # two cells at least: a page border or a framed note is not a table row
-            bands.append(_Band(low, high, edges))
+            bands.append(Band(low, high, edges))
     return bands
 
 
