@@ -58,6 +58,7 @@ def test_a_scanned_pdf_is_read_by_ocr(page, tmp_path):
 def test_a_tilted_page_is_turned_straight_and_its_rules_found(page):
     tilted = scanset.degrade(page, "rotated")  # 1.5° anticlockwise
     assert skew(tilted) == pytest.approx(-1.5, abs=0.1)
+    assert skew(page) == 0  # a straight page is left as it is
     rules, wiped = image_rules(page)
     (first, *_) = scanset.seed_pages(SEEDS[3])
     printed = sorted({y0 for x0, y0, x1, y1 in scanset._rules(first) if y0 == y1})
