@@ -280,7 +280,8 @@ def skew(page, widest: float = 3.0) -> float:
         return float(max(sorted(angles, key=abs), key=sharpness))
 
     coarse = sharpest(page.reduce(4), np.arange(-widest, widest + 0.01, 0.25))
-    return sharpest(page.reduce(2), np.arange(coarse - 0.2, coarse + 0.201, 0.05))
+    # Rounded: a float step's -5e-17 would still resample (blur) a straight page.
+    return round(sharpest(page.reduce(2), np.arange(coarse - 0.2, coarse + 0.201, 0.05)), 2) + 0.0
 
 
 def image_rules(page):
