@@ -223,12 +223,12 @@ def _tesseract(image, use_cls: bool = False, return_word_box: bool = False):
     a line, each as (corners, text, confidence 0–1)."""
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
-    done = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "11", "tsv"],
+    done = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "3", "tsv"],
                           input=buffer.getvalue(), capture_output=True)
     if done.returncode != 0:
         raise InputError(f"tesseract: {done.stderr.decode('utf-8', 'replace').strip()[:300]} — {MISSING_TESSERACT}")
     words = [w for w in csv.DictReader(io.StringIO(done.stdout.decode("utf-8")), delimiter="\t", quoting=csv.QUOTE_NONE)
-             if w["level"] == "5" and (w["text"] or "").strip()]
+             if w["level"] == "5" and (w["text"] or "").strip() and float(w["conf"]) >= 10]  # 0: noise it invented
     runs: list[list[dict]] = []
     for w in words:
         last = runs[-1][-1] if runs else None
