@@ -114,6 +114,21 @@ def test_bad_inputs_fail_alone_with_clear_messages(tmp_path):
     assert summary.failed == 6 and summary.duplicates == 1 and not summary.ok
 
 
+def test_a_scan_may_be_ten_times_the_size_limit_of_text(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    with (docs / "scan.pdf").open("wb") as f:  # 50 MB: a scan's size, read (and found broken)
+        f.write(b"%PDF-1.4 not really")
+        f.truncate(50 * 2**20)
+    with (docs / "huge.tif").open("wb") as f:  # 250 MB: too large even for a scan
+        f.truncate(250 * 2**20)
+    messages = run_batch([docs], tmp_path / "out").messages
+    (scan,) = [m for m in messages if "scan.pdf" in m]
+    (huge,) = [m for m in messages if "huge.tif" in m]
+    assert "not a readable PDF" in scan and "too large" not in scan
+    assert "250 MB > 200 MB" in huge
+
+
 def test_an_unwritable_output_folder_is_a_clear_error(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")

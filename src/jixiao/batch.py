@@ -17,6 +17,10 @@ from .store import Store, content_hash
 MAX_FILE_MB = 20.0
 
 
+# A scan's pages are images: a PDF or TIFF of a few forms is many times the size of their text.
+SCANS = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+SCAN_FACTOR = 10
+
 def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str | None = "rules",
               threshold: float = DEFAULT_THRESHOLD, retry_failed: bool = False, concurrency: int = 1,
               max_file_mb: float = MAX_FILE_MB,
@@ -41,9 +45,10 @@ def _to_do(paths: list[Path], store: Store, summary: BatchSummary, digests: dict
     """The inputs that still need reading; the others are counted and reported."""
     for path in paths:
         summary.documents += 1
+        limit = max_file_mb * (SCAN_FACTOR if path.suffix.lower() in SCANS else 1)
         try:
             size = path.stat().st_size
-            if size > max_file_mb * 2**20:
+            if size > limit * 2**20:
                 raise _TooLarge(size)
             digest = content_hash(path)
         except FileNotFoundError:
@@ -52,8 +57,8 @@ def _to_do(paths: list[Path], store: Store, summary: BatchSummary, digests: dict
             continue
         except _TooLarge as exc:
             _failed(summary, store, f"too-large:{path}", path,
-                    f"{path}: 文件过大（{exc.size / 2**20:.0f} MB，上限 {max_file_mb:g} MB），不像单个绩效表文档 / file too "
-                    f"large ({exc.size / 2**20:.0f} MB > {max_file_mb:g} MB) for a form document: split it, or raise "
+                    f"{path}: 文件过大（{exc.size / 2**20:.0f} MB，上限 {limit:g} MB），不像单个绩效表文档 / file too "
+                    f"large ({exc.size / 2**20:.0f} MB > {limit:g} MB) for a form document: split it, or raise "
                     "--max-file-mb")
             continue
         except OSError as exc:

@@ -136,7 +136,8 @@ def run_command(
     mode: ModeOption = None,
     concurrency: Annotated[Optional[int], typer.Option(min=1, help="LLM requests in flight at once (forms are prepared and checked around them).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the LLM answer cache.")] = False,
-    max_file_mb: Annotated[float, typer.Option(help="Larger files are refused, not read.")] = MAX_FILE_MB,
+    max_file_mb: Annotated[float, typer.Option(
+        help="Larger text files are refused, not read (PDFs and images: ten times this).")] = MAX_FILE_MB,
 ) -> None:
     """批量运行 / Batch: extract into a resumable store under --out. A re-run skips finished
     documents; a kill at any moment loses nothing finished. Exit 1 when any document failed."""
