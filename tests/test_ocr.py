@@ -70,7 +70,7 @@ def test_a_tilted_page_is_turned_straight_and_its_rules_found(page):
 def test_a_line_of_large_text_is_not_a_rule_and_a_page_border_is_not_a_table():
     from PIL import Image, ImageDraw, ImageFont
 
-    from jixiao.pdftext import Char, table_text
+    from jixiao.pdftext import Char, table_layout
 
     image = Image.new("L", (1654, 600), 255)
     pen = ImageDraw.Draw(image)
@@ -82,7 +82,7 @@ def test_a_line_of_large_text_is_not_a_rule_and_a_page_border_is_not_a_table():
     # Inside a border, lines stay lines: two edges make no table row.
     chars = [Char(c, 100 + 30 * i, 128 + 30 * i, -230 - 40 * k, -200 - 40 * k)
              for k, line in enumerate(["项目名称", "图书经费"]) for i, c in enumerate(line)]
-    assert table_text(chars, lambda line: "".join(c.text for c in line), rules) == "项目名称\n图书经费"
+    assert table_layout(chars, lambda line: "".join(c.text for c in line), rules)[0] == "项目名称\n图书经费"
 
 
 def test_a_broken_multi_page_tiff_fails_alone_by_name(tmp_path, page):

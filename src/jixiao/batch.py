@@ -8,18 +8,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .backends import Backend
-from .ingest import iter_paths
+from .ingest import IMAGES, iter_paths
 from .pipeline import extract_paths
 from .route import DEFAULT_THRESHOLD
 from .schema import BatchSummary, DocumentResult
 from .store import Store, content_hash
 
 MAX_FILE_MB = 20.0
-
-
 # A scan's pages are images: a PDF or TIFF of a few forms is many times the size of their text.
-SCANS = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+SCANS = (*IMAGES, ".pdf")
 SCAN_FACTOR = 10
+
 
 def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str | None = "rules",
               threshold: float = DEFAULT_THRESHOLD, retry_failed: bool = False, concurrency: int = 1,

@@ -1,13 +1,13 @@
 """Scans and photos to text, offline: RapidOCR (the `jixiao[ocr]` extra, whose wheel ships its
-Chinese PP-OCR models) finds text boxes; the boxes are put back in reading order, a row of
-boxes becoming a line and the boxes in it tab-separated cells, so the readers see the
-tab-separated layout they know."""
+Chinese PP-OCR models). A page is turned straight, its table rules are found and wiped, and
+the reader's characters, each with its box and confidence, are laid out by the PDF line
+builder: ruled rows as lines of tab-separated cells, the rest line by line, so the readers
+see the layouts they know."""
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 import re
 import shutil
@@ -60,15 +60,11 @@ def available() -> bool:
     return _engine() is not None
 
 
-def image_text(image, name: str) -> tuple[str, float]:
-    """The text of one page image (a path or a PIL image) and its lowest character confidence."""
-    page = image_page(image, name)
-    return page.text, min((c.confidence for c in page.chars if c.confidence is not None), default=0.0)
-
-
 def image_page(image, name: str) -> PageText:
     """One page image (a path or a PIL image) read: its text, and its characters with their
     boxes and confidences."""
+    from PIL import Image
+
     engine = _engine()
     if engine is None:
         raise InputError(f"{name}: {missing()}")
@@ -77,7 +73,7 @@ def image_page(image, name: str) -> PageText:
         # A page scanned a little askew is turned straight first, so that its rows are level
         # and its table rules run along pixel rows and columns; the rules are then found and
         # wiped, so that the reader does not take a rule beside a 一 for part of it.
-        page = page.rotate(skew(page), resample=_bicubic(), fillcolor=255)
+        page = page.rotate(skew(page), resample=Image.Resampling.BICUBIC, fillcolor=255)
         rules, clean = image_rules(page)
         # No text-direction classifier: it reads short upright boxes as upside down ("90%" as
         # "%06"); pages are upright once straightened.
@@ -123,7 +119,7 @@ def _unread_cells(clean, rules: Rules, chars: list[Char], engine, group: int) ->
             x0, x1, y0, y1 = x_from + xs.min(), x_from + xs.max() + 1, y_from + ys.min(), y_from + ys.max() + 1
             # A tight crop: white padded around, the recogniser invents characters in it.
             read, _ = engine(clean.crop((x0 - 6, y0 - 6, x1 + 6, y1 + 6)).convert("RGB"), use_det=False, use_cls=False)
-            text = _digits(_quotes(str(read[0][0]).strip())) if read else ""
+            text = _as_printed(str(read[0][0]).strip()) if read else ""
             # A cell holding one small round mark alone: a table's 0, which the recogniser,
             # seeing it without neighbours, calls a full stop or a degree sign.
             text = "0" if text in _ROUND_MARKS else text
@@ -139,7 +135,7 @@ def _chars(box, group: int) -> list[Char]:
     """A reader's box as characters; image rows grow downwards, PDF points upwards: flip."""
     quad, text, score = box[:3]
     quads = box[3] if len(box) > 4 and len(box[3]) == len(box[4]) else None
-    text = _digits(_quotes("".join(box[4]) if quads else text))
+    text = _as_printed("".join(box[4]) if quads else text)
     scores = box[5] if quads and len(box) > 5 and len(box[5]) == len(quads) else [score] * len(text)
     if quads is None:  # no per-character boxes: the characters share the box evenly
         left, right = min(p[0] for p in quad), max(p[0] for p in quad)
@@ -148,6 +144,11 @@ def _chars(box, group: int) -> list[Char]:
                   [left + (k + 1) * step, quad[2][1]], [left + k * step, quad[2][1]]] for k in range(len(text))]
     return [Char(c, min(p[0] for p in q), max(p[0] for p in q), -max(p[1] for p in q), -min(p[1] for p in q), group,
                  float(conf)) for c, q, conf in zip(text, quads, scores)]
+
+
+def _as_printed(text: str) -> str:
+    """What the reader read, with its usual slips on a Chinese form put right."""
+    return _digits(_quotes(text))
 
 
 _NUMBERISH = re.compile(r"[\dOo.,%]+")
@@ -190,11 +191,6 @@ def _quotes(text: str) -> str:
             opened = char == "“"
         out.append(char)
     return "".join(out)
-
-
-def file_text(path: Path) -> str:
-    """The text of an image file; the pages of a multi-page TIFF in order."""
-    return "\n\n".join(page.text for page in file_pages(path))  # a page break also ends a paragraph
 
 
 def file_pages(path: Path) -> list[PageText]:
@@ -255,12 +251,6 @@ def _grey(image):
     if not isinstance(image, Image.Image):
         image = Image.open(image)
     return image.convert("L")
-
-
-def _bicubic():
-    from PIL import Image
-
-    return Image.Resampling.BICUBIC
 
 
 def skew(page, widest: float = 3.0) -> float:

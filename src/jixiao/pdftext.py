@@ -1,9 +1,13 @@
 """PDF text layers into text shaped like the layouts the readers know.
 
-pypdfium2 gives each character with its box. Characters are grouped into lines by their
+pypdfium2 gives each character with its box. Where a page has ruled table rows (thin path
+objects), each row becomes one line of tab-separated cells, its vertical rules deciding the
+cells and a cell's wrapped lines joined. Elsewhere characters are grouped into lines by their
 vertical position and ordered left to right; a wide horizontal gap between two characters is
-a cell boundary and becomes a tab, so a table comes out as the tab-separated layout. A page
-with no text layer is a scan, read by OCR when the `jixiao[ocr]` extra is installed."""
+a cell boundary and becomes a tab. Each page also keeps its characters in the text's order,
+so every stretch of text can be traced to where it was printed. A page with no text layer is
+a scan, read by OCR when the `jixiao[ocr]` extra is installed (the OCR module lays its
+characters out with the same code)."""
 
 from __future__ import annotations
 
@@ -73,11 +77,6 @@ class Band:
     edges: list[float]
 
 
-def pdf_text(path: Path) -> str:
-    """The text of every page of a PDF with a text layer, pages in order."""
-    return "\n\n".join(page.text for page in pdf_pages(path))  # a page break also ends a paragraph
-
-
 def pdf_pages(path: Path) -> list[PageText]:
     """Every page of a PDF, pages in order: the text layer, or OCR where there is none."""
     import pypdfium2 as pdfium
@@ -117,7 +116,7 @@ def _page_text(page) -> PageText:
             chars.append(Char(text, left, right, bottom, top))
     finally:
         textpage.close()
-    text, order = table_layout(chars, line_text, _pdf_rules(page))
+    text, order = table_layout(chars, _line_text, _pdf_rules(page))
     return PageText(text, order, page.get_height(), "pt")
 
 
@@ -135,15 +134,11 @@ def _pdf_rules(page) -> Rules:
     return rules
 
 
-def table_text(chars: list[Char], line_text, rules: Rules | None) -> str:
-    return table_layout(chars, line_text, rules)[0]
-
-
 def table_layout(chars: list[Char], line_text, rules: Rules | None) -> tuple[str, list[Char]]:
     """Boxes into text where ruled table rows are one line each: a row's boxes go to the cells
     its vertical rules make, a cell's wrapped lines are joined, and cells are tab-separated
     (empty ones too, as a tab-separated table keeps them). Text outside the rules is laid
-    out line by line, as `layout_text` does. Also the characters in the text's order."""
+    out line by line, as `layout` does. Also the characters in the text's order."""
     bands = table_bands(rules) if rules else []
     if not bands:
         return layout(chars, line_text)
@@ -202,10 +197,6 @@ def _merged(values: list[float], tolerance: float) -> list[float]:
         if not out or abs(v - out[-1]) > tolerance:
             out.append(v)
     return out
-
-
-def layout_text(chars: list[Char], line_text) -> str:
-    return layout(chars, line_text)[0]
 
 
 def layout(chars: list[Char], line_text) -> tuple[str, list[Char]]:
@@ -276,7 +267,7 @@ def _lines(chars: list[Char]) -> list[list[Char]]:
     return [sorted(line, key=lambda c: c.left) for line in lines]
 
 
-def line_text(line: list[Char]) -> str:
+def _line_text(line: list[Char]) -> str:
     widths = sorted(c.right - c.left for c in line if not c.text.isspace() and c.right > c.left)
     unit = widths[len(widths) // 2] if widths else 1.0
     out, previous = [], None

@@ -37,9 +37,10 @@ def extract_source(doc: SourceDoc, backend: Backend | str | None = "rules",
     """The record of an ingested document: every form, in document order, validated,
     scored and routed (`checks=False` leaves the forms as the back-end read them)."""
     backend = _backend(backend)
-    forms = [_read(chunk, backend) for chunk in segment(doc)]
+    chunks = segment(doc)
+    forms = [_read(chunk, backend) for chunk in chunks]
     if checks:
-        forms = [check_form(form, doc.text, threshold, doc.boxes) for form in forms]
+        forms = [check_form(form, doc.text, threshold, chunk.boxes) for form, chunk in zip(forms, chunks)]
     return DocumentRecord(document=doc.name, forms=forms)
 
 
@@ -113,11 +114,11 @@ def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor, threshold: fl
     except JixiaoError as exc:
         return _Pending(path, error=exc)
     # Each form is read and checked in a worker, so checking overlaps other forms' requests.
-    return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc, threshold) for chunk in chunks])
+    return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc.text, threshold) for chunk in chunks])
 
 
-def _read_and_check(chunk: Chunk, backend: Backend, doc: SourceDoc, threshold: float) -> Form:
-    return check_form(_read(chunk, backend), doc.text, threshold, doc.boxes)
+def _read_and_check(chunk: Chunk, backend: Backend, source: str, threshold: float) -> Form:
+    return check_form(_read(chunk, backend), source, threshold, chunk.boxes)
 
 
 def _finish(item: _Pending, threshold: float) -> DocumentResult:

@@ -19,7 +19,6 @@ class Span(BaseModel):
     end: int = Field(ge=0)
 
 
-
 class FieldBox(BaseModel):
     """Where a field's value was printed: a page and the box around it (from the page's top
     left, in points for a text layer, pixels of the straightened page for OCR), and the OCR
