@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,9 @@ INDICATORS = [("document", "文档"), ("form_index", "表序号"), ("project_nam
 FINDINGS = [("document", "文档"), ("form_index", "表序号"), ("project_name", "项目名称"), ("code", "规则"),
             ("severity", "严重程度"), ("triage", "分诊"), ("fields", "涉及字段"), ("message", "说明")]
 TABLES = {"forms": FORMS, "funds": FUNDS, "indicators": INDICATORS, "findings": FINDINGS}
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)%?")
 # A declaration prints 其他资金 twice (project and annual columns): the export says which.
 ROW_NAMES = {**FUND_LABELS, "project_other": "其他资金(项目)"}
 
@@ -97,7 +101,7 @@ def _csv(store: Store, folder: Path) -> list[Path]:
         path = folder / f"{table}.csv"
         # utf-8-sig: the BOM makes Excel read the file as UTF-8, so the Chinese shows.
         with path.open("w", encoding="utf-8-sig", newline="") as f:
-            csv.writer(f).writerows(_table(store, table))
+            csv.writer(f).writerows([_csv_cell(v) for v in row] for row in _table(store, table))
         paths.append(path)
     return paths
 
@@ -110,10 +114,34 @@ def _xlsx(store: Store, path: Path) -> Path:
     for table in TABLES:
         sheet = book.create_sheet(table)
         for row in _table(store, table):
-            sheet.append(row)
+            sheet.append([_xlsx_cell(sheet, v) for v in row])
     book.save(path)
     return path
 
 
 def _cell(value):
     return "" if value is None else value
+
+
+def _csv_cell(value):
+    """A CSV cell no spreadsheet runs as a formula (OWASP's CSV-injection rule): a string that
+    starts with = + - @ tab or CR gets a leading ', and so does one that starts with ' (so
+    removing one leading ' undoes it exactly). A number stays a number, and a string that is
+    a plain number as printed ("-5", "+3.5%") stays as it is: it cannot be a formula."""
+    if isinstance(value, str) and value.startswith((*FORMULA_START, "'")) and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _xlsx_cell(sheet, value):
+    """A string stays text: openpyxl would write "=28人" as a formula and "#N/A" as an error.
+    The cell is typed text explicitly, and marked quote-prefixed so it stays text when edited."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
+
+    if not isinstance(value, str) or not (value.startswith(FORMULA_START) or value in ERROR_CODES):
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
