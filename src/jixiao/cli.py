@@ -75,6 +75,8 @@ def extract(
     tpm: Annotated[Optional[float], typer.Option(help="At most this many LLM tokens per minute.")] = None,
     max_tokens_total: Annotated[Optional[int], typer.Option(help="Stop new LLM requests once this many tokens are used.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the LLM answer cache.")] = False,
+    max_file_mb: Annotated[float, typer.Option(
+        min=0.0, help="Larger text files are refused, not read (PDFs and images: ten times this).")] = MAX_FILE_MB,
     debug: Annotated[bool, typer.Option(help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
     """提取 / Extract: one JSON line per document, {"document": ..., "forms": [...]}, each form
@@ -98,7 +100,8 @@ def extract(
         _fail(InputError(f"{output}: 无法写入输出文件 / cannot write the output file ({exc.strerror})"), 2)
     with sink as stream, jsonlines.Writer(stream, dumps=_dumps, flush=True) as writer, _progress(len(paths)) as bar:
         task = bar.add_task("extract", total=len(paths)) if bar else None
-        for result in extract_paths(paths, chosen, threshold=threshold, concurrency=settings.concurrency):
+        for result in extract_paths(paths, chosen, threshold=threshold, concurrency=settings.concurrency,
+                                    max_file_mb=max_file_mb):
             if result.ok:
                 writer.write(result.record.model_dump(mode="json"))
                 forms += len(result.record.forms)

@@ -9,6 +9,24 @@ class InputError(JixiaoError):
     """A file cannot be read as text: missing, empty, binary or undecodable."""
 
 
+class FileMissing(InputError):
+    """The file named is not there (or was removed during the run)."""
+
+
+class NotRegularFile(InputError):
+    """A named pipe, a device, a socket or a folder where a file was expected: refused
+    without being opened, since reading one may never end."""
+
+
+class InputTooLarge(InputError):
+    """A file, an image or a page larger than a form document could be: refused before it
+    is read, decoded or rendered. `size` and `limit` are in the unit the message names."""
+
+    def __init__(self, message: str, size: float = 0, limit: float = 0):
+        super().__init__(message)
+        self.size, self.limit = size, limit
+
+
 class SegmentationError(JixiaoError):
     """A document holds no recognisable form."""
 

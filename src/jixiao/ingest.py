@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
+import stat
 from collections import defaultdict
 from pathlib import Path
 
-from .errors import InputError
-from .schema import SourceDoc, Span
+from .errors import FileMissing, InputError, InputTooLarge, NotRegularFile
+from .schema import Note, SourceDoc, Span
 
 SUFFIXES = (".txt", ".md", ".text", ".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 IMAGES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+# A form document's text is a few hundred KB at most; a limit well above that stops a stray
+# dump or log from costing minutes and gigabytes.
+MAX_FILE_MB = 20.0
+# A scan's pages are images: a PDF or TIFF of a few forms is many times the size of their text.
+SCANS = (*IMAGES, ".pdf")
+SCAN_FACTOR = 10
+_NOT_REGULAR = ((stat.S_ISFIFO, "命名管道 / a named pipe (FIFO)"), (stat.S_ISCHR, "字符设备 / a character device"),
+                (stat.S_ISBLK, "块设备 / a block device"), (stat.S_ISSOCK, "套接字 / a socket"))
 _PAGE_NUMBER = re.compile(r"^[ \t]*(?:[-–—]\s*\d{1,4}\s*[-–—]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
                           r"|\d{1,4}\s*/\s*\d{1,4}\s*页)[ \t]*$", re.M)
 # A text box's character counter ("344/1000") that a PDF export leaves inside the text.
@@ -21,37 +31,70 @@ _TITLE_WORDS = re.compile(r"财政项目支出绩效|年度\s*[)）]")
 _COUNTER = re.compile(r"(?<=\s)\d{1,4}/[1-9]0{2,3}(?=\s)")
 
 
-def ingest(path: str | Path) -> SourceDoc:
-    """The decoded, cleaned text of one file: text in any of the usual encodings, or a PDF's
-    text layer (a scanned page or an image needs OCR, which this version does not have)."""
+def ingest(path: str | Path, max_file_mb: float | None = MAX_FILE_MB) -> SourceDoc:
+    """The decoded, cleaned text of one file: text in any of the usual encodings, a PDF's
+    text layer, or a scan's pages read by OCR. Only a regular file within the size limit
+    (`check_input`) is opened."""
     path = Path(path)
+    check_input(path, max_file_mb)
     suffix = path.suffix.lower()
-    if suffix in IMAGES and path.is_file():
+    if suffix in IMAGES:
         from .ocr import file_pages
 
         return _paged(file_pages(path), path, "ocr")
-    if suffix == ".pdf" and path.is_file():
+    if suffix == ".pdf":
         from .pdftext import pdf_pages
 
         return _paged(pdf_pages(path), path, "pdf text layer")
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: 文件不存在 / file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: 是文件夹而非文件 / is a folder, not a file") from None
     except OSError as exc:
         raise InputError(f"{path}: 无法读取 / cannot be read ({exc.strerror})") from None
     text, encoding = _decode(data, str(path))
     return ingest_text(text, name=path.name, path=str(path), encoding=encoding)
 
 
+def check_input(path: str | Path, max_file_mb: float | None = MAX_FILE_MB) -> int:
+    """The size in bytes of a file fit to read, found without opening it. Raises FileMissing,
+    NotRegularFile (a folder, named pipe, device or socket: reading one may never end) or
+    InputTooLarge (over `max_file_mb`, ten times that for a PDF or an image; None: no limit),
+    each an InputError naming the file."""
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise FileMissing(f"{path}: 文件不存在 / file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: 无法读取 / cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise NotRegularFile(f"{path}: 是文件夹而非文件 / is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(info.st_mode)), "特殊文件 / a special file")
+        raise NotRegularFile(f"{path}: 不是普通文件，而是{kind}；只读取普通文件 / not a regular file; "
+                             "jixiao reads only regular files (save the data to a file first)")
+    limit = None if max_file_mb is None else max_file_mb * (SCAN_FACTOR if path.suffix.lower() in SCANS else 1)
+    if limit is not None and info.st_size > limit * 2**20:
+        megabytes = info.st_size / 2**20
+        raise InputTooLarge(f"{path}: 文件过大（{megabytes:.0f} MB，上限 {limit:g} MB），不像单个绩效表文档 / file too "
+                            f"large ({megabytes:.0f} MB > {limit:g} MB) for a form document: split it, or raise "
+                            "--max-file-mb", size=megabytes, limit=limit)
+    return info.st_size
+
+
 def _paged(pages, path: Path, encoding: str) -> SourceDoc:
-    """A PDF's or a scan's pages as one document, with where each stretch of text was printed."""
+    """A PDF's or a scan's pages as one document, with where each stretch of text was printed.
+    A page with no text (the white back of a sheet) is a note; a document of only such pages
+    is an error."""
     from .pdftext import text_boxes
 
+    blank = [k for k, page in enumerate(pages, 1) if not page.text.strip()]
+    if len(blank) == len(pages):
+        raise InputError(f"{path}: 没有识别出文字 / no text found in it" if len(pages) == 1 else
+                         f"{path}: {len(pages)} 页都没有识别出文字 / no text found on any of its {len(pages)} pages")
     doc = ingest_text("\n\n".join(page.text for page in pages), name=path.name, path=str(path), encoding=encoding)
     doc.boxes = text_boxes(pages)
+    doc.notes = [Note(field="form", code="blank_page", message=f"{path.name} 第 {k} 页没有文字（空白页？），已跳过 / "
+                      f"page {k} of {path.name}: no text found (a blank page?); skipped") for k in blank]
     return doc
 
 
@@ -180,12 +223,14 @@ def _blank(text: str, spans: list[Span]) -> str:
 
 
 def iter_paths(inputs: list[str | Path]) -> list[Path]:
-    """The files named, and the text files inside the folders named, in a stable order."""
+    """The files named, and the files jixiao reads inside the folders named, in a stable order.
+    Inside folders, only regular files count (found by their names: a named pipe is never
+    opened); a file named on its own is kept, so that reading it says what is wrong with it."""
     out: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
         else:
             out.append(path)
     return out

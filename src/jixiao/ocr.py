@@ -15,7 +15,7 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, InputTooLarge
 from .pdftext import Char, PageText, Rules, table_bands, table_layout
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
@@ -23,6 +23,10 @@ MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: O
 MISSING_TESSERACT = ("JIXIAO_OCR=tesseract：请安装 tesseract 及其中文语言包（apt-get install tesseract-ocr "
                      "tesseract-ocr-chi-sim）/ Tesseract was asked for: install tesseract-ocr and tesseract-ocr-chi-sim")
 ENGINES = ("rapidocr", "tesseract")
+# The most pixels a page may have to be read: an A3 form scanned at 300 dpi has 17.4 million
+# (A4 at 600 dpi, 34.8 million); a larger image is refused before it is decoded, since reading
+# one costs about 15 bytes a pixel (a 12000 × 12000 image: 2.2 GB).
+MAX_PIXELS = 50_000_000
 
 
 def engine_name() -> str:
@@ -68,8 +72,11 @@ def image_page(image, name: str) -> PageText:
     engine = _engine()
     if engine is None:
         raise InputError(f"{name}: {missing()}")
+    if not isinstance(image, Image.Image):
+        image = _opened(image, name)
+    check_pixels(*image.size, name)
     try:
-        page = _grey(image)
+        page = image.convert("L")
         # A page scanned a little askew is turned straight first, so that its rows are level
         # and its table rules run along pixel rows and columns; the rules are then found and
         # wiped, so that the reader does not take a rule beside a 一 for part of it.
@@ -82,8 +89,8 @@ def image_page(image, name: str) -> PageText:
         raise InputError(f"{name}: {exc}") from None
     except Exception as exc:  # a corrupt image: name it, the batch goes on
         raise InputError(f"{name}: 图片无法识别 / the image cannot be read ({type(exc).__name__}: {exc})") from None
-    if not result:
-        raise InputError(f"{name}: 图片中没有识别出文字 / no text found in the image")
+    if not result:  # a blank page: the document it is part of says so (ingest)
+        return PageText("", [], 0.0, "px")
     # Each character with its own box, as a PDF's text layer gives them: a box the reader
     # drew across two cells (their rule wiped) is parted by where its characters stand.
     chars = [char for k, box in enumerate(result) for char in _chars(box, k)]
@@ -193,19 +200,46 @@ def _quotes(text: str) -> str:
     return "".join(out)
 
 
+def check_pixels(width: float, height: float, name: str) -> None:
+    """Refuse a page of more than MAX_PIXELS pixels, by name, before it is decoded or rendered."""
+    if width * height > MAX_PIXELS:
+        raise InputTooLarge(f"{name}: 页面过大（{width:.0f} × {height:.0f} 像素，上限 {MAX_PIXELS / 1e6:g} 百万像素），"
+                            f"不像一页绩效表 / page too large to read ({width:.0f} × {height:.0f} pixels > "
+                            f"{MAX_PIXELS / 1e6:g} million): scan the form at 300 dpi", size=width * height,
+                            limit=MAX_PIXELS)
+
+
+def _opened(path, name: str):
+    """An image file opened lazily (its size known, its pixels not yet decoded). Pillow's own
+    bomb check is left to ours, which is stricter and says what to do."""
+    import warnings
+
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return Image.open(path)
+        except Image.DecompressionBombError as exc:
+            raise InputTooLarge(f"{name}: 图片过大 / image too large to read ({exc})") from None
+
+
 def file_pages(path: Path) -> list[PageText]:
-    """The pages of an image file read; a multi-page TIFF's in order."""
+    """The pages of an image file read; a multi-page TIFF's in order. Each page's size is
+    checked before its pixels are decoded."""
     from PIL import Image, UnidentifiedImageError
 
     if not available():  # say what to install before whether the file is a good image
         raise InputError(f"{path}: {missing()}")
     try:
-        with Image.open(path) as image:
+        with _opened(path, str(path)) as image:
             frames = getattr(image, "n_frames", 1)
             pages = []
             for k in range(frames):
                 image.seek(k)
-                pages.append(image_page(image.copy(), f"{path} page {k + 1}" if frames > 1 else str(path)))
+                name = f"{path} page {k + 1}" if frames > 1 else str(path)
+                check_pixels(*image.size, name)
+                pages.append(image_page(image.copy(), name))
     except InputError:
         raise
     except (UnidentifiedImageError, OSError, EOFError, ValueError, Image.DecompressionBombError) as exc:
@@ -243,14 +277,6 @@ def _tesseract(image, use_cls: bool = False, return_word_box: bool = False):
         result.append(([[left, top], [right, top], [right, bottom], [left, bottom]], text,
                        min(float(w["conf"]) for w in run) / 100))
     return result, None
-
-
-def _grey(image):
-    from PIL import Image
-
-    if not isinstance(image, Image.Image):
-        image = Image.open(image)
-    return image.convert("L")
 
 
 def skew(page, widest: float = 3.0) -> float:

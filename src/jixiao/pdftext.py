@@ -16,11 +16,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, InputTooLarge
 from .schema import TextBox
 
 log = logging.getLogger("jixiao")
 CELL_GAP = 3.0  # a gap wider than this many character widths separates two cells (as in OCR)
+SCAN_SCALE = 2  # a page with no text layer is rendered for OCR at 2 × 72 = 144 dpi
 
 
 @dataclass
@@ -96,12 +97,21 @@ def pdf_pages(path: Path) -> list[PageText]:
 
 
 def _scanned_page(page, name: str) -> PageText:
-    """A page with no text layer, read by OCR (the `jixiao[ocr]` extra)."""
-    from .ocr import available, image_page, missing
+    """A page with no text layer, read by OCR (the `jixiao[ocr]` extra). Its size is checked
+    before it is rendered: a page of a few bytes may claim to be metres wide."""
+    from .ocr import MAX_PIXELS, available, image_page, missing
 
     if not available():
         raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan). {missing()}")
-    return image_page(page.render(scale=2).to_pil(), name)
+    width, height = page.get_size()
+    pixels = width * height * SCAN_SCALE**2
+    if pixels > MAX_PIXELS:
+        raise InputTooLarge(f"{name}: PDF 页面没有文字层且过大（{width:.0f} × {height:.0f} pt，超过 "
+                            f"{MAX_PIXELS / 1e6:g} 百万像素），不像一页绩效表 / the page has no text layer (a scan) and "
+                            f"is too large to read by OCR ({width:.0f} × {height:.0f} pt = {pixels / 1e6:.0f} million "
+                            f"pixels at {72 * SCAN_SCALE} dpi > {MAX_PIXELS / 1e6:g} million)", size=pixels,
+                            limit=MAX_PIXELS)
+    return image_page(page.render(scale=SCAN_SCALE).to_pil(), name)
 
 
 def _page_text(page) -> PageText:

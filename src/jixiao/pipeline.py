@@ -16,7 +16,7 @@ from .backends import Backend, get_backend
 from .confidence import score
 from .errors import ExtractionFailed, JixiaoError
 from .extract import extract_form
-from .ingest import ingest, ingest_text, iter_paths
+from .ingest import MAX_FILE_MB, ingest, ingest_text, iter_paths
 from .route import DEFAULT_THRESHOLD, route
 from .schema import (Chunk, DocumentRecord, DocumentResult, Form, FormSource, SelfEvaluation, SourceDoc,
                      TargetDeclaration, TextBox)
@@ -38,7 +38,7 @@ def extract_source(doc: SourceDoc, backend: Backend | str | None = "rules",
     scored and routed (`checks=False` leaves the forms as the back-end read them)."""
     backend = _backend(backend)
     chunks = segment(doc)
-    forms = [_read(chunk, backend) for chunk in chunks]
+    forms = _noted([_read(chunk, backend) for chunk in chunks], doc)
     if checks:
         forms = [check_form(form, doc.text, threshold, chunk.boxes) for form, chunk in zip(forms, chunks)]
     return DocumentRecord(document=doc.name, forms=forms)
@@ -54,6 +54,13 @@ def check_form(form: Form, source: str | None, threshold: float = DEFAULT_THRESH
     return route(score(form, source), threshold)
 
 
+def _noted(forms: list[Form], doc: SourceDoc) -> list[Form]:
+    """The forms, each with what reading their file noticed (a blank page of the scan)."""
+    for form in forms:
+        form.notes += [note.model_copy() for note in doc.notes]
+    return forms
+
+
 def _read(chunk: Chunk, backend: Backend) -> Form:
     """The chunk's record, or a failed record of its kind that says why."""
     try:
@@ -66,9 +73,10 @@ def _read(chunk: Chunk, backend: Backend) -> Form:
 
 
 def extract_document(path: str | Path, backend: Backend | str | None = "rules",
-                     threshold: float = DEFAULT_THRESHOLD) -> DocumentRecord:
-    """The record of one file. Raises a JixiaoError naming the file when it cannot be read."""
-    return extract_source(ingest(path), backend, threshold)
+                     threshold: float = DEFAULT_THRESHOLD, max_file_mb: float | None = MAX_FILE_MB) -> DocumentRecord:
+    """The record of one file. Raises a JixiaoError naming the file when it cannot be read
+    (or is not a regular file, or is over `max_file_mb`: see `ingest.check_input`)."""
+    return extract_source(ingest(path, max_file_mb), backend, threshold)
 
 
 def extract_text(text: str, name: str = "<text>", backend: Backend | str | None = "rules") -> DocumentRecord:
@@ -85,8 +93,10 @@ class _Pending:
 
 
 def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rules",
-                  threshold: float = DEFAULT_THRESHOLD, concurrency: int = 1) -> Iterator[DocumentResult]:
-    """One result per file, in order; a file that fails yields its error and the rest go on.
+                  threshold: float = DEFAULT_THRESHOLD, concurrency: int = 1,
+                  max_file_mb: float | None = MAX_FILE_MB) -> Iterator[DocumentResult]:
+    """One result per file, in order; a file that fails yields its error and the rest go on
+    (a file over `max_file_mb`, or not a regular file, fails by name without being read).
     With `concurrency` > 1, forms are read at once across documents: half as many again as
     `concurrency` are worked on, so that while some are prepared or checked, `concurrency`
     are waiting on the model. (The LLM back-end's own `concurrency` setting caps its
@@ -97,7 +107,7 @@ def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rul
     try:
         pending: deque[_Pending] = deque()
         for path in iter_paths(inputs):
-            pending.append(_start(path, backend, pool, threshold))
+            pending.append(_start(path, backend, pool, threshold, max_file_mb))
             while len(pending) > window:
                 yield _finish(pending.popleft(), threshold)
         while pending:
@@ -107,18 +117,19 @@ def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rul
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor, threshold: float) -> _Pending:
+def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor, threshold: float,
+           max_file_mb: float | None) -> _Pending:
     try:
-        doc = ingest(path)
+        doc = ingest(path, max_file_mb)
         chunks = segment(doc)
     except JixiaoError as exc:
         return _Pending(path, error=exc)
     # Each form is read and checked in a worker, so checking overlaps other forms' requests.
-    return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc.text, threshold) for chunk in chunks])
+    return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc, threshold) for chunk in chunks])
 
 
-def _read_and_check(chunk: Chunk, backend: Backend, source: str, threshold: float) -> Form:
-    return check_form(_read(chunk, backend), source, threshold, chunk.boxes)
+def _read_and_check(chunk: Chunk, backend: Backend, doc: SourceDoc, threshold: float) -> Form:
+    return check_form(_noted([_read(chunk, backend)], doc)[0], doc.text, threshold, chunk.boxes)
 
 
 def _finish(item: _Pending, threshold: float) -> DocumentResult:

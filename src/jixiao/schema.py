@@ -316,6 +316,7 @@ class SourceDoc(BaseModel):
     text: str = Field(description="raw_text with page furniture replaced by spaces")
     furniture: list[Span] = Field(default_factory=list)
     boxes: list[TextBox] = Field(default_factory=list, description="for PDFs and scans: where the text was printed")
+    notes: list[Note] = Field(default_factory=list, description="what reading the file noticed: a blank page")
 
 
 class Chunk(BaseModel):
