@@ -25,6 +25,7 @@ from .errors import InputError, JixiaoError
 from .ingest import ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
 from .pipeline import extract_paths
+from .redact import install_redaction
 from .batch import MAX_FILE_MB, run_batch
 from .evaluate import evaluate
 from .export import export
@@ -52,6 +53,7 @@ def main(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """jixiao (绩效): structured, validated records from fiscal performance forms."""
+    install_redaction()  # keys out of every log line; the key itself is added when settings load
 
 
 ModeOption = Annotated[Optional[str], typer.Option(

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from .errors import ConfigError
+from .redact import install_redaction
 
 Mode = Literal["auto", "tools", "json_schema", "json", "md_json"]
 _ENV = {"api_key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL", "model": "JIXIAO_MODEL", "mode": "JIXIAO_MODE"}
@@ -34,6 +35,9 @@ class LLMSettings(BaseModel):
     tokens_per_minute: float | None = Field(None, gt=0)
     max_tokens_total: int | None = Field(None, gt=0, description="stop new requests once this many are used")
     max_output_tokens: int = Field(8192, gt=0, description="the model's output budget for one answer")
+    down_after: int = Field(3, ge=1, description="requests in a row whose connection fails (refused, reset) "
+                                                "before the endpoint is marked down")
+    down_for: float = Field(300.0, gt=0, description="seconds an endpoint marked down gets no request")
     cache_dir: Path | None = Field(default_factory=lambda: Path(os.environ.get("JIXIAO_CACHE", Path.home() / ".cache" / "jixiao")))
     prompt_version: str = "v1"
 
@@ -67,7 +71,9 @@ def load_settings(**flags) -> LLMSettings:
     values.update({field: os.environ[env] for field, env in _ENV.items() if os.environ.get(env)})
     values.update({k: v for k, v in flags.items() if v is not None})
     try:
-        return LLMSettings(**values)
+        settings = LLMSettings(**values)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"设置有误 / invalid settings: {problems}") from None
+    install_redaction(settings.key())  # the key, once read, is hidden from every log record
+    return settings

@@ -3,11 +3,16 @@
 It speaks the chat-completions wire format the real `openai` client and `instructor` use
 (tool calls in tools mode, JSON content otherwise), answers from a function you give it,
 and injects the faults you script: HTTP statuses with headers, hangs, malformed or
-schema-breaking bodies. It counts and keeps every request."""
+schema-breaking bodies, errors that echo the request's Authorization header (as some
+proxies do). It counts and keeps every request. `DroppingServer` accepts connections and
+drops them unanswered (an endpoint that is up but resets), counting them; `refused_url()`
+is an endpoint where nothing listens."""
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -25,6 +30,7 @@ class Fault:
     body: str | None = None  # a raw body (malformed JSON, a schema-breaking record as text)
     hang: float = 0.0  # seconds to wait before replying (past the client's timeout: a hang)
     content: str | None = None  # a 200 answer whose message content is exactly this
+    echo_auth: bool = False  # the error body quotes the request's Authorization header back
 
 
 Answer = Callable[[dict], dict]
@@ -82,7 +88,7 @@ class FakeOpenAI:
             self.requests.append(body)
             self.request_bytes.append(size)
 
-    def reply(self, body: dict, received: float) -> tuple[int, dict[str, str], str]:
+    def reply(self, body: dict, received: float, authorization: str = "") -> tuple[int, dict[str, str], str]:
         """The reply, sent `latency` (plus any scripted hang) after the request arrived: the
         server's own work is part of its latency, as with a remote model."""
         with self._lock:
@@ -90,7 +96,7 @@ class FakeOpenAI:
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             fault = self._next_fault()
-            reply = self._reply(body, fault)
+            reply = self._reply(body, fault, authorization)
             delay = received + self.latency + (fault.hang if fault else 0.0) - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
@@ -99,7 +105,10 @@ class FakeOpenAI:
             with self._lock:
                 self.in_flight -= 1
 
-    def _reply(self, body: dict, fault: Fault | None) -> tuple[int, dict[str, str], str]:
+    def _reply(self, body: dict, fault: Fault | None, authorization: str = "") -> tuple[int, dict[str, str], str]:
+        if fault and fault.echo_auth:
+            message = f"upstream refused the request (scripted {fault.status}); request headers: Authorization: {authorization}"
+            return fault.status, fault.headers, json.dumps({"error": {"message": message, "type": "proxy_error"}})
         if fault and fault.status != 200:
             return fault.status, fault.headers, fault.body or json.dumps({"error": {"message": f"scripted {fault.status}"}})
         if fault and fault.body is not None:
@@ -169,9 +178,46 @@ def _handler(server: FakeOpenAI):
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(404, {}, json.dumps({"error": {"message": "not found"}}))
                 return
-            self._send(*server.reply(body, received))
+            self._send(*server.reply(body, received, self.headers.get("Authorization", "")))
 
     return Handler
+
+
+class DroppingServer:
+    """`with DroppingServer() as dead:` an endpoint on 127.0.0.1 that accepts each connection
+    and closes it at once with a reset, never answering; `dead.accepts` counts them."""
+
+    def __init__(self):
+        self.accepts = 0
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
+
+    def __enter__(self) -> DroppingServer:
+        self._sock.listen(64)
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._sock.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:  # closed
+                return
+            self.accepts += 1
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+            conn.close()
+
+
+def refused_url() -> str:
+    """A base URL on 127.0.0.1 where nothing listens: connections to it are refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
 
 
 def prompt_text(body: dict) -> str:

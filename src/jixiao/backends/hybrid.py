@@ -2,11 +2,12 @@
 
 Per field the two answers are compared. Agreement raises confidence. A disagreement is
 settled by the source: the answer printed in the form's text wins; where both (or neither)
-are, the surer answer wins. The record keeps both answers for the reviewer."""
+are, the surer answer wins. The record keeps both answers for the reviewer. When the LLM
+cannot be reached, the rules' reading stands (routed as it would be), with a note naming why."""
 
 from __future__ import annotations
 
-from ..errors import ExtractionFailed
+from ..errors import BackendUnavailable, ExtractionFailed
 from ..evaluate import pair_rows, values_equal
 from ..schema import Chunk, Form, Note, format_paths
 from ..validate.triage import found_in_source
@@ -32,8 +33,11 @@ class HybridBackend:
     def extract(self, chunk: Chunk) -> Form:
         try:
             first = self.rules.extract(chunk)
-        except ExtractionFailed:
-            second = self.llm.extract(chunk)
+        except ExtractionFailed as failed:
+            try:
+                second = self.llm.extract(chunk)
+            except BackendUnavailable as exc:  # neither could read it: a failed form, not a lost document
+                raise ExtractionFailed(f"{failed}; {exc}") from None
             second.backend = self.name
             return second
         from ..pipeline import check_form
@@ -46,10 +50,11 @@ class HybridBackend:
             return first
         try:
             second = self.llm.extract(chunk)
-        except ExtractionFailed as exc:
+        except (ExtractionFailed, BackendUnavailable) as exc:
             # The LLM could not help: the rules' reading stands, still routed to review.
-            first.backend, first.usage = self.name, exc.usage
-            first.notes.append(Note(field="form", code="llm_failed", message=str(exc)))
+            first.backend, first.usage = self.name, getattr(exc, "usage", None)
+            code = "llm_failed" if isinstance(exc, ExtractionFailed) else "llm_unavailable"
+            first.notes.append(Note(field="form", code=code, message=f"{exc}; 保留规则读取结果 / the rules' reading stands"))
             return first
         return self._merge(chunk, checked, second)
 

@@ -4,7 +4,9 @@ One request per form chunk; the response model is the FORMAT.md record of the ch
 Owners of retries, one each: transport faults (429 with Retry-After, 5xx, timeouts, lost
 connections) → the tenacity policy here, with the openai client's own retries off; answers
 that break the schema → instructor's re-ask, bounded; values the source does not bear out →
-one targeted re-ask naming those fields (never for a form whose own numbers disagree)."""
+one targeted re-ask naming those fields (never for a form whose own numbers disagree).
+An endpoint that refuses or drops connections on several requests in a row is marked down
+(EndpointDown, naming the cause): no request is sent to it until a cool-down has passed."""
 
 from __future__ import annotations
 
@@ -24,12 +26,13 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from ..config import LLMSettings
 from ..errors import BackendUnavailable, ExtractionFailed
+from ..redact import install_redaction, redact
 from ..schema import FUND_LABELS, Chunk, Form, Note, SelfEvaluation, TargetDeclaration, Usage, answer_model
 from ..templates import render_prompt
 from ..validate import validate
 from ..validate.triage import triage
 from .split import merge_answers, parts_needed, rows_seen, split_chunk
-from .support import BudgetSpent, DiskCache, RateLimiter, TokenBudget
+from .support import Breaker, BudgetSpent, DiskCache, EndpointDown, RateLimiter, TokenBudget
 
 log = logging.getLogger("jixiao")
 MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
@@ -99,6 +102,7 @@ class LLMBackend:
             raise BackendUnavailable("没有设置模型 / no model set: pass --model or set JIXIAO_MODEL")
         if not settings.base_url and not settings.api_key:
             raise BackendUnavailable("没有设置接口 / no endpoint: pass --base-url or set OPENAI_BASE_URL / OPENAI_API_KEY")
+        install_redaction(settings.key())  # before any request: an endpoint may echo the key in its errors
         self.settings = settings
         self.model, self.prompt_version = settings.model, settings.prompt_version
         self.base_url = settings.base_url or "https://api.openai.com/v1"
@@ -110,6 +114,8 @@ class LLMBackend:
         # request and checking its answer take no slot, so `concurrency` slots stay busy.
         self.slots = threading.BoundedSemaphore(settings.concurrency)
         self.budget = TokenBudget(settings.max_tokens_total)
+        self.breaker = Breaker(settings.down_after, settings.down_for)
+        self._mode_failure: BackendUnavailable | None = None
         self.totals = Usage()
         self._lock = threading.Lock()
         self._mode_lock = threading.Lock()
@@ -198,8 +204,8 @@ class LLMBackend:
             if mode not in self._clients:
                 client = instructor.from_openai(self.openai, mode=MODES[mode])
                 client.on("completion:kwargs", self._count_request)
-                client.on("completion:response", self._free_slot)
-                client.on("completion:error", self._free_slot)
+                client.on("completion:response", self._answered)
+                client.on("completion:error", self._failed)
                 self._clients[mode] = client
             return self._clients[mode]
 
@@ -217,6 +223,24 @@ class LLMBackend:
             self._local.slot = False
             self.slots.release()
 
+    def _answered(self, *args, **kwargs) -> None:
+        self._free_slot()
+        self.breaker.succeeded()
+
+    def _failed(self, error: BaseException | None = None, *args, **kwargs) -> None:
+        # Every request instructor sends ends here or in _answered: the breaker sees them all.
+        self._free_slot()
+        if isinstance(error, openai.APIConnectionError) and not isinstance(error, openai.APITimeoutError):
+            self.breaker.failed(self._unreachable(error))
+        elif error is not None and not isinstance(error, openai.APITimeoutError):
+            self.breaker.succeeded()  # it answered, if badly: it is up
+
+    def _unreachable(self, error: BaseException) -> str:
+        n, wait = self.settings.down_after, self.settings.down_for
+        return (f"LLM 端点无法连接 / LLM endpoint unreachable: {_connection_failure(error)} at "
+                f"{_public_url(self.base_url)} (连续 {n} 次请求失败，{wait:g} 秒内不再请求 / {n} requests in a row "
+                f"failed; no requests for {wait:g} s); check that the server runs, or run `jixiao doctor`")
+
     def _ask(self, answer_cls, messages: list[dict], mode: str, chunk: Chunk | None = None,
              reasks: int | None = None):
         """One answer, with transport faults retried and schema faults re-asked."""
@@ -228,6 +252,7 @@ class LLMBackend:
             for attempt in retrying:
                 with attempt:
                     self.budget.check()
+                    self.breaker.check()
                     try:
                         answer, completion = self._client(mode).chat.completions.create_with_completion(
                             model=self.model, response_model=answer_cls, messages=messages,
@@ -241,8 +266,12 @@ class LLMBackend:
         except BudgetSpent as exc:
             usage.requests = self._local.requests
             raise BudgetSpent(f"{_where(chunk)}{exc}", usage=usage) from None
+        except EndpointDown:
+            raise
         except Exception as exc:  # the reason reaches the record; the batch goes on
             usage.requests = self._local.requests
+            if down := self.breaker.down:  # this form's own failures marked the endpoint down: say that
+                raise EndpointDown(down) from None
             raise ExtractionFailed(f"{_where(chunk)}LLM 提取失败 / LLM extraction failed after "
                                    f"{usage.requests} request(s): {self.describe(exc)}", usage=usage) from exc
         finally:
@@ -304,33 +333,60 @@ class LLMBackend:
     # --- modes --------------------------------------------------------------------------
     def mode(self) -> str:
         """The instructor mode: as set, or (auto) the first that this endpoint answers
-        well, probed once (by one thread; the others wait) and remembered on disk."""
+        well, probed once (by one thread; the others wait) and remembered on disk. An
+        endpoint that cannot be reached is named as such, not as a mode problem; an endpoint
+        that answers but in no mode well is probed once a run."""
         with self._mode_lock:
             if self._mode:
                 return self._mode
+            if self._mode_failure is not None:
+                raise self._mode_failure
             remembered = self._remembered_modes().get(f"{self.base_url}|{self.model}")
             if remembered in MODES:
                 self._mode = remembered
                 return remembered
+            self.breaker.check()
+            failures: dict[str, BaseException | str] = {}
             for mode in PROBE_ORDER:
-                if self.probe(mode) is True:
+                failure = self._probe(mode)
+                if failure is None:
                     self._mode = mode
                     self._remember_mode(mode)
                     return mode
-        raise BackendUnavailable(f"{self.base_url} 的模型 {self.model} 在所有模式下都没有返回有效记录 / no instructor mode "
-                                 f"returns a valid record from {self.model} at {self.base_url}; run `jixiao doctor`")
+                if down := self.breaker.down:
+                    raise EndpointDown(down)
+                failures[mode] = failure
+            url, reasons = _public_url(self.base_url), "; ".join(f"{m}: {self._reason(f)}" for m, f in failures.items())
+            if all(isinstance(f, BaseException) and _transient(f) for f in failures.values()):
+                # The transport failed, not the modes: not remembered, so a later form tries again.
+                raise BackendUnavailable(f"LLM 端点请求失败 / the LLM endpoint at {url} failed every mode probe on the "
+                                         f"transport ({reasons}); run `jixiao doctor`")
+            self._mode_failure = BackendUnavailable(
+                f"{url} 的模型 {self.model} 在所有模式下都没有返回有效记录 / no instructor mode returns a valid record "
+                f"from {self.model} at {url} ({reasons}); run `jixiao doctor`")
+            raise self._mode_failure
 
     def probe(self, mode: str) -> bool | str:
         """True if a tiny structured request works in this mode, else the reason it did not."""
+        failure = self._probe(mode)
+        return True if failure is None else self._reason(failure)
+
+    def _probe(self, mode: str) -> BaseException | str | None:
+        """None if a tiny structured request works in this mode, else what went wrong."""
+        if down := self.breaker.down:
+            return down
         try:
             answer = self._client(mode).chat.completions.create(
                 model=self.model, response_model=_Probe, max_retries=0, timeout=min(self.settings.timeout, 30),
                 messages=[{"role": "user", "content": 'JIXIAO-PROBE：请返回 kind="probe"，project_name="测试项目"。'}])
         except Exception as exc:  # any failure means "not this mode"
-            return self.describe(exc)
+            return exc
         finally:
             self._free_slot()
-        return True if answer.project_name == "测试项目" else f"unexpected answer {answer!r}"
+        return None if answer.project_name == "测试项目" else f"unexpected answer {answer!r}"
+
+    def _reason(self, failure: BaseException | str) -> str:
+        return failure if isinstance(failure, str) else self.describe(failure)
 
     def _modes_file(self) -> Path | None:
         return self.settings.cache_dir / "modes.json" if self.settings.cache_dir else None
@@ -366,15 +422,26 @@ def _where(chunk: Chunk | None) -> str:
     return f"{chunk.document} 第{chunk.index + 1}张表 / form {chunk.index + 1}: " if chunk else ""
 
 
-_KEYLIKE = re.compile(r"\b(?:sk|key|api)[-_][A-Za-z0-9_\-]{8,}")
+def _connection_failure(error: BaseException) -> str:
+    """What went wrong on the wire, from the innermost error: "connection refused", …"""
+    chain, seen = [], error
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for exc in chain:
+        if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
+            return "connection refused"
+        if isinstance(exc, ConnectionResetError) or "reset" in str(exc).lower():
+            return "connection reset"
+        if "disconnected" in str(exc).lower():
+            return "connection closed without an answer"
+    text = str(chain[-1]).splitlines()[0][:200] if str(chain[-1]) else type(chain[-1]).__name__
+    return f"connection failed ({redact(text)})"
 
 
-def redact(text: str, secret: str | None) -> str:
-    """The text with the key, and anything shaped like a key, replaced by ***: a server may
-    echo the key it was sent in its error body."""
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "***")
-    return _KEYLIKE.sub("***", text)
+def _public_url(url: str) -> str:
+    """The URL without any user:password@ in it."""
+    return re.sub(r"//[^/@]*@", "//", url)
 
 
 def _describe(exc: BaseException, secret: str | None = None) -> str:

@@ -1,4 +1,5 @@
-"""What a remote back-end needs around its calls: a disk cache, rate limits, a token budget."""
+"""What a remote back-end needs around its calls: a disk cache, rate limits, a token budget,
+a circuit breaker for an endpoint that is down."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..errors import ExtractionFailed
+from ..errors import BackendUnavailable, ExtractionFailed
 
 log = logging.getLogger("jixiao")
 
@@ -102,3 +103,50 @@ class TokenBudget:
     def spend(self, tokens: int) -> None:
         with self._lock:
             self.used += tokens
+
+
+class EndpointDown(BackendUnavailable):
+    """The endpoint refused or dropped the connection on several requests in a row: no
+    request is sent to it until the cool-down has passed."""
+
+
+class Breaker:
+    """Counts requests in a row whose connection failed (refused, reset, dropped; not a slow
+    answer, not an HTTP error); after `threshold` of them the endpoint is marked down for
+    `cooldown` seconds, then one failure more marks it down again. Shared by threads."""
+
+    def __init__(self, threshold: int, cooldown: float, clock=time.monotonic):
+        self.threshold, self.cooldown, self.clock = threshold, cooldown, clock
+        self.failures, self.reason, self._until = 0, None, 0.0
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """Raises EndpointDown while the endpoint is marked down."""
+        with self._lock:
+            if self.reason is not None and self.clock() < self._until:
+                raise EndpointDown(self.reason)
+
+    @property
+    def down(self) -> str | None:
+        """Why the endpoint is marked down now, or None."""
+        try:
+            self.check()
+        except EndpointDown as exc:
+            return str(exc)
+        return None
+
+    def failed(self, reason: str) -> None:
+        """A request whose connection failed; `reason` names the cause, in both languages."""
+        with self._lock:
+            self.failures += 1
+            if self.failures < self.threshold or self.clock() < self._until:
+                return
+            first = self.reason is None
+            self.reason, self._until = reason, self.clock() + self.cooldown
+            self.failures = self.threshold - 1  # after the cool-down, one failure marks it down again
+        if first:  # the cause, named once a run
+            log.warning("%s", reason)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.failures, self.reason, self._until = 0, None, 0.0

@@ -1,0 +1,186 @@
+"""Hostile and unlucky endpoints, through the real openai client and instructor: a proxy that
+echoes the Authorization header in its errors (the key must show nowhere: logs at DEBUG,
+the CLI's output, the store, the export), and an endpoint that is down (refused or dropped
+connections: the rules' reading of every form stands, the cause is named, and a dead
+endpoint is not asked again and again)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from conftest import GOLD, SEEDS
+from jixiao.backends import get_backend
+from jixiao.backends.support import Breaker, EndpointDown
+from jixiao.config import LLMSettings
+from jixiao.ingest import ingest
+from jixiao.pipeline import extract_paths
+from jixiao.redact import redact
+from jixiao.runs import load_gold as load_gold_dir
+from jixiao.segment import segment
+from jixiao.testing import DroppingServer, Fault, FakeOpenAI, gold_answerer, refused_url
+
+GOLD_FORMS = [f.model_dump(mode="json") for g in load_gold_dir(GOLD) for f in g.forms]
+KEY = "sk-live-TOPSECRET0123456789"
+LOGGERS = ("openai", "instructor", "httpx", "httpx2", "httpcore", "httpcore2", "jixiao")
+
+
+def settings(base_url: str, tmp_path, **more) -> LLMSettings:
+    return LLMSettings(**{"base_url": base_url, "model": "fake-model", "timeout": 5.0, "cache_dir": tmp_path / "cache",
+                          **more})
+
+
+@pytest.fixture
+def every_log(caplog):
+    """All records of the SDKs' loggers and jixiao's, at DEBUG, as the handlers see them."""
+    caplog.set_level(logging.DEBUG)
+    for name in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+def _everything_logged(caplog) -> str:
+    handler = caplog.handler
+    return caplog.text + "\n".join(handler.format(r) + (r.exc_text or "") for r in caplog.records)
+
+
+# --- the key in someone else's log ------------------------------------------------------------
+
+def test_a_key_echoed_by_a_proxy_shows_in_no_log_record_and_no_result(every_log, tmp_path):
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
+        server.then(*[Fault(500, echo_auth=True)] * 6, *[Fault(400, echo_auth=True)] * 2)
+        llm = get_backend("llm", settings(server.base_url, tmp_path, api_key=KEY, mode="tools"))
+        results = list(extract_paths(SEEDS[:2], llm))
+        assert server.completions >= 8 and not server.script  # every echoing fault was sent
+    logged, dumped = _everything_logged(every_log), "".join(r.model_dump_json() for r in results)
+    assert "TOPSECRET" not in logged + dumped
+    assert "Authorization: Bearer ***" in logged  # the echo reached the logs, redacted
+    assert any(r.name.startswith("instructor") for r in every_log.records)
+    assert any(r.name.startswith("openai") and r.levelno == logging.DEBUG for r in every_log.records)
+    assert "proxy_error" in dumped  # the failed forms say why
+
+
+def test_a_key_of_any_shape_is_hidden_once_configured(every_log, tmp_path):
+    odd_key = "Zq7TOPSECRETw9x"  # no sk- prefix: hidden because it is the configured key
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
+        body = json.dumps({"error": {"message": f"key {odd_key} is not allowed on this route"}})
+        server.then(Fault(403, body=body))
+        llm = get_backend("llm", settings(server.base_url, tmp_path, api_key=odd_key, mode="tools"))
+        logging.getLogger("instructor").error("seen in a third-party message: %s", odd_key)
+        result = list(extract_paths(SEEDS[:1], llm))[0]
+    logged = _everything_logged(every_log)
+    assert "TOPSECRET" not in logged + result.model_dump_json()
+    assert "not allowed on this route" in logged
+    assert redact(f"Authorization: Bearer {odd_key}") == "Authorization: Bearer ***"
+
+
+def _jixiao(*args, env, cwd=None):
+    return subprocess.run([sys.executable, "-m", "jixiao", *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=180)
+
+
+def test_the_cli_never_shows_the_key_in_its_output_store_or_export(tmp_path):
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
+        server.then(*[Fault(500, echo_auth=True)] * 7, *[Fault(401, echo_auth=True)] * 2)
+        env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": KEY, "JIXIAO_MODEL": "fake-model",
+               "JIXIAO_MODE": "tools", "OPENAI_LOG": "debug", "JIXIAO_CACHE": str(tmp_path / "cache")}
+        run = _jixiao("run", *map(str, SEEDS), "--out", str(tmp_path / "out"), "--backend", "llm", env=env)
+        assert not server.script  # every echoing fault was sent
+        extract = _jixiao("extract", str(SEEDS[0]), "--backend", "llm", "--no-cache", env=env)
+    export = _jixiao("export", str(tmp_path / "out"), "--format", "jsonl", env=env)
+    assert run.returncode == 1 and export.returncode == 0, run.stderr + export.stderr
+    assert "Bearer ***" in run.stderr  # the SDK's debug log and instructor's errors were printed, redacted
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    with sqlite3.connect(tmp_path / "out" / "jixiao.sqlite") as db:
+        errors = " ".join(str(e) for (e,) in db.execute("SELECT error FROM documents") if e)
+    assert "401" in errors
+    shown = run.stdout + run.stderr + extract.stdout + extract.stderr + export.stdout + export.stderr
+    assert "TOPSECRET" not in shown and b"TOPSECRET" not in stored
+
+
+# --- the endpoint down ------------------------------------------------------------------------
+
+def _by_form(results):
+    return [(r.path, i, f) for r in results for i, f in enumerate(r.record.forms)]
+
+
+def test_hybrid_with_the_endpoint_dropping_connections_keeps_every_rules_reading(every_log, tmp_path):
+    rules = list(extract_paths(SEEDS, "rules"))
+    with DroppingServer() as dead:
+        hybrid = get_backend("hybrid", settings(dead.base_url, tmp_path))  # mode auto: it probes first
+        results = list(extract_paths(SEEDS, hybrid))
+        asked = dead.accepts
+    assert all(r.ok for r in results)
+    for (_, _, mine), (_, _, theirs) in zip(_by_form(results), _by_form(rules), strict=True):
+        assert not mine.error and mine.project_name == theirs.project_name
+        assert mine.route.decision == theirs.route.decision
+        notes = [n.message for n in mine.notes if n.code == "llm_unavailable"]
+        assert bool(notes) == (theirs.route.decision == "needs_review")
+        assert all("LLM endpoint unreachable" in n and dead.base_url in n for n in notes)
+    in_doubt = sum(f.route.decision == "needs_review" for _, _, f in _by_form(rules))
+    assert in_doubt >= 2 and asked == 3  # three dropped connections mark it down; then no more
+    warnings = [r.getMessage() for r in every_log.records if "LLM endpoint unreachable" in r.getMessage()]
+    assert len(warnings) == 1  # the cause, named once
+    assert "no instructor mode" not in _everything_logged(every_log)
+
+
+def test_the_llm_back_end_with_the_endpoint_down_names_it_per_document(tmp_path):
+    for mode in ("auto", "tools"):
+        with DroppingServer() as dead:
+            llm = get_backend("llm", settings(dead.base_url, tmp_path / mode, mode=mode))
+            results = list(extract_paths(SEEDS, llm, concurrency=4))
+            asked = dead.accepts
+        assert all(not r.ok and "LLM 端点无法连接 / LLM endpoint unreachable" in r.error for r in results), mode
+        assert not any("no instructor mode" in r.error for r in results)
+        assert asked <= 3 + 4  # a few requests already in flight when it was marked down; never one per form
+    with pytest.raises(EndpointDown, match="connection refused at http://127.0.0.1:"):
+        get_backend("llm", settings(refused_url(), tmp_path, mode="tools")).extract(segment(ingest(SEEDS[0]))[0])
+
+
+def test_the_cli_with_the_endpoint_refusing_names_the_cause_once_and_loses_no_form(tmp_path):
+    url = refused_url()
+    env = {**os.environ, "OPENAI_BASE_URL": url, "JIXIAO_MODEL": "fake-model", "JIXIAO_CACHE": str(tmp_path / "c")}
+    run = _jixiao("run", *map(str, SEEDS), "--out", str(tmp_path / "out"), env=env)  # hybrid: the default
+    rules = _jixiao("run", *map(str, SEEDS), "--out", str(tmp_path / "rules"), "--backend", "rules", env=env)
+    assert run.returncode == rules.returncode == 0, run.stderr
+    assert run.stderr.count(f"connection refused at {url}") == 1
+    assert "no instructor mode" not in run.stderr
+    with sqlite3.connect(tmp_path / "out" / "jixiao.sqlite") as db, \
+            sqlite3.connect(tmp_path / "rules" / "jixiao.sqlite") as plain:
+        count = "SELECT COUNT(*) FROM forms"
+        assert db.execute(count).fetchone() == plain.execute(count).fetchone() == (21,)
+        statuses = "SELECT status, COUNT(*) FROM documents GROUP BY status"
+        assert db.execute(statuses).fetchall() == plain.execute(statuses).fetchall() == [("done", 4)]
+
+
+def test_an_endpoint_that_answers_in_no_mode_is_probed_once_a_run(tmp_path):
+    with FakeOpenAI(lambda body: {"kind": "probe"}) as server:  # never the record asked for
+        llm = get_backend("llm", settings(server.base_url, tmp_path))
+        results = list(extract_paths(SEEDS[:2], llm))
+        assert server.completions == 4  # one probe per mode, for the whole run
+    assert all("no instructor mode" in r.error and "unreachable" not in r.error for r in results)
+
+
+def test_the_breaker_marks_the_endpoint_down_for_a_cool_down_then_tries_once_more():
+    now = [0.0]
+    breaker = Breaker(threshold=3, cooldown=60.0, clock=lambda: now[0])
+    for _ in range(2):
+        breaker.failed("down")
+    breaker.check()  # two in a row: still up
+    breaker.failed("down")
+    with pytest.raises(EndpointDown, match="down"):
+        breaker.check()
+    now[0] = 61.0
+    breaker.check()  # the cool-down passed: one request may try
+    breaker.failed("down")
+    assert breaker.down == "down"  # one failure more marks it down again
+    now[0] = 200.0
+    breaker.succeeded()
+    breaker.failed("down")
+    assert breaker.down is None  # it answered: the count starts again
