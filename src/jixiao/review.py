@@ -141,6 +141,19 @@ class Review:
                                " ORDER BY id", (form_id,)).fetchall()
         return [dict(zip(("reviewer", "at", "action", "field", "before", "after"), r)) for r in rows]
 
+    def newer_reading(self, form_id: int) -> dict | None:
+        """The latest machine reading made after a reviewer took this form (kept beside the
+        reviewed record, never written over it), with the fields where it differs."""
+        row = self.db.execute("SELECT record, backend, read_at FROM readings WHERE form_id = ? ORDER BY id DESC LIMIT 1",
+                              (form_id,)).fetchone()
+        if row is None:
+            return None
+        current, _, _, _ = self.form(form_id)
+        newer = FORM.validate_python(json.loads(row[0]))
+        return {"backend": row[1], "read_at": row[2], "error": newer.error, "changes": [
+            {"path": path, "current": _dump(old), "newer": _dump(new), "value": "" if new is None else str(new),
+             "cell": not path.startswith("indicators (")} for path, old, new in _diff(current, newer)]}
+
     def next_form(self, after_id: int) -> int | None:
         """The form after this one in the queue (the first, once this one has left it)."""
         ids = [item["id"] for item in self.queue()]
@@ -157,9 +170,10 @@ class Review:
 
     # --- gold -----------------------------------------------------------------------------
     def export_gold(self, to: str | Path) -> list[Path]:
-        """Reviewed documents as gold files, `<document-stem>.json`, FORMAT.md fields only.
-        A gold file holds every form of its document, so a document is written only once each
-        of its forms is approved or was accepted without review (and none was rejected)."""
+        """Reviewed documents as gold files, `<document-stem>.json`, FORMAT.md fields only (a
+        document in a subfolder, `A/自评表.txt`, as `A__自评表.json`). A gold file holds every
+        form of its document, so a document is written only once each of its forms is approved
+        or was accepted without review (and none was rejected)."""
         to = Path(to)
         to.mkdir(parents=True, exist_ok=True)
         rows = self.db.execute(
@@ -177,7 +191,7 @@ class Review:
             if not all(status == "approved" or (status == "pending" and route == "accepted") for _, route, status in forms):
                 self.skipped.append(f"{name}: 还有未复核的表 / some of its forms are not approved yet")
                 continue
-            stem = Path(name).stem
+            stem = "__".join(Path(name).with_suffix("").parts)
             if stem in stems:
                 self.skipped.append(f"{name}: 与 {stems[stem]} 同名，未写 / same file stem as {stems[stem]}; not written")
                 continue

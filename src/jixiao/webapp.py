@@ -84,7 +84,7 @@ def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str,
                     fund_rows=FUND_ROWS, fund_cols=FUND_COLS, decl_funds=DECL_FUNDS,
                     row_fields=ROW_FIELDS[form.kind], row_labels=ROW_LABELS, findings=form.findings,
                     flagged=sorted({p for f in form.findings if f.severity != "info" for p in f.fields}),
-                    audit=review.audit(form_id), next_id=review.next_form(form_id),
+                    audit=review.audit(form_id), newer=review.newer_reading(form_id), next_id=review.next_form(form_id),
                     funds=form.funds.model_dump())
 
     async def form_post(request: Request) -> Response:
