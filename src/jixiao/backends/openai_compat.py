@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -22,17 +21,18 @@ import instructor
 import openai
 from instructor.core.exceptions import InstructorRetryException
 from pydantic import BaseModel
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from ..config import LLMSettings
 from ..errors import BackendUnavailable, ExtractionFailed
-from ..redact import install_redaction, redact
+from ..redact import install_redaction
 from ..schema import FUND_LABELS, Chunk, Form, Note, SelfEvaluation, TargetDeclaration, Usage, answer_model
 from ..templates import render_prompt
 from ..validate import validate
 from ..validate.triage import triage
 from .split import merge_answers, parts_needed, rows_seen, split_chunk
 from .support import Breaker, BudgetSpent, DiskCache, EndpointDown, RateLimiter, TokenBudget
+from .transport import RetryWait, describe, is_connection_failure, is_transient, public_url, unreachable
 
 log = logging.getLogger("jixiao")
 MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
@@ -41,42 +41,9 @@ PROBE_ORDER = ("tools", "json_schema", "json", "md_json")
 RECORDS = {"self_evaluation": SelfEvaluation, "target_declaration": TargetDeclaration}
 SYSTEM = ("你是严谨的财政绩效表格数据录入员，只按表上所印内容填写。"
           "You transcribe Chinese fiscal performance forms exactly as printed, into the given schema.")
-_TRANSIENT = (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError)
-
-
 class _Probe(BaseModel):
     kind: str
     project_name: str
-
-
-def _cause(exc: BaseException) -> BaseException:
-    """The transport error behind an instructor wrapper, if there is one."""
-    return exc.__cause__ if exc.__cause__ is not None and not isinstance(exc, _TRANSIENT) else exc
-
-
-def _transient(exc: BaseException) -> bool:
-    cause = _cause(exc)
-    return isinstance(cause, _TRANSIENT) or (isinstance(cause, openai.APIStatusError) and cause.status_code >= 500)
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(_cause(exc), "response", None)
-    value = response.headers.get("retry-after") if response is not None else None
-    try:
-        return min(float(value), 60.0) if value is not None else None
-    except ValueError:
-        return None
-
-
-class _Wait:
-    """Honour a 429's Retry-After; otherwise exponential backoff with jitter."""
-
-    def __init__(self):
-        self.backoff = wait_exponential(multiplier=0.2, max=10.0) + wait_random(0, 0.2)
-
-    def __call__(self, state) -> float:
-        after = _retry_after(state.outcome.exception()) if state.outcome and state.outcome.failed else None
-        return after if after is not None else self.backoff(state)
 
 
 @lru_cache(maxsize=64)
@@ -230,16 +197,10 @@ class LLMBackend:
     def _failed(self, error: BaseException | None = None, *args, **kwargs) -> None:
         # Every request instructor sends ends here or in _answered: the breaker sees them all.
         self._free_slot()
-        if isinstance(error, openai.APIConnectionError) and not isinstance(error, openai.APITimeoutError):
-            self.breaker.failed(self._unreachable(error))
+        if is_connection_failure(error):
+            self.breaker.failed(unreachable(error, self.base_url, self.settings.down_after, self.settings.down_for))
         elif error is not None and not isinstance(error, openai.APITimeoutError):
             self.breaker.succeeded()  # it answered, if badly: it is up
-
-    def _unreachable(self, error: BaseException) -> str:
-        n, wait = self.settings.down_after, self.settings.down_for
-        return (f"LLM 端点无法连接 / LLM endpoint unreachable: {_connection_failure(error)} at "
-                f"{_public_url(self.base_url)} (连续 {n} 次请求失败，{wait:g} 秒内不再请求 / {n} requests in a row "
-                f"failed; no requests for {wait:g} s); check that the server runs, or run `jixiao doctor`")
 
     def _ask(self, answer_cls, messages: list[dict], mode: str, chunk: Chunk | None = None,
              reasks: int | None = None):
@@ -247,7 +208,7 @@ class LLMBackend:
         self._local.requests = 0
         usage = Usage()
         retrying = Retrying(stop=stop_after_attempt(self.settings.transport_retries + 1),
-                            retry=retry_if_exception(_transient), wait=_Wait(), reraise=True)
+                            retry=retry_if_exception(is_transient), wait=RetryWait(), reraise=True)
         try:
             for attempt in retrying:
                 with attempt:
@@ -321,7 +282,7 @@ class LLMBackend:
         return None, usage
 
     def describe(self, exc: BaseException) -> str:
-        return _describe(exc, self.settings.key())
+        return describe(exc, self.settings.key())
 
     def _add_totals(self, usage: Usage) -> None:
         with self._lock:
@@ -356,8 +317,8 @@ class LLMBackend:
                 if down := self.breaker.down:
                     raise EndpointDown(down)
                 failures[mode] = failure
-            url, reasons = _public_url(self.base_url), "; ".join(f"{m}: {self._reason(f)}" for m, f in failures.items())
-            if all(isinstance(f, BaseException) and _transient(f) for f in failures.values()):
+            url, reasons = public_url(self.base_url), "; ".join(f"{m}: {self._reason(f)}" for m, f in failures.items())
+            if all(isinstance(f, BaseException) and is_transient(f) for f in failures.values()):
                 # The transport failed, not the modes: not remembered, so a later form tries again.
                 raise BackendUnavailable(f"LLM 端点请求失败 / the LLM endpoint at {url} failed every mode probe on the "
                                          f"transport ({reasons}); run `jixiao doctor`")
@@ -420,36 +381,6 @@ def _plus(a: Usage, b: Usage) -> Usage:
 
 def _where(chunk: Chunk | None) -> str:
     return f"{chunk.document} 第{chunk.index + 1}张表 / form {chunk.index + 1}: " if chunk else ""
-
-
-def _connection_failure(error: BaseException) -> str:
-    """What went wrong on the wire, from the innermost error: "connection refused", …"""
-    chain, seen = [], error
-    while seen is not None and len(chain) < 10:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    for exc in chain:
-        if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
-            return "connection refused"
-        if isinstance(exc, ConnectionResetError) or "reset" in str(exc).lower():
-            return "connection reset"
-        if "disconnected" in str(exc).lower():
-            return "connection closed without an answer"
-    text = str(chain[-1]).splitlines()[0][:200] if str(chain[-1]) else type(chain[-1]).__name__
-    return f"connection failed ({redact(text)})"
-
-
-def _public_url(url: str) -> str:
-    """The URL without any user:password@ in it."""
-    return re.sub(r"//[^/@]*@", "//", url)
-
-
-def _describe(exc: BaseException, secret: str | None = None) -> str:
-    """A one-line reason, with the key redacted."""
-    cause = _cause(exc)
-    status = getattr(cause, "status_code", None)
-    text = str(cause).splitlines()[0][:300] if str(cause) else type(cause).__name__
-    return redact(f"{type(cause).__name__}{f' {status}' if status else ''}: {text}", secret)
 
 
 def _source_lines(form: Form, path: str, text: str) -> list[str]:
