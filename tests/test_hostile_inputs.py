@@ -45,7 +45,8 @@ def test_a_named_pipe_is_refused_by_name_and_the_rest_goes_on(tmp_path):
     (folder / SEEDS[1].name).write_bytes(SEEDS[1].read_bytes())
     done = _jixiao("extract", pipe, folder, "-o", tmp_path / "out.jsonl")
     assert done.returncode == 1, done.stderr
-    assert "自评表.txt: 不是普通文件，而是命名管道" in done.stderr and "not a regular file" in done.stderr
+    assert "自评表.txt: 不是普通文件，而是命名管道" in done.stderr
+    assert "not a regular file but a named pipe (FIFO)" in done.stderr
     assert "pipe.txt" not in done.stderr
     assert len((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()) == 1
 

@@ -20,8 +20,8 @@ MAX_FILE_MB = 20.0
 # A scan's pages are images: a PDF or TIFF of a few forms is many times the size of their text.
 SCANS = (*IMAGES, ".pdf")
 SCAN_FACTOR = 10
-_NOT_REGULAR = ((stat.S_ISFIFO, "命名管道 / a named pipe (FIFO)"), (stat.S_ISCHR, "字符设备 / a character device"),
-                (stat.S_ISBLK, "块设备 / a block device"), (stat.S_ISSOCK, "套接字 / a socket"))
+_NOT_REGULAR = ((stat.S_ISFIFO, "命名管道", "a named pipe (FIFO)"), (stat.S_ISCHR, "字符设备", "a character device"),
+                (stat.S_ISBLK, "块设备", "a block device"), (stat.S_ISSOCK, "套接字", "a socket"))
 _PAGE_NUMBER = re.compile(r"^[ \t]*(?:[-–—]\s*\d{1,4}\s*[-–—]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
                           r"|\d{1,4}\s*/\s*\d{1,4}\s*页)[ \t]*$", re.M)
 # A text box's character counter ("344/1000") that a PDF export leaves inside the text.
@@ -69,9 +69,9 @@ def check_input(path: str | Path, max_file_mb: float | None = MAX_FILE_MB) -> in
     if stat.S_ISDIR(info.st_mode):
         raise NotRegularFile(f"{path}: 是文件夹而非文件 / is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _NOT_REGULAR if test(info.st_mode)), "特殊文件 / a special file")
-        raise NotRegularFile(f"{path}: 不是普通文件，而是{kind}；只读取普通文件 / not a regular file; "
-                             "jixiao reads only regular files (save the data to a file first)")
+        zh, en = next(((zh, en) for test, zh, en in _NOT_REGULAR if test(info.st_mode)), ("特殊文件", "a special file"))
+        raise NotRegularFile(f"{path}: 不是普通文件，而是{zh}，不予读取 / not a regular file but {en}: jixiao reads "
+                             "only regular files (save the data to a file first)")
     limit = None if max_file_mb is None else max_file_mb * (SCAN_FACTOR if path.suffix.lower() in SCANS else 1)
     if limit is not None and info.st_size > limit * 2**20:
         megabytes = info.st_size / 2**20
