@@ -384,15 +384,25 @@ def review_serve(
     host: Annotated[str, typer.Option(help="Listen here; the default keeps it on this machine.")] = "127.0.0.1",
     reviewer: Annotated[str, typer.Option(help="Your name, written into the audit log.")] = "reviewer",
 ) -> None:
-    """Start the review app over a run's store (loopback only unless --host says otherwise)."""
-    from .webapp import serve
+    """Start the review app over a run's store (loopback only unless --host says otherwise;
+    off loopback every request needs the access token printed once at start)."""
+    import secrets
+    import socket
+
+    from .webapp import WILDCARD_HOSTS, is_loopback, serve
 
     if not (folder / "jixiao.sqlite").is_file():
         _fail(InputError(f"{folder}: 不是 jixiao run 的输出文件夹 / no jixiao.sqlite here: run `jixiao run ... --out {folder}`"))
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        err.print(f"warning: listening on {host}: anyone who can reach it can edit the records", style="yellow")
-    err.print(f"review at http://{host}:{port}/  (Ctrl-C to stop)", markup=False, highlight=False)
-    serve(folder, host, port, reviewer)
+    token = None if is_loopback(host) else secrets.token_urlsafe(32)
+    name = socket.gethostname() if host in WILDCARD_HOSTS else host
+    name = f"[{name}]" if ":" in name else name
+    url = f"http://{name}:{port}/" + (f"?token={token}" if token else "")
+    if token:
+        err.print(f"注意：在 {host} 上监听，能连到本机的人凭下面的网址（含访问令牌）即可修改记录，请勿外传 / "
+                  f"listening on {host}: anyone with the URL below (it holds the access token) can edit the records; "
+                  "keep it private. The traffic is plain HTTP.", style="yellow", markup=False, highlight=False)
+    typer.echo(f"复核 review at {url}  (Ctrl-C 停止 to stop)", err=True)
+    serve(folder, host, port, reviewer, token)
 
 
 @review_app.command("export-gold")

@@ -1,11 +1,15 @@
 """The review web app: Starlette and Jinja2 over `review.Review`, a little plain JavaScript,
-no build step. Everything from a document is escaped; every POST carries the CSRF token;
-no request names a file; a stale edit is refused."""
+no build step. Everything from a document is escaped; every POST carries the CSRF token and
+comes from the page's own origin (scheme, host and port), checked before its body is read, and
+its body is capped; off loopback every request needs the access token; no request names a
+file; a stale edit is refused."""
 
 from __future__ import annotations
 
 import contextlib
 import hmac
+import ipaddress
+import json
 import math
 import re
 import secrets
@@ -13,13 +17,13 @@ from pathlib import Path
 
 import jinja2
 from markupsafe import Markup, escape
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .errors import InputError
@@ -45,22 +49,43 @@ ROW_LABELS = {"level1": "一级指标", "level2": "二级指标", "name": "三�
 
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
 MAX_ID = 2**63 - 1
+MAX_BODY = 1_000_000  # bytes; a form of 200 indicator rows posts about 60 kB
 
 
-def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str, ...] = LOCAL_HOSTS) -> Starlette:
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name to bind or a client's address) is this machine only."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str, ...] = LOCAL_HOSTS,
+               access_token: str | None = None) -> Starlette:
     """The app over one run's store, answering only requests addressed to `hosts` (a page
-    elsewhere that rebinds its name to this machine gets nothing, not even the CSRF token)."""
+    elsewhere that rebinds its name to this machine gets nothing, not even the CSRF token);
+    with `access_token` (serving off loopback), only requests that carry it."""
     review = Review(folder, reviewer)
     token = secrets.token_urlsafe(32)
+    tag = secrets.token_hex(4)  # cookie names per app: cookies ignore ports, two apps on one host must not clash
+    csrf_cookie = f"jixiao_csrf_{tag}"
     allowed = set(hosts) | {"testserver"}
 
     def page(name: str, **values) -> HTMLResponse:
-        return HTMLResponse(_TEMPLATES.get_template(name).render(csrf=token, reviewer=reviewer, **values))
+        response = HTMLResponse(_TEMPLATES.get_template(name).render(csrf=token, reviewer=reviewer, **values))
+        # The form's POST is checked against this cookie before its body is read; SameSite=Strict:
+        # a page on another site never sends it.
+        response.set_cookie(csrf_cookie, token, httponly=True, samesite="strict")
+        return response
 
     def check_csrf(request: Request, sent: str | None) -> None:
         origin = request.headers.get("origin")
-        if origin and urlsplit(origin).hostname not in {h.strip("[]") for h in allowed}:
+        if origin is not None and not _same_origin(origin, request):
             raise _Forbidden()
         if not sent or not hmac.compare_digest(str(sent), token):
             raise _Forbidden()
@@ -91,11 +116,14 @@ def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str,
         form_id = request.path_params["form_id"]
         if form_id > MAX_ID:
             return HTMLResponse("没有这张表 / no such form", status_code=404)
-        data = await request.form()
         try:
+            check_csrf(request, request.cookies.get(csrf_cookie))
+            data = await _form(request, await _body(request))
             check_csrf(request, data.get("csrf"))
         except _Forbidden:
             return HTMLResponse("CSRF 校验失败 / missing or wrong CSRF token", status_code=403)
+        except _TooLarge:
+            return HTMLResponse(_TOO_LARGE, status_code=413)
         try:
             version = data.get("version")
             if version is None or not str(version).isdigit():
@@ -121,11 +149,13 @@ def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str,
         except _Forbidden:
             return JSONResponse({"error": "csrf"}, status_code=403)
         try:
-            body = await request.json()
+            body = json.loads(await _body(request))
             if not isinstance(body, dict):
                 raise InputError("需要 JSON 对象 / a JSON object is expected")
             form, _, _, _ = review.form(form_id)
             checked = review.recheck(form_id, record_from_fields(form, body))
+        except _TooLarge:
+            return JSONResponse({"error": _TOO_LARGE}, status_code=413)
         except (InputError, ValueError, OverflowError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"confidence": checked.confidence, "findings": [
@@ -137,9 +167,85 @@ def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str,
         Route("/forms/{form_id:int}", form_page, methods=["GET"]),
         Route("/forms/{form_id:int}", form_post, methods=["POST"]),
         Route("/api/forms/{form_id:int}/check", check, methods=["POST"]),
-    ], lifespan=_closing(review), middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=sorted(allowed))])
+    ], lifespan=_closing(review), middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=sorted(allowed)),
+                                              Middleware(_Gate, access_token=access_token, tag=tag)])
     app.state.review = review
     return app
+
+
+class _Gate:
+    """Before any route: a loopback name in Host from another machine is refused (it is not
+    the name it connected to); with an access token, a request needs the token's cookie, or
+    `?token=` once, which sets the cookie and redirects to the same page without it."""
+
+    def __init__(self, app, access_token: str | None, tag: str):
+        self.app, self.token, self.cookie = app, access_token, f"jixiao_session_{tag}"
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        client = request.client.host if request.client else ""
+        if is_loopback(request.url.hostname or "") and not is_loopback(client):
+            response = PlainTextResponse("此地址只供本机使用 / a loopback Host from another machine", status_code=400)
+            return await response(scope, receive, send)
+        if self.token is None or _matches(request.cookies.get(self.cookie), self.token):
+            return await self.app(scope, receive, send)
+        if _matches(request.query_params.get("token"), self.token):
+            query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
+            path = "/" + request.url.path.lstrip("/")  # never `//elsewhere`
+            response = RedirectResponse(path + (f"?{query}" if query else ""), status_code=303,
+                                        headers={"Referrer-Policy": "no-referrer"})
+            response.set_cookie(self.cookie, self.token, httponly=True, samesite="strict")
+        else:
+            response = HTMLResponse("需要访问令牌：请打开 jixiao review 启动时打印的带 ?token= 的网址 / an access token "
+                                    "is needed: open the URL with ?token= that `jixiao review` printed when it started",
+                                    status_code=403)
+        await response(scope, receive, send)
+
+
+def _matches(sent: str | None, secret: str) -> bool:
+    return bool(sent) and hmac.compare_digest(str(sent).encode(), secret.encode())
+
+
+def _same_origin(origin: str, request: Request) -> bool:
+    """An Origin header names this server's own origin: scheme, host and port (a page on
+    http://127.0.0.1:9999 is not this app on port 8765)."""
+    default = {"http": 80, "https": 443}
+    try:
+        sent = urlsplit(origin)
+        theirs = (sent.scheme, sent.hostname, sent.port or default.get(sent.scheme))
+    except ValueError:
+        return False
+    url = request.url
+    return theirs == (url.scheme, url.hostname, url.port or default.get(url.scheme))
+
+
+_TOO_LARGE = f"请求过大 / the request is larger than {MAX_BODY // 1000} kB"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _body(request: Request) -> bytes:
+    """The request's body, refused past MAX_BODY bytes (declared or streamed)."""
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > MAX_BODY:
+        raise _TooLarge()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise _TooLarge()
+    return bytes(body)
+
+
+async def _form(request: Request, body: bytes):
+    """The form a body already read holds, parsed by Starlette as usual."""
+    async def replay():
+        return {"type": "http.request", "body": body, "more_body": False}
+    return await Request(request.scope, replay).form()
 
 
 def _closing(review: Review):
@@ -224,8 +330,14 @@ def highlighted(form: Form, chunk: str) -> Markup:
     return Markup("").join(out)
 
 
-def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 8765, reviewer: str = "reviewer") -> None:
+def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 8765, reviewer: str = "reviewer",
+          access_token: str | None = None) -> None:
+    """Serve the app; off loopback `access_token` is required (any Host name is then answered
+    on a wildcard bind: the token, not the name, keeps others out)."""
     import uvicorn
 
-    hosts = LOCAL_HOSTS if host in LOCAL_HOSTS else (*LOCAL_HOSTS, host)
-    uvicorn.run(create_app(folder, reviewer, hosts), host=host, port=port, log_level="warning")
+    if not is_loopback(host) and not access_token:
+        raise ValueError("serving off loopback needs an access token")
+    hosts = LOCAL_HOSTS if is_loopback(host) else ("*",) if host in WILDCARD_HOSTS else (*LOCAL_HOSTS, host)
+    uvicorn.run(create_app(folder, reviewer, hosts, access_token), host=host, port=port, log_level="warning",
+                access_log=False)
