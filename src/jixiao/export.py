@@ -135,10 +135,13 @@ def _csv_cell(value):
 
 def _xlsx_cell(sheet, value):
     """A string stays text: openpyxl would write "=28人" as a formula and "#N/A" as an error.
-    The cell is typed text explicitly, and marked quote-prefixed so it stays text when edited."""
+    The cell is typed text explicitly, and marked quote-prefixed so it stays text when edited.
+    A control character, which XLSX cannot hold, is shown as U+FFFD (the CSV keeps it)."""
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ERROR_CODES
+    from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     if not isinstance(value, str) or not (value.startswith(FORMULA_START) or value in ERROR_CODES):
         return value
     cell = WriteOnlyCell(sheet, value)
