@@ -36,19 +36,31 @@ def form_page():
     return scanset.draw(first)
 
 
-def test_a_named_pipe_is_refused_by_name_and_the_rest_goes_on(tmp_path):
+@pytest.mark.parametrize("command", ["extract", "run"])
+def test_a_named_pipe_is_refused_by_name_and_the_rest_goes_on(tmp_path, command):
     pipe = tmp_path / "自评表.txt"
     os.mkfifo(pipe)
     folder = tmp_path / "folder"
     folder.mkdir()
-    os.mkfifo(folder / "pipe.txt")  # inside a folder: not a file jixiao reads
+    os.mkfifo(folder / "pipe.txt")  # inside a folder too: named, never opened
     (folder / SEEDS[1].name).write_bytes(SEEDS[1].read_bytes())
-    done = _jixiao("extract", pipe, folder, "-o", tmp_path / "out.jsonl")
+    out = ["-o", tmp_path / "out.jsonl"] if command == "extract" else ["--out", tmp_path / "run"]
+    done = _jixiao(command, pipe, folder, *out)
     assert done.returncode == 1, done.stderr
     assert "自评表.txt: 不是普通文件，而是命名管道" in done.stderr
     assert "not a regular file but a named pipe (FIFO)" in done.stderr
-    assert "pipe.txt" not in done.stderr
-    assert len((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()) == 1
+    assert f"{folder / 'pipe.txt'}: 不是普通文件" in done.stderr
+    if command == "extract":
+        assert len((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()) == 1
+    else:
+        from jixiao.store import Store
+
+        store = Store(tmp_path / "run")
+        try:
+            assert [len(r.forms) > 0 for r in store.records()] == [True]
+            assert sorted(status for _, status, _ in store.documents()) == ["done", "failed", "failed"]
+        finally:
+            store.close()
 
 
 @pytest.mark.parametrize("special", ["fifo", "/dev/null", "folder"])

@@ -15,16 +15,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .backends import Backend
-from .ingest import IMAGES, iter_paths
+from .errors import FileMissing, InputError, InputTooLarge
+from .ingest import MAX_FILE_MB, SCAN_FACTOR, SCANS, check_input, iter_paths  # noqa: F401 (batch's public names)
 from .pipeline import extract_paths
 from .route import DEFAULT_THRESHOLD
 from .schema import BatchSummary, DocumentResult
 from .store import Store, content_hash, run_lock
 
-MAX_FILE_MB = 20.0
-# A scan's pages are images: a PDF or TIFF of a few forms is many times the size of their text.
-SCANS = (*IMAGES, ".pdf")
-SCAN_FACTOR = 10
 LOCK_WAIT = 30.0  # seconds a run waits for another run on the same --out
 
 
@@ -43,7 +40,8 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
         queued: dict[Path, tuple[str, str]] = {}
         try:
             todo = _to_do(_documents(inputs), store, summary, queued, retry_failed, max_file_mb, progress)
-            for result in extract_paths(todo, backend, threshold=threshold, concurrency=concurrency):
+            for result in extract_paths(todo, backend, threshold=threshold, concurrency=concurrency,
+                                         max_file_mb=max_file_mb):
                 _keep(result, store, summary, queued)
                 if progress:
                     progress(summary)
@@ -80,21 +78,18 @@ def _to_do(documents: Iterator[tuple[Path, str]], store: Store, summary: BatchSu
                 f"path {key} as {seen[key]} from another input: not read; give their common parent folder instead")
             continue
         seen[key] = path
-        limit = max_file_mb * (SCAN_FACTOR if path.suffix.lower() in SCANS else 1)
         try:
-            size = path.stat().st_size
-            if size > limit * 2**20:
-                raise _TooLarge(size)
+            check_input(path, max_file_mb)
             digest = content_hash(path)
-        except FileNotFoundError:
+        except FileMissing:
             _failed(summary, store, f"missing:{path}", key, path, f"{path}: 文件不存在（可能在运行中被删除）/ file not found "
                                                            "(removed during the run?)")
             continue
-        except _TooLarge as exc:
-            _failed(summary, store, f"too-large:{path}", key, path,
-                    f"{path}: 文件过大（{exc.size / 2**20:.0f} MB，上限 {limit:g} MB），不像单个绩效表文档 / file too "
-                    f"large ({exc.size / 2**20:.0f} MB > {limit:g} MB) for a form document: split it, or raise "
-                    "--max-file-mb")
+        except InputTooLarge as exc:
+            _failed(summary, store, f"too-large:{path}", key, path, str(exc))
+            continue
+        except InputError as exc:
+            _failed(summary, store, f"unreadable:{path}", key, path, str(exc))
             continue
         except OSError as exc:
             _failed(summary, store, f"unreadable:{path}", key, path, f"{path}: 无法读取 / cannot be read ({exc.strerror})")
@@ -123,11 +118,6 @@ def _to_do(documents: Iterator[tuple[Path, str]], store: Store, summary: BatchSu
 def _scheduled(queued: dict[Path, tuple[str, str]], digest: str) -> tuple[None, str] | None:
     """The same content already queued in this run at another path."""
     return next(((None, key) for key, d in queued.values() if d == digest), None)
-
-
-class _TooLarge(Exception):
-    def __init__(self, size: int):
-        self.size = size
 
 
 def _failed(summary: BatchSummary, store: Store, digest: str, key: str, path: Path, message: str) -> None:

@@ -224,13 +224,13 @@ def _blank(text: str, spans: list[Span]) -> str:
 
 def iter_paths(inputs: list[str | Path]) -> list[Path]:
     """The files named, and the files jixiao reads inside the folders named, in a stable order.
-    Inside folders, only regular files count (found by their names: a named pipe is never
-    opened); a file named on its own is kept, so that reading it says what is wrong with it."""
+    Every entry with a form file's suffix is kept, regular or not (found by name only: a named
+    pipe is never opened), so that reading it names what is wrong with it."""
     out: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and not p.is_dir())
         else:
             out.append(path)
     return out
