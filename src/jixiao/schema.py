@@ -306,6 +306,34 @@ class DocumentRecord(BaseModel):
     forms: list[Form] = Field(default_factory=list)
 
 
+class GridCell(BaseModel):
+    """One position of a table's grid. A merged cell's text stands at its top-left position
+    (`rowspan`, `colspan` > 1 there); every other position it covers is empty and names that
+    top-left in `merged_into`, so a reader knows a vertically merged 一级 label covers a row
+    without the label being repeated or re-guessed from text."""
+
+    text: str = Field("", description="the cell's text as displayed; a line break inside the cell kept as \\n")
+    span: Span | None = Field(None, description="where the text stands in SourceDoc.text (None: empty or covered)")
+    rowspan: int = Field(1, ge=1)
+    colspan: int = Field(1, ge=1)
+    merged_into: tuple[int, int] | None = Field(None, description="for a covered position: (row, col) of its merge's top-left")
+
+
+class Table(BaseModel):
+    """A table as its source laid it out: rows of cells, every row as long as the widest
+    (short rows padded with empty cells). A reader that sees cells (DOCX, XLSX, HTML, JSON
+    cells) hands these to the back-end with the text it renders them to."""
+
+    rows: list[list[GridCell]]
+    span: Span = Field(description="where the table's rendering stands in SourceDoc.text")
+    source: str = Field("", description="where in the file: 'table 2', 'sheet 预算 rows 1–40', 'page 3'")
+
+    def origin(self, row: int, col: int) -> GridCell:
+        """The cell that shows at (row, col): the merge's top-left for a covered position."""
+        cell = self.rows[row][col]
+        return self.rows[cell.merged_into[0]][cell.merged_into[1]] if cell.merged_into else cell
+
+
 class SourceDoc(BaseModel):
     """A decoded document. `text` has furniture blanked out, so offsets match `raw_text`."""
 
@@ -317,6 +345,7 @@ class SourceDoc(BaseModel):
     furniture: list[Span] = Field(default_factory=list)
     boxes: list[TextBox] = Field(default_factory=list, description="for PDFs and scans: where the text was printed")
     notes: list[Note] = Field(default_factory=list, description="what reading the file noticed: a blank page")
+    tables: list[Table] = Field(default_factory=list, description="for files that hold cells: their tables, in text order")
 
 
 class Chunk(BaseModel):
@@ -328,6 +357,7 @@ class Chunk(BaseModel):
     span: Span
     text: str = Field(description="the document's cleaned text within span")
     boxes: list[TextBox] = Field(default_factory=list, description="for PDFs and scans: where its text was printed")
+    tables: list[Table] = Field(default_factory=list, description="the document's tables (or their rows) within span")
 
 
 class DocumentResult(BaseModel):
