@@ -329,15 +329,31 @@ def test_what_cannot_be_read_is_null_with_a_note():
     assert any(n.field == "total_score" and n.code == "not_found" for n in form.notes)
 
 
-def test_a_label_printed_mid_group_marks_the_rows_above_as_ambiguous():
+def test_a_label_printed_mid_group_takes_as_many_rows_above_as_below_and_is_marked():
+    # No weights decide it (the 一级 sums are not the standard shares): the label sits at the
+    # middle of its merged cell, so one row below it means one row above it; still reviewed.
     head = BROKEN.split("体检人数")[0]
     text = head + "时效指标\n\n活动完成及时率\n及时 及时 2 2\n\n两新党组织覆盖面\n全面 全面 5 5\n 效益指标\n\n社会效益指标\n\n" \
                   "服务站点服务能力提升\n\n提升 提升 3 3\n\n总分 100 99\n"
     form = _form(text)
     assert [(r.level2, r.name) for r in form.indicators] == [
-        ("时效指标", "活动完成及时率"), ("时效指标", "两新党组织覆盖面"), ("社会效益指标", "服务站点服务能力提升")]
-    ambiguous = {n.field for n in form.notes if n.code == "level_ambiguous"}
-    assert ambiguous == {"indicators[1]"}
+        ("时效指标", "活动完成及时率"), ("社会效益指标", "两新党组织覆盖面"), ("社会效益指标", "服务站点服务能力提升")]
+    assert {n.field for n in form.notes if n.code == "level_ambiguous"} == {"indicators[1]"}
+    assert {n.field for n in form.notes if n.code == "level_placed"} == {"indicators[1]"}
+
+
+def test_a_label_printed_mid_group_is_placed_by_the_standard_weight_shares():
+    # 产出 rows weigh 50 only if the last two rows above the floating 效益指标 are its rows.
+    head = BROKEN.split("体检人数")[0]
+    rows = "".join(f"时效行{i}\n及时 及时 10 10\n\n" for i in range(5))
+    text = head + "产出指标 时效指标\n\n" + rows + "两新党组织覆盖面\n全面 全面 10 10\n" \
+        "提升群众参与积极性\n提升 提升 10 10\n 效益指标\n\n社会效益指标\n\n服务站点服务能力提升\n\n提升 提升 10 10\n\n" \
+        "满意度指标 服务对象满意度指标\n\n居民满意度\n满意 满意 10 10\n\n总分 100 100\n"
+    form = _form(text)
+    assert [r.level1 for r in form.indicators] == ["产出指标"] * 5 + ["效益指标"] * 3 + ["满意度指标"]
+    assert [r.level2 for r in form.indicators][5:8] == ["社会效益指标"] * 3
+    placed = {n.field for n in form.notes if n.code == "level_placed"}
+    assert placed == {"indicators[5]", "indicators[6]"} and form.confidence < 0.8
 
 
 def test_two_rows_run_together_leave_a_note():

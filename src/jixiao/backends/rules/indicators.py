@@ -35,6 +35,17 @@ class _Pending:
     level2: _Group
 
 
+@dataclass
+class _Event:
+    """A new label printed mid-group (or after a page break): the rows of the group above
+    it, from the second on, may belong to it instead."""
+
+    at: int  # index of the first row read after the label
+    group: list[_Pending]
+    level1: _Group  # the 一级 group those rows were filled down from
+    floating: bool  # printed right under a row (mid-group), not at the top of a page
+
+
 class IndicatorTable:
     """Reads one form's indicator rows in order; `records()` gives the indicator list."""
 
@@ -44,6 +55,7 @@ class IndicatorTable:
         self.level2 = _Group()
         self.items: list[_Pending] = []
         self.notes: list[tuple[str, str]] = []
+        self.events: list[_Event] = []
 
     def add(self, row: Row) -> None:
         cells = [c for c in row.cells if not _vertical(c)]
@@ -101,6 +113,9 @@ class IndicatorTable:
         group = [p for p in self.items if p.level1 is before[0] and p.level2 is before[1]]
         for item in group[1:]:
             item.row.notes.append(("level_ambiguous", "a label printed mid-group follows; this row may belong to it"))
+        if len(group) > 1:
+            floating = any(code == "floating_label" for code, _ in row.notes)
+            self.events.append(_Event(len(self.items), group, before[0], floating))
 
     def _labels(self, cells: list[Cell], positional: bool) -> None:
         for i, cell in enumerate(cells):
@@ -152,7 +167,28 @@ class IndicatorTable:
             return group
         return _Group(text)
 
+    def _place(self) -> None:
+        """Rows above a label printed mid-group, placed by the weights or by the label's position.
+        Either is a guess (the shares are a rule "in principle"): the rows keep `level_ambiguous`."""
+        for event in self.events:
+            if event.at >= len(self.items):
+                continue
+            after = self.items[event.at]
+            candidates = event.group[1:]
+            k = placed_by_weights(self.items, event, after) if self.kind == "self_evaluation" else None
+            how = "the 一级 weights then match the standard shares (产出 50 / 效益 30 / 满意度 10)"
+            if k is None and event.floating:
+                # A merged cell prints its text at its middle: as many rows above it as below.
+                below = sum(p.level2 is after.level2 for p in self.items[event.at:])
+                k, how = min(below, len(candidates)), "the label sits at the middle of its rows"
+            if not k:
+                continue
+            for item in candidates[len(candidates) - k:]:
+                item.level1, item.level2 = after.level1, after.level2
+                item.row.notes.append(("level_placed", f"moved under the label printed below it: {how}"))
+
     def records(self) -> tuple[list, list[Note]]:
+        self._place()
         model = SelfEvaluationIndicator if self.kind == "self_evaluation" else DeclarationIndicator
         out, notes = [], []
         for i, item in enumerate(self.items):
@@ -205,3 +241,26 @@ def _name_split(prefix: list[Cell]) -> tuple[list[Cell], list[Cell]]:
     names = [c for c in head if not _label_like(c)] + [last]
     return labels, names
 
+
+
+def placed_by_weights(items: list[_Pending], event: _Event, after: _Pending) -> int | None:
+    """How many rows above a mid-group 一级 label belong to it: the one count that makes both
+    一级 groups' weights their standard shares; None when no count or several do."""
+    old, new = event.level1, after.level1
+    if old is new or taxonomy.DEFAULT_SHARES.get(old.text) is None:
+        return None
+    weights = [p.fields.get("weight") for p in items]
+    if any(w is None for w in weights):
+        return None
+    old_sum = sum(w for p, w in zip(items, weights) if p.level1 is old)
+    new_sum = sum(w for p, w in zip(items, weights) if p.level1 is new)
+    fits, moved = [], 0.0
+    candidates = event.group[1:]
+    for k in range(len(candidates) + 1):
+        if k:
+            moved += candidates[-k].fields["weight"]
+        share_new = taxonomy.DEFAULT_SHARES.get(new.text)
+        if abs(old_sum - moved - taxonomy.DEFAULT_SHARES[old.text]) < 1e-6 and (
+                share_new is None or abs(new_sum + moved - share_new) < 1e-6):
+            fits.append(k)
+    return fits[0] if len(fits) == 1 else None
