@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from jixiao.ocr import available, image_page
+from jixiao.ingest.ocr import available, engine, image_page
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "evals"))
@@ -28,9 +28,9 @@ def main() -> None:
         sys.exit("OCR needs the extra: pip install 'jixiao[ocr]'")
     printed = [p for seed in sorted((ROOT / "fixtures" / "raw").glob("*.txt")) for p in scanset.seed_pages(seed)]
     pages = [scanset.draw(printed[k % len(printed)]) for k in range(args.pages)]
-    image_page(pages[0], "warm-up")  # loads the models once
+    image_page(pages[0], "warm-up", engine())  # loads the models once
     start = time.perf_counter()
-    chars = sum(len(image_page(page, f"page {k + 1}").chars) for k, page in enumerate(pages))
+    chars = sum(len(image_page(page, f"page {k + 1}", engine()).chars) for k, page in enumerate(pages))
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"OCR: {len(pages)} A4 pages at {scanset.DPI} dpi ({chars:,} characters) in {elapsed:.1f} s = "

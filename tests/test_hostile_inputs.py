@@ -129,8 +129,8 @@ def test_a_huge_image_is_refused_before_decoding(tmp_path, monkeypatch):
 
 
 def test_an_a3_form_at_300_dpi_is_within_the_limits():
-    from jixiao.ocr import MAX_PIXELS
-    from jixiao.pdftext import SCAN_SCALE
+    from jixiao.ingest.ocr import MAX_PIXELS
+    from jixiao.ingest.pdf import SCAN_SCALE
 
     a3_pixels = round(297 / 25.4 * 300) * round(420 / 25.4 * 300)
     a3_points = 842 * 1191 * SCAN_SCALE**2

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, SEEDS, load_gold
 from jixiao import extract_document
 from jixiao.evaluate import evaluate, score_document
-from jixiao.ocr import image_rules, skew
+from jixiao.ingest.ocr import image_rules, skew
 from jixiao.schema import DocumentRecord
 
 sys.path.insert(0, str(ROOT / "evals"))
@@ -70,7 +70,7 @@ def test_a_tilted_page_is_turned_straight_and_its_rules_found(page):
 def test_a_line_of_large_text_is_not_a_rule_and_a_page_border_is_not_a_table():
     from PIL import Image, ImageDraw, ImageFont
 
-    from jixiao.pdftext import Char, table_layout
+    from jixiao.ingest.pdf import Char, table_layout
 
     image = Image.new("L", (1654, 600), 255)
     pen = ImageDraw.Draw(image)
@@ -98,21 +98,20 @@ def test_a_broken_multi_page_tiff_fails_alone_by_name(tmp_path, page):
 
 
 def test_the_ocr_engine_asked_for_is_named_when_missing_or_unknown(monkeypatch, tmp_path, page):
-    import jixiao.ocr
     from jixiao.errors import InputError
-    from jixiao.ingest import ingest
+    from jixiao.ingest import ingest, ocr
 
     image = tmp_path / "scan.png"
     page.save(image)
     monkeypatch.setenv("JIXIAO_OCR", "tesseract")
-    monkeypatch.setattr(jixiao.ocr.shutil, "which", lambda name: None)
-    jixiao.ocr._load_engine.cache_clear()
+    monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
+    ocr._load_engine.cache_clear()
     with pytest.raises(InputError, match="scan.png.*tesseract-ocr-chi-sim"):
         ingest(image)
     monkeypatch.setenv("JIXIAO_OCR", "abbyy")
     with pytest.raises(InputError, match="JIXIAO_OCR=abbyy.*unknown OCR engine"):
         ingest(image)
-    jixiao.ocr._load_engine.cache_clear()
+    ocr._load_engine.cache_clear()
 
 
 def test_text_layer_pdfs_of_the_printed_seeds_match_the_gold(tmp_path):
@@ -158,7 +157,7 @@ def test_a_field_the_ocr_was_unsure_of_loses_confidence_and_goes_to_review():
 
 
 def test_a_letter_o_among_figures_is_read_as_a_zero():
-    from jixiao.ocr import _digits
+    from jixiao.ingest.ocr import _digits
 
     assert [_digits(t) for t in ("O", "1O0%", "10.O", "o")] == ["0", "100%", "10.0", "0"]
     assert [_digits(t) for t in ("OK", "完成率O", "Oct")] == ["OK", "完成率O", "Oct"]
@@ -167,7 +166,7 @@ def test_a_letter_o_among_figures_is_read_as_a_zero():
 def test_a_ruled_cell_with_ink_but_no_text_found_is_read_on_its_own():
     from PIL import Image, ImageDraw, ImageFont
 
-    from jixiao.ocr import _engine, _unread_cells
+    from jixiao.ingest.ocr import _unread_cells, engine
 
     image = Image.new("L", (1654, 200), 255)
     pen = ImageDraw.Draw(image)
@@ -181,6 +180,6 @@ def test_a_ruled_cell_with_ink_but_no_text_found_is_read_on_its_own():
         pen.text((x + 8, 72), text, font=font, fill=0)
     rules, clean = image_rules(image)
     # As if the detector had found nothing: every inked cell is read by itself, left to right.
-    read = _unread_cells(clean, rules, [], _engine(), 0)
+    read = _unread_cells(clean, rules, [], engine(), 0)
     assert "".join(c.text for c in read) == "项目名称150"
     assert {c.group for c in read} == {0, 1, 2} and all(0 < c.confidence <= 1 for c in read)

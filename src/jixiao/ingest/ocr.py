@@ -15,18 +15,15 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import InputError, InputTooLarge
-from .pdftext import Char, PageText, Rules, table_bands, table_layout
+from ..errors import InputError, InputTooLarge
+from .pdf import MAX_PIXELS, Char, PageText, Rules, table_bands, table_layout
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
            "pip install 'jixiao[ocr]'")
 MISSING_TESSERACT = ("JIXIAO_OCR=tesseract：请安装 tesseract 及其中文语言包（apt-get install tesseract-ocr "
                      "tesseract-ocr-chi-sim）/ Tesseract was asked for: install tesseract-ocr and tesseract-ocr-chi-sim")
 ENGINES = ("rapidocr", "tesseract")
-# The most pixels a page may have to be read: an A3 form scanned at 300 dpi has 17.4 million
-# (A4 at 600 dpi, 34.8 million); a larger image is refused before it is decoded, since reading
-# one costs about 15 bytes a pixel (a 12000 × 12000 image: 2.2 GB).
-MAX_PIXELS = 50_000_000
+__all__ = ["MAX_PIXELS", "engine", "file_pages", "image_page", "PageReader", "missing"]
 
 
 def engine_name() -> str:
@@ -41,8 +38,21 @@ def missing() -> str:
     return MISSING_TESSERACT if engine_name() == "tesseract" else MISSING
 
 
-def _engine():
+def engine():
+    """The OCR engine JIXIAO_OCR asks for (RapidOCR by default), or None if it is not installed."""
     return _load_engine(engine_name())
+
+
+class PageReader:
+    """Reads a PDF page with no text layer for `pdf.pdf_pages` (a `pdf.ScanReader`): the engine
+    JIXIAO_OCR asks for, found when a page first needs it."""
+
+    def ready(self, name: str) -> None:
+        if engine() is None:
+            raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan). {missing()}")
+
+    def __call__(self, image, name: str) -> PageText:
+        return image_page(image, name, engine())
 
 
 @lru_cache(maxsize=2)
@@ -61,15 +71,15 @@ def _load_engine(name: str):
 
 
 def available() -> bool:
-    return _engine() is not None
+    return engine() is not None
 
 
-def image_page(image, name: str) -> PageText:
-    """One page image (a path or a PIL image) read: its text, and its characters with their
-    boxes and confidences."""
+def image_page(image, name: str, engine) -> PageText:
+    """One page image (a path or a PIL image) read by `engine` (see `engine()`; None: not
+    installed, an InputError saying what to install): its text, and its characters with
+    their boxes and confidences."""
     from PIL import Image
 
-    engine = _engine()
     if engine is None:
         raise InputError(f"{name}: {missing()}")
     if not isinstance(image, Image.Image):
@@ -224,12 +234,12 @@ def _opened(path, name: str):
             raise InputTooLarge(f"{name}: 图片过大 / image too large to read ({exc})") from None
 
 
-def file_pages(path: Path) -> list[PageText]:
-    """The pages of an image file read; a multi-page TIFF's in order. Each page's size is
-    checked before its pixels are decoded."""
+def file_pages(path: Path, engine) -> list[PageText]:
+    """The pages of an image file read by `engine` (see `engine()`); a multi-page TIFF's in
+    order. Each page's size is checked before its pixels are decoded."""
     from PIL import Image, UnidentifiedImageError
 
-    if not available():  # say what to install before whether the file is a good image
+    if engine is None:  # say what to install before whether the file is a good image
         raise InputError(f"{path}: {missing()}")
     try:
         with _opened(path, str(path)) as image:
@@ -239,7 +249,7 @@ def file_pages(path: Path) -> list[PageText]:
                 image.seek(k)
                 name = f"{path} page {k + 1}" if frames > 1 else str(path)
                 check_pixels(*image.size, name)
-                pages.append(image_page(image.copy(), name))
+                pages.append(image_page(image.copy(), name, engine))
     except InputError:
         raise
     except (UnidentifiedImageError, OSError, EOFError, ValueError, Image.DecompressionBombError) as exc:

@@ -6,8 +6,8 @@ cells and a cell's wrapped lines joined. Elsewhere characters are grouped into l
 vertical position and ordered left to right; a wide horizontal gap between two characters is
 a cell boundary and becomes a tab. Each page also keeps its characters in the text's order,
 so every stretch of text can be traced to where it was printed. A page with no text layer is
-a scan, read by OCR when the `jixiao[ocr]` extra is installed (the OCR module lays its
-characters out with the same code)."""
+a scan, read by the OCR page reader the caller passes (the OCR module lays its characters
+out with the same code, and this module never imports it)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,18 @@ import logging
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from .errors import InputError, InputTooLarge
-from .schema import TextBox
+from ..errors import InputError, InputTooLarge
+from ..schema import TextBox
 
 log = logging.getLogger("jixiao")
 CELL_GAP = 3.0  # a gap wider than this many character widths separates two cells (as in OCR)
 SCAN_SCALE = 2  # a page with no text layer is rendered for OCR at 2 × 72 = 144 dpi
+# The most pixels a page may have to be read: an A3 form scanned at 300 dpi has 17.4 million
+# (A4 at 600 dpi, 34.8 million); a larger image is refused before it is decoded, since reading
+# one costs about 15 bytes a pixel (a 12000 × 12000 image: 2.2 GB).
+MAX_PIXELS = 50_000_000
 
 
 @dataclass
@@ -78,8 +83,19 @@ class Band:
     edges: list[float]
 
 
-def pdf_pages(path: Path) -> list[PageText]:
-    """Every page of a PDF, pages in order: the text layer, or OCR where there is none."""
+class ScanReader(Protocol):
+    """What reads a page with no text layer (`ocr.PageReader`): `ready` refuses by name, before
+    the page is rendered, when it cannot read (its engine not installed); a call reads the
+    page's image."""
+
+    def ready(self, name: str) -> None: ...
+
+    def __call__(self, image, name: str) -> PageText: ...
+
+
+def pdf_pages(path: Path, ocr: ScanReader | None = None) -> list[PageText]:
+    """Every page of a PDF, pages in order: the text layer, or where there is none the page
+    image read by `ocr`; without it such a page is an InputError."""
     import pypdfium2 as pdfium
 
     try:
@@ -87,7 +103,7 @@ def pdf_pages(path: Path) -> list[PageText]:
     except pdfium.PdfiumError as exc:
         raise InputError(f"{path}: 不是可读的 PDF / not a readable PDF ({exc})") from None
     try:
-        pages = [page if (page := _page_text(pdf[i])).text.strip() else _scanned_page(pdf[i], f"{path} page {i + 1}")
+        pages = [page if (page := _page_text(pdf[i])).text.strip() else _scanned_page(pdf[i], f"{path} page {i + 1}", ocr)
                  for i in range(len(pdf))]
     except pdfium.PdfiumError as exc:
         raise InputError(f"{path}: PDF 页面无法读取 / a page of the PDF cannot be read ({exc})") from None
@@ -96,13 +112,12 @@ def pdf_pages(path: Path) -> list[PageText]:
     return pages
 
 
-def _scanned_page(page, name: str) -> PageText:
-    """A page with no text layer, read by OCR (the `jixiao[ocr]` extra). Its size is checked
-    before it is rendered: a page of a few bytes may claim to be metres wide."""
-    from .ocr import MAX_PIXELS, available, image_page, missing
-
-    if not available():
-        raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan). {missing()}")
+def _scanned_page(page, name: str, ocr: ScanReader | None) -> PageText:
+    """A page with no text layer, read by OCR. Its size is checked before it is rendered: a
+    page of a few bytes may claim to be metres wide."""
+    if ocr is None:
+        raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan)")
+    ocr.ready(name)
     width, height = page.get_size()
     pixels = width * height * SCAN_SCALE**2
     if pixels > MAX_PIXELS:
@@ -111,7 +126,7 @@ def _scanned_page(page, name: str) -> PageText:
                             f"is too large to read by OCR ({width:.0f} × {height:.0f} pt = {pixels / 1e6:.0f} million "
                             f"pixels at {72 * SCAN_SCALE} dpi > {MAX_PIXELS / 1e6:g} million)", size=pixels,
                             limit=MAX_PIXELS)
-    return image_page(page.render(scale=SCAN_SCALE).to_pil(), name)
+    return ocr(page.render(scale=SCAN_SCALE).to_pil(), name)
 
 
 def _page_text(page) -> PageText:
