@@ -52,3 +52,14 @@ def test_gold_files_follow_the_record_format():
         gold = load_gold(seed.stem)
         assert gold.document == seed.name
         assert gold.forms, seed.name
+
+
+def test_the_seed_rows_under_a_label_printed_mid_group_are_placed():
+    # 001 prints 效益指标 / 社会效益指标 under the third row of their group: by the standard
+    # weight shares (产出 50, 效益 30) the three rows above belong to it; still reviewed.
+    seed = next(s for s in SEEDS if s.name.startswith("001"))
+    form = extract_document(seed).forms[0]
+    gold = load_gold(seed.stem).forms[0]
+    assert [(r.level1, r.level2) for r in form.indicators] == [(g.level1, g.level2) for g in gold.indicators]
+    placed = {n.field for n in form.notes if n.code == "level_placed"}
+    assert placed == {"indicators[25]", "indicators[26]", "indicators[27]"} and form.route.decision == "needs_review"

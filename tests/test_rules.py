@@ -384,3 +384,4 @@ def test_a_short_fund_row_of_a_ruled_table_is_placed_by_cell():
 def test_the_year_is_read_when_a_scan_lost_its_opening_bracket():
     assert extract_text(MARKDOWN.replace("(2023 年度)", "2023 年度)")).forms[0].year == 2023
     assert extract_text(MARKDOWN.replace("(2023 年度)", "（2023年）")).forms[0].year == 2023
+

@@ -54,6 +54,9 @@ class _Reader:
 
     def header(self, labels: dict[str, str], stop: str) -> dict:
         values = labelled_values(self.anchors, [*labels, stop], 0, len(self.chunk.text))
+        for label, found in values.items():
+            if found is not None and found.guess and label in labels:
+                self.note(labels[label], "stranded_fragment", found.guess)
         return {name: self.value(name, values.get(label)) for label, name in labels.items()}
 
     def indicators(self, header_end: int, end: int) -> list:

@@ -27,6 +27,7 @@ class Found:
     value: object
     start: int
     end: int
+    guess: str | None = None  # how a piece was placed by guesswork, for a note
 
 
 class Anchors:
@@ -66,7 +67,31 @@ def labelled_values(anchors: Anchors, labels: list[str], start: int, end: int) -
     for i, (m, label) in enumerate(hits):
         stop = hits[i + 1][0].start() if i + 1 < len(hits) else end
         out[label] = anchors.between(m.end(), stop)
+        if i and "\n" not in anchors.text[hits[i - 1][0].end():m.start()]:
+            _interleaved(anchors, out, hits[i - 1], (m, label), stop)
     return out
+
+
+def _interleaved(anchors: Anchors, out: dict, left, right, stop: int) -> None:
+    """Two labelled cells side by side on one line whose values wrap: the next line holds
+    the wrapped ends of both, left then right (`…办事` `处  服务中心`). The first piece
+    goes back to the left value. A guess from the layout, so it is marked."""
+    text = anchors.text
+    eol = text.find("\n", right[0].end(), stop)
+    if eol < 0 or out.get(left[1]) is None or out.get(right[1]) is None:
+        return
+    nxt = text.find("\n", eol + 1, stop)
+    line = text[eol + 1:nxt if nxt >= 0 else stop]
+    pieces = list(_TOKEN.finditer(line))
+    if len(pieces) < 2 or any(is_value_token(p.group()) for p in pieces):
+        return
+    first = pieces[0]
+    a, b = out[left[1]], out[right[1]]
+    why = "wrapped ends of two side-by-side cells printed on one line; the first piece placed with the left cell"
+    a_end = eol + 1 + first.end()
+    out[left[1]] = Found(str(a.value) + compact(first.group()), a.start, anchors.offset + a_end, why)
+    rest = text[right[0].end():eol + 1 + first.start()] + text[a_end:stop]
+    out[right[1]] = Found(compact(rest).strip(":：").replace("|", ""), b.start, b.end, why)
 
 
 def line_end(text: str, pos: int) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from .taxonomy import is_full_label, is_vertical_label
+from .taxonomy import is_full_label, is_vertical_label, level_of
 from .text import Cell, Row, compact, is_number, parse_number
 
 _MD_SEPARATOR = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$")
@@ -134,6 +134,7 @@ class BrokenLineLayout:
         vertical = _vertical_label_lines(lines)
         rows: list[Row] = []
         pending: list[Cell] = []
+        pending_lines: list[list[Cell]] = []
         deviation = ""  # "" closed, "open" after a row that lost points, "started" once text came
         for i, (line, start) in enumerate(lines):
             if not line.strip():
@@ -152,12 +153,19 @@ class BrokenLineLayout:
                 continue
             values = _values(cells)
             if values is not None:
-                rows.append(_row_from(pending, cells, values))
-                pending, deviation = [], "open" if _lost_points(rows[-1]) else ""
+                at = cells.index(values[0])
+                if pending and rows and _is_indicator(rows[-1]) and _has_name(cells[:at]):
+                    # This row prints its own name beside its values, so the text lines
+                    # before it are the wrapped ends of the row above (name, deviation).
+                    _continue(rows[-1], pending_lines)
+                    pending, pending_lines = [], []
+                rows.append(_row_from(pending, cells[:at], values, cells[at + 4:]))
+                pending, pending_lines, deviation = [], [], "open" if _lost_points(rows[-1]) else ""
                 continue
             if len(text_) == 1 and _CJK.match(text_) and rows and _is_indicator(rows[-1]) and not pending:
-                name = rows[-1].cells[0]
-                rows[-1].cells[0] = Cell(name.text + text_, name.start, max(name.end, cells[-1].end))
+                at = max(_score_at(rows[-1]) - 4, 0)
+                name = rows[-1].cells[at]
+                rows[-1].cells[at] = Cell(name.text + text_, name.start, max(name.end, cells[-1].end))
                 rows[-1].notes.append(("stranded_fragment", f"stranded '{text_}' joined to the row above"))
                 continue
             if deviation:
@@ -165,6 +173,7 @@ class BrokenLineLayout:
                 deviation = "started"
                 continue
             pending.extend(cells)
+            pending_lines.append(cells)
         if pending:
             rows.append(Row(pending))
         return rows
@@ -192,26 +201,64 @@ def _vertical_label_lines(lines: list[tuple[str, int]]) -> set[int]:
 
 
 def _values(cells: list[Cell]) -> list[Cell] | None:
-    """The target, actual, weight and score closing an indicator line, if it has them."""
-    if len(cells) >= 4 and is_number(cells[-1].text) and is_number(cells[-2].text) \
-            and not is_number(cells[-4].text):
-        return cells[-4:]
+    """The target, actual, weight and score of an indicator line, if it has them: closing
+    the line, or followed only by the start of a deviation text (no number after them)."""
+    for end in range(len(cells), 3, -1):
+        run, rest = cells[end - 4:end], cells[end:]
+        if is_number(run[3].text) and is_number(run[2].text) and not is_number(run[0].text) \
+                and not any(is_number(c.text) for c in rest):
+            return run
     return None
 
 
-def _row_from(pending: list[Cell], cells: list[Cell], values: list[Cell]) -> Row:
-    name_cells = pending + cells[: len(cells) - 4]
+def _has_name(cells: list[Cell]) -> bool:
+    return any(not is_full_label(c.text) and level_of(c.text) is None for c in cells)
+
+
+def _row_from(pending: list[Cell], cells: list[Cell], values: list[Cell], deviation: list[Cell] = ()) -> Row:
+    # Level labels printed on the row's line stay cells of their own, not part of the name.
+    labels = []
+    while cells and (is_full_label(cells[0].text) or level_of(cells[0].text)) and len(cells) > 1:
+        labels.append(cells.pop(0))
+    name_cells = pending + cells
     notes = []
+    tail = [Cell("".join(c.text for c in deviation), deviation[0].start, deviation[-1].end)] if deviation else []
     if not name_cells:
-        return Row(values, [("name_missing", "no name text before the values")])
+        return Row(labels + values + tail, [("name_missing", "no name text before the values")])
     if len(name_cells) > 1:
         notes.append(("rejoined", "name rejoined from text broken over lines"))
     name = Cell("".join(c.text for c in name_cells), name_cells[0].start, name_cells[-1].end)
-    return Row([name, *values], notes)
+    return Row([*labels, name, *values, *tail], notes)
+
+
+def _continue(row: Row, lines: list[list[Cell]]) -> None:
+    """Wrapped ends of a row's name and deviation, printed on the lines below it: where a
+    line holds two pieces the first continues the name, else a piece continues the
+    deviation if the row has one, the name if not. A guess: noted."""
+    score = _score_at(row)
+    has_deviation = score is not None and score < len(row.cells) - 1
+    at = score - 4 if score is not None and score >= 4 else 0
+    for pieces in lines:
+        to_name = pieces[:-1] if has_deviation else pieces
+        to_dev = pieces[-1:] if has_deviation else []
+        if to_name:
+            name = row.cells[at]
+            row.cells[at] = Cell(name.text + "".join(c.text for c in to_name), name.start, to_name[-1].end)
+            row.notes.append(("stranded_fragment", "a wrapped name end printed below the row joined to it"))
+        if to_dev:
+            _append_deviation(row, to_dev)
+
+
+def _score_at(row: Row) -> int | None:
+    """Index of a row's score cell: the second of the last two adjacent numbers."""
+    for j in range(len(row.cells) - 1, 0, -1):
+        if is_number(row.cells[j].text) and is_number(row.cells[j - 1].text):
+            return j
+    return None
 
 
 def _is_indicator(row: Row) -> bool:
-    return len(row.cells) >= 5
+    return len(row.cells) >= 5 and _score_at(row) is not None
 
 
 def _lost_points(row: Row) -> bool:
@@ -219,13 +266,14 @@ def _lost_points(row: Row) -> bool:
     # points carries a deviation, which tells it apart from the next row's name.
     if not _is_indicator(row):
         return False
-    weight, score = parse_number(row.cells[3].text), parse_number(row.cells[4].text)
+    j = _score_at(row)
+    weight, score = parse_number(row.cells[j - 1].text), parse_number(row.cells[j].text)
     return weight is not None and score is not None and score < weight
 
 
 def _append_deviation(row: Row, cells: list[Cell]) -> None:
     text = "".join(c.text for c in cells)
-    if len(row.cells) == 5:
+    if _score_at(row) == len(row.cells) - 1:
         row.cells.append(Cell(text, cells[0].start, cells[-1].end))
         row.notes.append(("deviation_by_layout", "deviation read from the text after a row that lost points"))
     else:
