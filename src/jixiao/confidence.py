@@ -18,6 +18,11 @@ NOTE_FACTORS = {
     "default_columns": 0.6, "stranded_fragment": 0.7, "deviation_by_layout": 0.75, "implied": 0.85,
     "filled_up": 0.8, "short_row": 0.85, "assumed_blank": 0.85, "rejoined": 0.97, "after_break": 0.97,
     "floating_label": 0.97, "blank_cell": 1.0, "disagreement": 0.7, "rows_missing": 0.5, "value_in_name": 0.5,
+    # A form found by its body, its kind read off its columns: a reviewer confirms it is a form.
+    "no_title": 0.75,
+    # The grid reader guessing: a label it does not know, a cell that should be a number and is not.
+    "unknown_label": 0.75, "not_a_number": 0.3, "filled_down": 0.8,
+    "blank_value": 0.75,
 }
 FINDING_FACTORS = {"extraction_suspect": 0.2, "unverified": 0.6, "source_inconsistency": 0.7, None: 0.8}
 SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.15}

@@ -19,5 +19,6 @@ def extract_form(chunk: Chunk, backend: Backend) -> Form:
             f"the {backend.name} back-end failed ({type(exc).__name__}: {exc})"
         ) from exc
     form.source = FormSource(document=chunk.document, form_index=chunk.index, span=chunk.span)
+    form.notes += [note.model_copy() for note in chunk.notes]  # a form found without its title says so
     form.backend = form.backend or backend.name
     return form

@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model
+from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model, field_validator
+
+from .dates import iso_date
 
 FormKind = Literal["self_evaluation", "target_declaration"]
 
@@ -202,8 +204,8 @@ class TargetDeclaration(_Form):
     kind: Literal["target_declaration"] = "target_declaration"
     project_nature: str | None = Field(None, description="项目性质")
     project_category: str | None = Field(None, description="项目类别")
-    planned_start: str | None = Field(None, description="计划开始日期, as printed")
-    planned_end: str | None = Field(None, description="计划完成日期, as printed")
+    planned_start: str | None = Field(None, description="计划开始日期, as YYYY-MM-DD (2026/1/1 → 2026-01-01)")
+    planned_end: str | None = Field(None, description="计划完成日期, as YYYY-MM-DD")
     funds: DeclarationFunds = Field(default_factory=DeclarationFunds)
     goal_overall: str | None = Field(None, description="项目总目标")
     goal_annual: str | None = Field(None, description="年度总体目标")
@@ -291,12 +293,20 @@ def answer_model(record: type[BaseModel]) -> type[BaseModel]:
         else:
             field = Field(info.default, description=info.description)
         fields[name] = (annotation, field)
-    model = create_model(f"{record.__name__}Answer", __base__=_Answer, __doc__=record.__doc__, **fields)
+    validators = {}
+    if "planned_start" in fields:  # a shape, not arithmetic: 2026/1/1 → 2026-01-01 (FORMAT.md)
+        validators["iso_dates"] = field_validator("planned_start", "planned_end")(_iso)
+    model = create_model(f"{record.__name__}Answer", __base__=_Answer, __doc__=record.__doc__,
+                         __validators__=validators, **fields)
     _ANSWERS[record] = model
     return model
 
 
 _ANSWERS: dict[type, type[BaseModel]] = {}
+
+
+def _iso(cls, value: str | None) -> str | None:
+    return iso_date(value)
 
 
 class DocumentRecord(BaseModel):
@@ -358,6 +368,7 @@ class Chunk(BaseModel):
     text: str = Field(description="the document's cleaned text within span")
     boxes: list[TextBox] = Field(default_factory=list, description="for PDFs and scans: where its text was printed")
     tables: list[Table] = Field(default_factory=list, description="the document's tables (or their rows) within span")
+    notes: list[Note] = Field(default_factory=list, description="what segmenting noticed: a form found without its title")
 
 
 class DocumentResult(BaseModel):

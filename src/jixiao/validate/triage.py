@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..backends.rules.text import compact, parse_number
+from ..dates import iso_dates_in
 from ..schema import Finding, Form
 from .values import Values
 
@@ -101,4 +102,6 @@ def found_in_source(values: Values, path: str, value: object = None) -> bool | N
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return text.has_number(value)
+    if path in ("planned_start", "planned_end") and value in iso_dates_in(text.text):
+        return True  # 2026-01-01 as the form printed it: 2026/1/1, 2026年1月1日
     return compact(str(value)) in text.plain

@@ -5,6 +5,7 @@ read is null with a note saying why."""
 
 from __future__ import annotations
 
+from ...dates import iso_date
 from ...schema import (
     FUND_LABELS, Chunk, DeclarationFunds, Form, FundRow, Note, SelfEvaluation, SelfEvaluationFunds, Span,
     TargetDeclaration,
@@ -199,6 +200,8 @@ def read_target_declaration(chunk: Chunk) -> TargetDeclaration:
     header = r.header({"项目名称": "project_name", "项目性质": "project_nature", "项目类别": "project_category",
                        "主管部门": "supervising_dept", "实施单位": "implementing_unit",
                        "计划开始日期": "planned_start", "计划完成日期": "planned_end"}, stop="项目资金")
+    for name in ("planned_start", "planned_end"):
+        header[name] = iso_date(header[name])
     funds_at = a.at("项目资金")
     funds_start = funds_at.end() if funds_at else 0
     goals_at = a.at("项目绩效目标", "项目总目标", "年度总体目标", after=funds_start)
@@ -245,6 +248,8 @@ class RulesBackend:
     name = "rules"
 
     def extract(self, chunk: Chunk) -> Form:
-        form = READERS[chunk.kind](chunk)
+        from .grid import has_form_cells, read_grid  # grid builds on _Reader above
+
+        form = read_grid(chunk) if has_form_cells(chunk) else READERS[chunk.kind](chunk)
         form.backend = self.name
         return form
