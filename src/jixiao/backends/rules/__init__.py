@@ -169,7 +169,7 @@ def _by_cell(r: _Reader, columns: list[str], heads: list[int], values: list) -> 
 
 def _self_evaluation_funds(r: _Reader, start: int, end: int) -> SelfEvaluationFunds:
     slots = row_slots(r.anchors, list(_SE_FUND_ROWS), start, end)
-    first_row = min((r.anchors.at(label, after=start).start() for label, _ in slots), default=end)
+    first_row = min((m.start() for label, _ in slots if (m := r.anchors.at(label, after=start))), default=end)
     columns, heads = _fund_columns(r, start, first_row)
     rows: dict[str, FundRow] = {}
     for label, values in slots:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .layouts import Layout
 from .taxonomy import is_vertical_label
@@ -117,10 +118,12 @@ def row_slots(anchors: Anchors, labels: list[str], start: int, end: int) -> list
     text order: the values a label owns are the numbers and blank marks up to the next label."""
     hits = []
     for label in labels:
-        pos = start
+        pos, found = start, False
         while (m := anchors.at(label, after=pos)) and m.start() < end:
             hits.append((m.start(), m.end(), label))
-            pos = m.end()
+            pos, found = m.end(), True
+        if not found and (m := _wrapped(label).search(anchors.text, start, end)):
+            hits.append((m.start(), m.end(), label))
     hits.sort()
     slots = []
     for i, (_, label_end, label) in enumerate(hits):
@@ -130,13 +133,35 @@ def row_slots(anchors: Anchors, labels: list[str], start: int, end: int) -> list
     return slots
 
 
+@lru_cache(maxsize=64)
+def _wrapped(label: str) -> re.Pattern[str]:
+    """A row label whose narrow cell wrapped, its values printed between the two pieces
+    (`其中：当年财 18 18 …` then `政拨款`): the head, where the next line opens with the rest."""
+    cuts = [rf"{loose(label[:k]).pattern}(?=[^\n]*\n[ \t]*{loose(label[k:]).pattern})"
+            for k in range(len(label) - 1, 1, -1)]
+    return re.compile("|".join(cuts))
+
+
 def goal_texts(anchors: Anchors, layout: Layout, start: int, end: int, labels: tuple[str, ...]) -> list[Cell]:
     """The long-text cells between two offsets, label cells left out, cut texts rejoined."""
     label_keys = {compact(label) for label in labels}
-    cells = [c for c in layout.texts(anchors.text[start:end], anchors.offset + start)
-             if c.compact and c.compact not in label_keys and not is_vertical_label(c.text)
-             and not _all_labels(c.compact, label_keys)]
-    return cells
+    cells = [_without_label_lines(c, label_keys) for c in layout.texts(anchors.text[start:end], anchors.offset + start)]
+    return [c for c in cells if c.compact and c.compact not in label_keys and not is_vertical_label(c.text)
+            and not _all_labels(c.compact, label_keys)]
+
+
+def _without_label_lines(cell: Cell, keys: set[str]) -> Cell:
+    """A paragraph less its leading lines of labels only (`项目 绩效 目标 项目总目标 …`)."""
+    lines = cell.text.split("\n")
+    skip = 0
+    while skip < len(lines) - 1 and (not lines[skip].strip() or _all_labels(compact(lines[skip]), keys)):
+        skip += 1
+    if not skip:
+        return cell
+    cut = sum(len(line) + 1 for line in lines[:skip])
+    rest = cell.text[cut:]
+    lead = len(rest) - len(rest.lstrip())
+    return Cell(rest.strip(), cell.start + cut + lead, cell.end)
 
 
 def _all_labels(text: str, keys: set[str]) -> bool:

@@ -10,13 +10,45 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from .taxonomy import is_full_label, is_vertical_label, level_of
+from .taxonomy import LEVEL1, LEVEL2, is_full_label, is_vertical_label, level_of
 from .text import Cell, Row, compact, is_number, parse_number
 
 _MD_SEPARATOR = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$")
 _TAB_SPLIT = re.compile(r"\t| {2,}|\u3000+")
 _SPACES = re.compile(r"\s+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# VALIDATION.md §3: `label number "%"` (完成率 100%) and a unit in brackets after its number.
+_RATE_WORD = re.compile(r"^[\u4e00-\u9fff]{1,4}[率度]$")
+_PERCENT = re.compile(r"^\d[\d.,]*%$")
+_BRACKET_UNIT = re.compile(r"^[(（][^()（）]{1,6}[)）]$")
+_LABELS = (*LEVEL1, *LEVEL2)
+
+
+def _label_prefix(text: str) -> bool:
+    return any(label.startswith(text) for label in _LABELS)
+
+
+def _merge(a: Cell, b: Cell) -> Cell:
+    return Cell(a.text + b.text, a.start, b.end, a.col)
+
+
+def glued(cells: list[Cell]) -> list[Cell]:
+    """A line's space-separated pieces put back into cells by the template's vocabulary:
+    pieces of one 一级/二级 label (`产出 指标`, `可持 续影 响指`), a rate word and its
+    percentage (`完成率 100%`), a number and its bracketed unit (`=100.00 (%)`)."""
+    out: list[Cell] = []
+    for cell in cells:
+        prev = out[-1] if out else None
+        text = cell.compact
+        if prev is not None and (
+                (_RATE_WORD.match(prev.compact) and _PERCENT.match(text))
+                or (_BRACKET_UNIT.match(text) and re.search(r"\d$", prev.compact))
+                or (len(prev.compact) < 9 and prev.compact not in _LABELS and level_of(prev.compact)
+                    and _label_prefix(prev.compact + text))):
+            out[-1] = _merge(prev, cell)
+        else:
+            out.append(cell)
+    return out
 
 
 def _lines(text: str, offset: int):
@@ -142,8 +174,10 @@ class BrokenLineLayout:
                 continue
             if i in vertical:
                 continue
-            cells = _split(line, start, _SPACES)
-            text_ = compact(line)
+            cells = _extend_label(glued(_split(line, start, _SPACES)), pending_lines, rows)
+            if not cells:
+                continue
+            text_ = "".join(c.compact for c in cells)
             if all(is_full_label(c.text) for c in cells):
                 # A label right under a row's values, with no blank line, was printed at the
                 # middle of its merged cell: rows above it may belong to it too.
@@ -154,13 +188,21 @@ class BrokenLineLayout:
             values = _values(cells)
             if values is not None:
                 at = cells.index(values[0])
-                if pending and rows and _is_indicator(rows[-1]) and _has_name(cells[:at]):
+                own_name = _has_name(cells[:at])
+                if pending and rows and _is_indicator(rows[-1]) and own_name:
                     # This row prints its own name beside its values, so the text lines
-                    # before it are the wrapped ends of the row above (name, deviation).
-                    _continue(rows[-1], pending_lines)
-                    pending, pending_lines = [], []
+                    # before it are the wrapped ends of the row above (name, deviation);
+                    # label-only lines just above it are its own level cells.
+                    k = len(pending_lines)
+                    while k and all(_is_label(c) for c in pending_lines[k - 1]):
+                        k -= 1
+                    _continue(rows[-1], pending_lines[:k])
+                    pending, pending_lines = [c for line in pending_lines[k:] for c in line], []
                 rows.append(_row_from(pending, cells[:at], values, cells[at + 4:]))
-                pending, pending_lines, deviation = [], [], "open" if _lost_points(rows[-1]) else ""
+                # A row whose values share a line with its name prints its deviation there too
+                # (cells top-aligned): a text line below it without one is a wrapped name end.
+                lost = _lost_points(rows[-1]) and (not own_name or len(cells) > at + 4)
+                pending, pending_lines, deviation = [], [], "open" if lost else ""
                 continue
             if len(text_) == 1 and _CJK.match(text_) and rows and _is_indicator(rows[-1]) and not pending:
                 at = max(_score_at(rows[-1]) - 4, 0)
@@ -174,9 +216,32 @@ class BrokenLineLayout:
                 continue
             pending.extend(cells)
             pending_lines.append(cells)
-        if pending:
+        if pending and rows and _is_indicator(rows[-1]) and not all(_is_label(c) for c in pending):
+            _continue(rows[-1], pending_lines)  # wrapped ends of the last row, with nothing below
+        elif pending:
             rows.append(Row(pending))
+        if not any(_is_indicator(r) for r in rows):
+            # No line closes with weight and score (a declaration's table): a line is a row.
+            return [Row(cells) for line, start in lines if (cells := glued(_split(line, start, _SPACES)))]
         return rows
+
+
+def _is_label(cell: Cell) -> bool:
+    return is_full_label(cell.text) or (level_of(cell.text) is not None and _label_prefix(cell.compact))
+
+
+def _extend_label(cells: list[Cell], pending_lines: list[list[Cell]], rows: list[Row]) -> list[Cell]:
+    """A line opening with the rest of a 一级/二级 label cut short on the line above
+    (`可持续影响 指` then `标`): the pieces join that label cell where it stands."""
+    holders = [line for line in reversed(pending_lines)] + ([rows[-1].cells] if rows else [])
+    for holder in holders[:2]:
+        at = next((j for j in range(len(holder) - 1, -1, -1) if _is_label(holder[j])), None)
+        if at is None or holder[at].compact in _LABELS:
+            continue
+        while cells and _label_prefix(holder[at].compact + cells[0].compact):
+            holder[at] = _merge(holder[at], cells.pop(0))
+        break
+    return cells
 
 
 def _vertical_label_lines(lines: list[tuple[str, int]]) -> set[int]:
@@ -205,8 +270,8 @@ def _values(cells: list[Cell]) -> list[Cell] | None:
     the line, or followed only by the start of a deviation text (no number after them)."""
     for end in range(len(cells), 3, -1):
         run, rest = cells[end - 4:end], cells[end:]
-        if is_number(run[3].text) and is_number(run[2].text) and not is_number(run[0].text) \
-                and not any(is_number(c.text) for c in rest):
+        if is_number(run[3].text) and is_number(run[2].text) and not any(is_number(c.text) for c in rest) \
+                and (not is_number(run[0].text) or (not rest and end > 4 and not is_number(cells[end - 5].text))):
             return run
     return None
 
@@ -218,9 +283,10 @@ def _has_name(cells: list[Cell]) -> bool:
 def _row_from(pending: list[Cell], cells: list[Cell], values: list[Cell], deviation: list[Cell] = ()) -> Row:
     # Level labels printed on the row's line stay cells of their own, not part of the name.
     labels = []
-    while cells and (is_full_label(cells[0].text) or level_of(cells[0].text)) and len(cells) > 1:
+    cells = [*pending, *cells]
+    while cells and _is_label(cells[0]) and len(cells) > 1:
         labels.append(cells.pop(0))
-    name_cells = pending + cells
+    name_cells = cells
     notes = []
     tail = [Cell("".join(c.text for c in deviation), deviation[0].start, deviation[-1].end)] if deviation else []
     if not name_cells:
