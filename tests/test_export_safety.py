@@ -1,6 +1,6 @@
 """Exports hold values, never formulas: the XLSX writes every string as text (the seeds' `=28人`
 cells, a project name `=HYPERLINK(...)`), the CSV neutralises a cell that would start a formula
-(OWASP's rule: a leading ') and leaves numbers alone; removing one leading ' undoes it."""
+(OWASP's rule: a leading ', full-width ＝ ＋ － ＠ too) and leaves numbers alone; removing one leading ' undoes it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ from jixiao.export import export
 LINK = '=HYPERLINK("http://example.invalid/?"&A1,"点击")'
 # indicator (target, actual) cells a hostile document prints, in place of the seed's
 HOSTILE_CELLS = {"=50人 =50人 2 2": ("@SUM(A1)", "-2+3+cmd|'/Ccalc'!A0"), "=4次 =4次 2 2": ("+1+1", "#N/A"),
-                 "=10次 =8次 1 0": ("'quoted", "-5")}
+                 "=10次 =8次 1 0": ("'quoted", "-5"),
+                 # full-width operators, which spreadsheets in CJK locales may read as = + - @
+                 "=5次 =5次 2 2": ("＝1+1", "＋CMD|'/Ccalc'!A0"), "=2个 =2个 2 2": ("－2+3", "＠SUM(A1)")}
+FULL_WIDTH = ("＝", "＋", "－", "＠")
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,7 @@ def test_the_xlsx_holds_no_formula_and_no_error_cell(exported):
     # and a cell edited in Excel stays text: it is marked quote-prefixed
     sheet = book["indicators"]
     assert all(c.quotePrefix for row in sheet.iter_rows(min_row=2) for c in row
-               if isinstance(c.value, str) and c.value.startswith(("=", "+", "-", "@")))
+               if isinstance(c.value, str) and c.value.startswith(("=", "+", "-", "@", *FULL_WIDTH)))
 
 
 def test_the_csv_neutralises_formula_leading_cells_and_keeps_numbers(exported):
@@ -77,7 +80,8 @@ def test_the_csv_neutralises_formula_leading_cells_and_keeps_numbers(exported):
         rows = _csv(exported, table)
         for row in rows:
             for cell in row:
-                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")) or plain_number.fullmatch(cell), cell
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r", *FULL_WIDTH)) or \
+                    plain_number.fullmatch(cell), cell
         # removing one leading ' gives back every value the XLSX holds, numbers as numbers
         values = list(book[table].values)
         assert len(values) == len(rows)
@@ -96,3 +100,4 @@ def test_the_csv_neutralises_formula_leading_cells_and_keeps_numbers(exported):
     assert ["'+1+1", "#N/A"] in indicators
     assert ["''quoted", "-5"] in indicators  # a leading ' is doubled (so the undo is exact); "-5" is a number
     assert ["'=28人", "'=28人"] in indicators
+    assert ["'＝1+1", "'＋CMD|'/Ccalc'!A0"] in indicators and ["'－2+3", "'＠SUM(A1)"] in indicators

@@ -28,8 +28,9 @@ INDICATORS = [("document", "文档"), ("form_index", "表序号"), ("project_nam
 FINDINGS = [("document", "文档"), ("form_index", "表序号"), ("project_name", "项目名称"), ("code", "规则"),
             ("severity", "严重程度"), ("triage", "分诊"), ("fields", "涉及字段"), ("message", "说明")]
 TABLES = {"forms": FORMS, "funds": FUNDS, "indicators": INDICATORS, "findings": FINDINGS}
-# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection);
+# spreadsheets in CJK locales may normalise the full-width ＝ ＋ － ＠ to them first.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)%?")
 # A declaration prints 其他资金 twice (project and annual columns): the export says which.
 ROW_NAMES = {**FUND_LABELS, "project_other": "其他资金(项目)"}
@@ -125,7 +126,7 @@ def _cell(value):
 
 def _csv_cell(value):
     """A CSV cell no spreadsheet runs as a formula (OWASP's CSV-injection rule): a string that
-    starts with = + - @ tab or CR gets a leading ', and so does one that starts with ' (so
+    starts with = + - @ (or their full-width ＝ ＋ － ＠), tab or CR gets a leading ', and so does one that starts with ' (so
     removing one leading ' undoes it exactly). A number stays a number, and a string that is
     a plain number as printed ("-5", "+3.5%") stays as it is: it cannot be a formula."""
     if isinstance(value, str) and value.startswith((*FORMULA_START, "'")) and not PLAIN_NUMBER.fullmatch(value):
