@@ -1,7 +1,8 @@
 """The review app off loopback and at its edges: `jixiao review --host 0.0.0.0` prints a URL
 with an access token once and answers nothing without it; a loopback Host name from another
-machine is refused; an Origin on another port is another origin; a POST's body is read only
-after its CSRF check, and a body over the cap is refused (413)."""
+machine is refused, while another loopback address bound (127.0.0.2) answers the URL printed;
+an Origin on another port is another origin; a POST's body is read only after its CSRF check,
+and a body over the cap is refused (413)."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _request(port, method, path, headers=None, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def _request(port, method, path, headers=None, body=None, address="127.0.0.1"):
+    conn = http.client.HTTPConnection(address, port, timeout=30)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
@@ -55,18 +56,23 @@ def _request(port, method, path, headers=None, body=None):
         conn.close()
 
 
-def test_off_loopback_every_request_needs_the_token_printed_once(store):
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "jixiao", "review", str(store), "--host", "0.0.0.0",
-                               "--port", str(port), "--reviewer", "王五"], stdout=subprocess.PIPE,
+def _started(args: list[str]) -> tuple[subprocess.Popen, str]:
+    """`jixiao review …` started, and what it printed up to its URL line."""
+    server = subprocess.Popen([sys.executable, "-m", "jixiao", "review", *args], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True,
                               env={**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"})
+    printed = ""
+    while "review at" not in printed:
+        line = server.stderr.readline()
+        assert line, f"the server stopped: {printed}"
+        printed += line
+    return server, printed
+
+
+def test_off_loopback_every_request_needs_the_token_printed_once(store):
+    port = _free_port()
+    server, printed = _started([str(store), "--host", "0.0.0.0", "--port", str(port), "--reviewer", "王五"])
     try:
-        printed = ""
-        while "review at" not in printed:
-            line = server.stderr.readline()
-            assert line, f"the server stopped: {printed}"
-            printed += line
         token = re.search(r"\?token=([\w-]+)", printed)
         assert token, printed
         token = token.group(1)
@@ -95,6 +101,26 @@ def test_off_loopback_every_request_needs_the_token_printed_once(store):
         server.terminate()
         out, rest = server.communicate(timeout=30)
     assert (printed + rest + out).count(token) == 1  # printed once, never logged
+
+
+def test_a_loopback_address_other_than_127_0_0_1_answers_the_url_it_prints(store):
+    port = _free_port()
+    server, printed = _started([str(store), "--host", "127.0.0.2", "--port", str(port)])
+    try:
+        url = re.search(r"review at (http://\S+)", printed).group(1)
+        assert url == f"http://127.0.0.2:{port}/" and "token" not in url  # loopback: no token needed
+        for _ in range(400):  # until it listens
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.2", port)) == 0:
+                    break
+            time.sleep(0.05)
+        status, _, page = _request(port, "GET", "/", address="127.0.0.2")  # Host: 127.0.0.2:port, as a browser sends
+        assert status == 200 and 'name="csrf"' in page, page[:200]
+        # a name not bound is still refused (DNS rebinding)
+        assert _request(port, "GET", "/", {"Host": f"rebound.example:{port}"}, address="127.0.0.2")[0] == 400
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
 
 
 def test_a_loopback_host_name_from_another_machine_is_refused(store):

@@ -338,6 +338,8 @@ def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 8765, reviewe
 
     if not is_loopback(host) and not access_token:
         raise ValueError("serving off loopback needs an access token")
-    hosts = LOCAL_HOSTS if is_loopback(host) else ("*",) if host in WILDCARD_HOSTS else (*LOCAL_HOSTS, host)
+    # The name bound is answered too: `--host 127.0.0.2` (loopback, so no token) prints a URL
+    # whose Host is 127.0.0.2, which must not be refused as a foreign name.
+    hosts = ("*",) if host in WILDCARD_HOSTS else tuple(dict.fromkeys((*LOCAL_HOSTS, host)))
     uvicorn.run(create_app(folder, reviewer, hosts, access_token), host=host, port=port, log_level="warning",
                 access_log=False)
