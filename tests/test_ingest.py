@@ -82,4 +82,7 @@ def test_folders_expand_to_the_files_jixiao_reads(tmp_path):
     (tmp_path / "c.pdf").write_bytes(b"%PDF")
     (tmp_path / "d.JPG").write_bytes(b"\xff\xd8")  # read only to say it needs OCR
     (tmp_path / "e.docx").write_bytes(b"PK")
-    assert [p.name for p in iter_paths([tmp_path])] == ["a.md", "b.txt", "c.pdf", "d.JPG"]
+    (tmp_path / "f.doc").write_bytes(b"\xd0\xcf")  # read only to say: save it as .docx
+    (tmp_path / "g.csv").write_text("x")
+    (tmp_path / "h.zip").write_bytes(b"PK")
+    assert [p.name for p in iter_paths([tmp_path])] == ["a.md", "b.txt", "c.pdf", "d.JPG", "e.docx", "f.doc"]

@@ -62,7 +62,7 @@ ModeOption = Annotated[Optional[str], typer.Option(
 
 @app.command()
 def extract(
-    inputs: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md, .pdf with a text layer) to read.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Files or folders to read: .txt/.md, .pdf, scans (.png/.jpg/.tif), .docx, .xlsx/.xls, .html, .json table cells.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write JSON lines here, not stdout.")] = None,
     backend: Annotated[Optional[str], typer.Option(
         help=f"Back-end: {', '.join(sorted(REGISTRY))}. Default: hybrid when an endpoint is configured, else rules.")] = None,
@@ -93,7 +93,7 @@ def extract(
         raise typer.Exit(2) from None
     paths = iter_paths(inputs)
     if not paths:
-        err.print("error: 没有可读取的文件 / no input files found (.txt, .md, .pdf)", highlight=False)
+        err.print("error: 没有可读取的文件 / no input files found (.txt, .md, .pdf, .docx, .xlsx, .xls, .html, .json)", highlight=False)
         raise typer.Exit(2)
     failed = forms = review = failed_forms = 0
     try:
@@ -130,7 +130,7 @@ def extract(
 
 @app.command("run")
 def run_command(
-    inputs: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md, .pdf with a text layer) to read.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Files or folders to read: .txt/.md, .pdf, scans (.png/.jpg/.tif), .docx, .xlsx/.xls, .html, .json table cells.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder: the store (jixiao.sqlite) lives here.")],
     backend: Annotated[Optional[str], typer.Option(
         help=f"Back-end: {', '.join(sorted(REGISTRY))}. Default: hybrid when an endpoint is configured, else rules.")] = None,
@@ -155,7 +155,7 @@ def run_command(
         raise typer.Exit(2) from None
     total = len(iter_paths(inputs))
     if not total:
-        _fail(InputError("没有可读取的文件 / no input files found (.txt, .md, .pdf)"), 2)
+        _fail(InputError("没有可读取的文件 / no input files found (.txt, .md, .pdf, .docx, .xlsx, .xls, .html, .json)"), 2)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True, disable=total <= 1) as bar:
         task = bar.add_task("run", total=total)

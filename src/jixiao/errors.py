@@ -27,6 +27,22 @@ class InputTooLarge(InputError):
         self.size, self.limit = size, limit
 
 
+class UnsupportedFormat(InputError):
+    """A file kind jixiao does not read (.doc, .wps, .et): the message says what to save it as."""
+
+
+class EncryptedFile(InputError):
+    """A password-protected (encrypted) Word or Excel file: it must be saved without a password."""
+
+
+class CorruptFile(InputError):
+    """A Word, Excel, HTML or JSON file that cannot be opened as one (a broken zip, bad JSON)."""
+
+
+class EmptyDocument(InputError):
+    """A file that opens but holds nothing to read: an empty workbook, sheet or document."""
+
+
 class SegmentationError(JixiaoError):
     """A document holds no recognisable form."""
 

@@ -16,8 +16,12 @@ from .text import decode, ingest_bytes, ingest_text, read_text
 __all__ = ["IMAGES", "MAX_FILE_MB", "SCANS", "SCAN_FACTOR", "SUFFIXES", "check_input", "decode", "ingest",
            "ingest_bytes", "ingest_text", "iter_paths"]
 
-SUFFIXES = (".txt", ".md", ".text", ".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 IMAGES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+OFFICE = (".docx", ".xlsx", ".xlsm", ".xls")
+HTML = (".html", ".htm")
+# Kinds jixiao refuses with a message saying what to save them as (listed so a folder's are named).
+OLD_OFFICE = (".doc", ".wps", ".et")
+SUFFIXES = (".txt", ".md", ".text", ".json", ".pdf", *IMAGES, *OFFICE, *HTML, *OLD_OFFICE)
 # A form document's text is a few hundred KB at most; a limit well above that stops a stray
 # dump or log from costing minutes and gigabytes.
 MAX_FILE_MB = 20.0
@@ -29,12 +33,28 @@ _NOT_REGULAR = ((stat.S_ISFIFO, "命名管道", "a named pipe (FIFO)"), (stat.S_
 
 
 def ingest(path: str | Path, max_file_mb: float | None = MAX_FILE_MB) -> SourceDoc:
-    """The decoded, cleaned text of one file: text in any of the usual encodings, a PDF's
-    text layer, or a scan's pages read by OCR. Only a regular file within the size limit
-    (`check_input`) is opened."""
+    """One file read: text in any of the usual encodings, a PDF's text layer, a scan's pages
+    read by OCR, a Word or Excel file, HTML or JSON table cells (the last four with their
+    tables as grids). Only a regular file within the size limit (`check_input`) is opened."""
     path = Path(path)
     check_input(path, max_file_mb)
     suffix = path.suffix.lower()
+    if suffix in OLD_OFFICE:
+        from .office import refuse_old_format
+
+        refuse_old_format(path)
+    if suffix in OFFICE:
+        from . import office
+
+        return {".docx": office.read_docx, ".xls": office.read_xls}.get(suffix, office.read_xlsx)(path)
+    if suffix in HTML:
+        from .html import read_html
+
+        return read_html(path)
+    if suffix == ".json":
+        from .cells import read_cells
+
+        return read_cells(path)
     if suffix in IMAGES:
         from . import ocr
 
@@ -44,7 +64,24 @@ def ingest(path: str | Path, max_file_mb: float | None = MAX_FILE_MB) -> SourceD
         from .pdf import pdf_pages
 
         return _paged(pdf_pages(path, ocr.PageReader()), path, "pdf text layer")
-    return read_text(path)
+    return _sniffed(read_text(path), path)
+
+
+def _sniffed(doc: SourceDoc, path: Path) -> SourceDoc:
+    """A text file whose content is JSON table cells (a table dump saved as .txt) read as cells."""
+    head = doc.raw_text.lstrip()[:1]
+    if head in ("[", "{"):
+        import json
+
+        from .cells import cells_doc, tables_of
+
+        try:
+            tables = tables_of(json.loads(doc.raw_text))
+        except (ValueError, RecursionError):
+            tables = None
+        if tables:
+            return cells_doc(tables, path.name, str(path))
+    return doc
 
 
 def check_input(path: str | Path, max_file_mb: float | None = MAX_FILE_MB) -> int:
