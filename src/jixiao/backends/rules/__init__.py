@@ -11,7 +11,8 @@ from ...schema import (
     TargetDeclaration,
 )
 from .fields import (
-    Anchors, Found, amount_unit, goal_texts, join_goals, labelled_values, line_end, row_slots, year,
+    Anchors, Found, amount_unit, goal_texts, interleaved_columns, join_goals, labelled_values, line_end, row_slots,
+    year,
 )
 from .indicators import IndicatorTable
 from .layouts import Layout, detect_layout
@@ -72,6 +73,11 @@ class _Reader:
 
     def goals(self, start: int, end: int, slots: int) -> list:
         cells = goal_texts(self.anchors, self.layout, start, end, _GOAL_LABELS)
+        columns = interleaved_columns(cells) if slots == 2 else None
+        if columns:
+            cells = columns
+            for name in ("goal_expected", "goal_actual"):
+                self.note(name, "stranded_fragment", "two goal columns read line by line: each line cut by the column width")
         if len(cells) > slots:
             self.note("goals", "rejoined", f"{len(cells)} text pieces joined into {slots} goal texts")
         return join_goals(cells, slots)

@@ -81,17 +81,23 @@ def _interleaved(anchors: Anchors, out: dict, left, right, stop: int) -> None:
     eol = text.find("\n", right[0].end(), stop)
     if eol < 0 or out.get(left[1]) is None or out.get(right[1]) is None:
         return
-    nxt = text.find("\n", eol + 1, stop)
-    line = text[eol + 1:nxt if nxt >= 0 else stop]
-    pieces = list(_TOKEN.finditer(line))
-    if len(pieces) < 2 or any(is_value_token(p.group()) for p in pieces):
-        return
-    first = pieces[0]
     a, b = out[left[1]], out[right[1]]
     why = "wrapped ends of two side-by-side cells printed on one line; the first piece placed with the left cell"
-    a_end = eol + 1 + first.end()
-    out[left[1]] = Found(str(a.value) + compact(first.group()), a.start, anchors.offset + a_end, why)
-    rest = text[right[0].end():eol + 1 + first.start()] + text[a_end:stop]
+    left_text, right_text, a_end = str(a.value), text[right[0].end():eol + 1], a.end - anchors.offset
+    while eol < stop:  # each following line of two or more pieces: the first wraps the left cell
+        nxt = text.find("\n", eol + 1, stop)
+        nxt = stop if nxt < 0 else nxt
+        pieces = list(_TOKEN.finditer(text, eol + 1, nxt))
+        if len(pieces) < 2 or any(is_value_token(p.group()) for p in pieces):
+            break
+        left_text += compact(pieces[0].group())
+        a_end = pieces[0].end()
+        right_text += text[pieces[0].end():nxt + 1]
+        eol = nxt
+    if a_end == a.end - anchors.offset:
+        return
+    out[left[1]] = Found(left_text, a.start, anchors.offset + a_end, why)
+    rest = right_text + text[eol + 1:stop]
     out[right[1]] = Found(compact(rest).strip(":：").replace("|", ""), b.start, b.end, why)
 
 
@@ -185,3 +191,30 @@ def join_goals(cells: list[Cell], slots: int) -> list[Found | None]:
 
 def _join(a: str, b: str) -> str:
     return a + ("" if not a or not b or not (a[-1].isascii() and b[0].isascii()) else " ") + b
+
+
+def interleaved_columns(cells: list[Cell]) -> list[Cell] | None:
+    """Two text columns printed side by side and read line by line (`为深入贯彻落 围绕区委区政`):
+    each line's first piece(s) go left, the rest right, cut where the left column's width (the
+    width its two-piece lines show) is best kept; lines of one piece continue the column that
+    did not end short on the line above. A guess from the layout: None when the text is not
+    two columns."""
+    if len(cells) != 1:
+        return None
+    lines = [line.split() for line in cells[0].text.split("\n") if line.strip()]
+    two = [line for line in lines if len(line) == 2]
+    if len(lines) < 3 or len(two) < 0.5 * len(lines):
+        return None
+    widths = sorted(len(line[0]) for line in two)
+    width, right_width = widths[len(widths) // 2], sorted(len(line[1]) for line in two)[len(two) // 2]
+    left, right, last = [], [], "left"
+    for pieces in lines:
+        if len(pieces) == 1:
+            side = left if last == "left" else right
+            side.append(pieces[0])
+            continue
+        cut = min(range(1, len(pieces)), key=lambda k: abs(len(" ".join(pieces[:k])) - width))
+        left.append("".join(pieces[:cut]))
+        right.append("".join(pieces[cut:]))
+        last = "right" if len(left[-1]) < width - 1 and len(right[-1]) >= right_width - 1 else "left"
+    return [Cell("\n".join(left), cells[0].start, cells[0].end), Cell("\n".join(right), cells[0].start, cells[0].end)]

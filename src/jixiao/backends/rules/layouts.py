@@ -21,6 +21,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _RATE_WORD = re.compile(r"^[\u4e00-\u9fff]{1,4}[率度]$")
 _PERCENT = re.compile(r"^\d[\d.,]*%$")
 _BRACKET_UNIT = re.compile(r"^[(（][^()（）]{1,6}[)）]$")
+_UNIT_WORD = re.compile(r"^[\u4e00-\u9fff]{1,2}$")  # 33 家, 8 人: a count and its unit
 _LABELS = (*LEVEL1, *LEVEL2)
 
 
@@ -42,7 +43,7 @@ def glued(cells: list[Cell]) -> list[Cell]:
         text = cell.compact
         if prev is not None and (
                 (_RATE_WORD.match(prev.compact) and _PERCENT.match(text))
-                or (_BRACKET_UNIT.match(text) and re.search(r"\d$", prev.compact))
+                or ((_BRACKET_UNIT.match(text) or _UNIT_WORD.match(text)) and re.search(r"\d$", prev.compact))
                 or (len(prev.compact) < 9 and prev.compact not in _LABELS and level_of(prev.compact)
                     and _label_prefix(prev.compact + text))):
             out[-1] = _merge(prev, cell)
@@ -175,6 +176,7 @@ class BrokenLineLayout:
             if i in vertical:
                 continue
             cells = _extend_label(glued(_split(line, start, _SPACES)), pending_lines, rows)
+            pending = [c for held in pending_lines for c in held]  # a label cell may have grown
             if not cells:
                 continue
             text_ = "".join(c.compact for c in cells)
@@ -271,7 +273,7 @@ def _values(cells: list[Cell]) -> list[Cell] | None:
     for end in range(len(cells), 3, -1):
         run, rest = cells[end - 4:end], cells[end:]
         if is_number(run[3].text) and is_number(run[2].text) and not any(is_number(c.text) for c in rest) \
-                and (not is_number(run[0].text) or (not rest and end > 4 and not is_number(cells[end - 5].text))):
+                and (not is_number(run[0].text) or (not rest and (end == 4 or not is_number(cells[end - 5].text)))):
             return run
     return None
 
