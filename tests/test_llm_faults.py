@@ -1,17 +1,19 @@
 """Hostile and unlucky endpoints, through the real openai client and instructor: a proxy that
 echoes the Authorization header in its errors (the key must show nowhere: logs at DEBUG,
 the CLI's output, the store, the export), and an endpoint that is down (refused or dropped
-connections: the rules' reading of every form stands, the cause is named, and a dead
-endpoint is not asked again and again)."""
+connections, or a hung or firewalled one, whose requests time out: the rules' reading of
+every form stands, the cause is named, and a dead endpoint is not asked again and again)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -21,10 +23,10 @@ from jixiao.backends.support import Breaker, EndpointDown
 from jixiao.config import LLMSettings
 from jixiao.ingest import ingest
 from jixiao.pipeline import extract_paths
-from jixiao.redact import redact
+from jixiao.redact import install_redaction, redact
 from jixiao.runs import load_gold as load_gold_dir
 from jixiao.segment import segment
-from jixiao.testing import DroppingServer, Fault, FakeOpenAI, gold_answerer, refused_url
+from jixiao.testing import DroppingServer, Fault, FakeOpenAI, SilentServer, gold_answerer, refused_url
 
 GOLD_FORMS = [f.model_dump(mode="json") for g in load_gold_dir(GOLD) for f in g.forms]
 KEY = "sk-live-TOPSECRET0123456789"
@@ -78,6 +80,65 @@ def test_a_key_of_any_shape_is_hidden_once_configured(every_log, tmp_path):
     assert "TOPSECRET" not in logged + result.model_dump_json()
     assert "not allowed on this route" in logged
     assert redact(f"Authorization: Bearer {odd_key}") == "Authorization: Bearer ***"
+
+
+def test_a_logger_made_after_installation_and_a_handler_added_later_see_no_key(tmp_path):
+    install_redaction(KEY)
+    fresh = logging.getLogger(f"httpcore2.made_later_{uuid.uuid4().hex}")  # no filter was ever put on it
+    fresh.setLevel(logging.DEBUG)
+    seen, handler = io.StringIO(), None
+    try:
+        handler = logging.StreamHandler(seen)
+        logging.getLogger().addHandler(handler)  # added after installation too
+        fresh.debug("receive_response_headers.complete return_value=%r", [(b"X-Echo-Authorization", KEY.encode())])
+        fresh.warning("key %s in a message", KEY, exc_info=RuntimeError(f"echoed {KEY}"))
+        logging.getLogger("jixiao.made_later").error("Authorization: Bearer %s", KEY)
+        logging.getLogger("unrelated").warning("%s", "sk-not-ours-0123456789 stays as it is")  # another family: untouched
+    finally:
+        logging.getLogger().removeHandler(handler)
+    text = seen.getvalue()
+    assert "TOPSECRET" not in text and text.count("***") >= 3 and "echoed ***" in text
+    assert "sk-not-ours-0123456789" in text
+
+
+def test_a_factory_set_before_installation_still_makes_the_records():
+    made = []
+    previous = logging.getLogRecordFactory()
+
+    def tagging(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        made.append(record.name)
+        return record
+
+    logging.setLogRecordFactory(tagging)
+    try:
+        install_redaction(KEY)
+        install_redaction(KEY)  # idempotent: wrapped once
+        record = logging.getLogger("openai.resources.later").makeRecord(
+            "openai.resources.later", logging.DEBUG, __file__, 1, "sent %s", (KEY,), None)
+        assert made == ["openai.resources.later"] and record.getMessage() == "sent ***"
+        assert logging.getLogRecordFactory().inner is tagging
+    finally:
+        logging.setLogRecordFactory(previous)
+
+
+def test_the_transport_debug_log_of_a_header_echoing_endpoint_shows_no_key(tmp_path):
+    """The reviewer's repro: logging at DEBUG from the start, the CLI, an endpoint answering 502
+    with the request's Authorization in a response header: httpcore2's loggers, made on the
+    first connection, log the response headers."""
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
+        server.then(*[Fault(502, echo_auth_header="X-Echo-Authorization")] * 8)
+        env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": KEY, "JIXIAO_MODEL": "fake-model",
+               "JIXIAO_MODE": "tools", "JIXIAO_CACHE": str(tmp_path / "cache")}
+        script = ("import logging, sys; logging.basicConfig(level=logging.DEBUG); from jixiao.cli import app; "
+                  "app(sys.argv[1:], prog_name='jixiao')")
+        run = subprocess.run([sys.executable, "-c", script, "run", str(SEEDS[0]), "--out", str(tmp_path / "o"),
+                              "--backend", "llm"], env=env, capture_output=True, text=True, timeout=180)
+        assert not server.script  # every echoing reply was sent
+    headers = [line for line in run.stderr.splitlines() if "receive_response_headers.complete" in line]
+    assert len(headers) >= 8 and all("X-Echo-Authorization" in line for line in headers[:8]), run.stderr[-2000:]
+    assert any(line.startswith("DEBUG:httpcore") for line in headers)
+    assert "TOPSECRET" not in run.stdout + run.stderr and "Bearer ***" in run.stderr
 
 
 def _jixiao(*args, env, cwd=None):
@@ -157,6 +218,55 @@ def test_the_cli_with_the_endpoint_refusing_names_the_cause_once_and_loses_no_fo
         assert db.execute(count).fetchone() == plain.execute(count).fetchone() == (21,)
         statuses = "SELECT status, COUNT(*) FROM documents GROUP BY status"
         assert db.execute(statuses).fetchall() == plain.execute(statuses).fetchall() == [("done", 4)]
+
+
+def _sent(caplog) -> int:
+    """HTTP requests the openai client sent (its own DEBUG record of each)."""
+    return sum(r.name.startswith("openai") and r.getMessage().startswith("Sending HTTP Request") for r in caplog.records)
+
+
+@pytest.mark.parametrize("mode", ["auto", "tools"])
+def test_a_hung_endpoint_is_marked_down_after_three_requests_without_an_answer(every_log, tmp_path, mode):
+    with SilentServer() as hung:  # accepts every connection, never answers
+        llm = get_backend("llm", settings(hung.base_url, tmp_path, mode=mode, timeout=0.3))
+        results = list(extract_paths(SEEDS, llm, concurrency=4))
+        connections = hung.accepts
+    assert all(not r.ok and "LLM endpoint unreachable" in r.error and "connected, no answer within 0.3 s" in r.error
+               for r in results), [r.error for r in results]
+    # three requests with no answer mark it down; a few more were already in flight (one per
+    # worker); never four probes, or five attempts, per document
+    assert 3 <= _sent(every_log) <= 3 + 4 and connections <= 3 + 4
+    assert sum("LLM endpoint unreachable" in r.getMessage() for r in every_log.records if r.name == "jixiao") == 1
+
+
+def test_hybrid_with_a_hung_endpoint_keeps_every_rules_reading(every_log, tmp_path):
+    rules = list(extract_paths(SEEDS, "rules"))
+    with SilentServer() as hung:
+        results = list(extract_paths(SEEDS, get_backend("hybrid", settings(hung.base_url, tmp_path, timeout=0.3))))
+        connections = hung.accepts
+    assert all(r.ok for r in results) and len(_by_form(results)) == len(_by_form(rules))
+    assert any(n.code == "llm_unavailable" for _, _, f in _by_form(results) for n in f.notes)
+    assert connections == 3 == _sent(every_log)  # the mode probes of the first form in doubt, one by one
+
+
+def test_a_firewalled_endpoint_connect_timeouts_count_like_refusals(every_log, tmp_path):
+    with SilentServer(accepting=False) as walled:  # connections never made
+        llm = get_backend("llm", settings(walled.base_url, tmp_path / "c", mode="tools", timeout=0.3))
+        results = list(extract_paths(SEEDS, llm, concurrency=2))
+    assert all(not r.ok and "connection timed out within 0.3 s" in r.error for r in results), [r.error for r in results]
+    assert 3 <= _sent(every_log) <= 3 + 2
+
+
+def test_mode_probe_rounds_failing_on_the_transport_mark_the_endpoint_down(every_log, tmp_path):
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
+        server.then(*[Fault(502)] * 100)  # a proxy whose upstream is gone: every request a 502
+        llm = get_backend("llm", settings(server.base_url, tmp_path, transport_retries=0))
+        results = list(extract_paths(SEEDS, llm))
+        sent = server.completions
+    assert sent == 3 * 4  # three rounds of four probes, then marked down: no fourth round
+    assert all(not r.ok for r in results)
+    assert "every mode probe failed on the transport" in results[-1].error
+    assert "LLM endpoint unreachable" in results[-1].error and "no instructor mode" not in results[-1].error
 
 
 def test_an_endpoint_that_answers_in_no_mode_is_probed_once_a_run(tmp_path):

@@ -1,10 +1,11 @@
-"""Keys out of logs and messages: a logging filter on the provider SDKs' loggers and jixiao's.
+"""Keys out of logs and messages: every record of the provider SDKs' loggers and jixiao's redacted.
 
 An endpoint or a proxy may echo the request's Authorization header in its error body; the
 openai client puts that body in its exception, and instructor logs the exception on every
-attempt. The filter rewrites each record (message, args, exception and stack text) before
-any handler sees it, replacing the configured key, and anything shaped like a key or a
-bearer token, with ***."""
+attempt; the transport logs response headers at DEBUG. Each record of those loggers is
+rewritten as it is made (message, args, exception and stack text), before any filter or
+handler sees it, replacing the configured key, and anything shaped like a key or a bearer
+token, with ***."""
 
 from __future__ import annotations
 
@@ -57,15 +58,53 @@ class RedactFilter(logging.Filter):
 _FILTER = RedactFilter()
 
 
+def _ours(name: str) -> bool:
+    return any(name == f or name.startswith(f + ".") for f in FAMILIES)
+
+
+class _RedactingFactory:
+    """The log record factory, wrapped: a record of a FAMILIES logger is redacted as it is
+    made, whichever logger made it (one created after installation, such as httpcore2.http11
+    on its first connection, included) and whichever handler will see it (one added later,
+    by basicConfig or a test's capture, included). A filter reaches neither: a logger's
+    filters skip its children's records, a handler's only that handler. The factory it wraps
+    (the default, or one another library installed first) still makes the record."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, name, *args, **kwargs) -> logging.LogRecord:
+        record = self.inner(name, *args, **kwargs)
+        if _ours(str(name)):
+            _FILTER.filter(record)
+        return record
+
+
+def _wraps_ours(factory) -> bool:
+    """Whether `factory` is ours, or (a wrapper another library installed later, which keeps
+    the one it found as `inner`, `wrapped` or `__wrapped__`) calls ours."""
+    for _ in range(20):
+        if isinstance(factory, _RedactingFactory):
+            return True
+        factory = next((getattr(factory, a) for a in ("inner", "wrapped", "__wrapped__") if hasattr(factory, a)), None)
+        if factory is None:
+            return False
+    return False
+
+
 def install_redaction(secret: str | None = None) -> None:
-    """Hide `secret` (and every key-shaped token) in the records of the FAMILIES' loggers,
-    those that exist now included (a filter on a logger does not reach its children's
-    records). Idempotent; run again after importing a provider SDK, as the LLM back-end does."""
+    """Hide `secret` (and every key-shaped token) in every record of the FAMILIES' loggers:
+    redacted as it is made (the record factory, wrapped once, composing with any factory set
+    before), and by a filter on those loggers that exist now (for records made elsewhere and
+    handed to them, e.g. from a queue). Idempotent; run again after importing a provider SDK,
+    as the LLM back-end does: a factory set since that does not call ours is wrapped again."""
     with _lock:
         if _worth_hiding(secret):
             _secrets.add(secret)
-        names = [n for n in list(logging.Logger.manager.loggerDict)
-                 if any(n == f or n.startswith(f + ".") for f in FAMILIES)]
+        current = logging.getLogRecordFactory()
+        if not _wraps_ours(current):
+            logging.setLogRecordFactory(_RedactingFactory(current))
+        names = [n for n in list(logging.Logger.manager.loggerDict) if _ours(n)]
         for name in {*FAMILIES, *names}:
             logger = logging.getLogger(name)
             if _FILTER not in logger.filters:

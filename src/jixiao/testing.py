@@ -3,10 +3,11 @@
 It speaks the chat-completions wire format the real `openai` client and `instructor` use
 (tool calls in tools mode, JSON content otherwise), answers from a function you give it,
 and injects the faults you script: HTTP statuses with headers, hangs, malformed or
-schema-breaking bodies, errors that echo the request's Authorization header (as some
-proxies do). It counts and keeps every request. `DroppingServer` accepts connections and
-drops them unanswered (an endpoint that is up but resets), counting them; `refused_url()`
-is an endpoint where nothing listens."""
+schema-breaking bodies, errors that echo the request's Authorization header in their body
+or a response header (as some proxies do). It counts and keeps every request.
+`DroppingServer` accepts connections and drops them unanswered (an endpoint that is up but
+resets), counting them; `SilentServer` accepts them and never answers (hung), or never
+accepts them (firewalled); `refused_url()` is an endpoint where nothing listens."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Fault:
     hang: float = 0.0  # seconds to wait before replying (past the client's timeout: a hang)
     content: str | None = None  # a 200 answer whose message content is exactly this
     echo_auth: bool = False  # the error body quotes the request's Authorization header back
+    echo_auth_header: str | None = None  # a response header of this name carries it back (as some proxies do)
 
 
 Answer = Callable[[dict], dict]
@@ -106,6 +108,9 @@ class FakeOpenAI:
                 self.in_flight -= 1
 
     def _reply(self, body: dict, fault: Fault | None, authorization: str = "") -> tuple[int, dict[str, str], str]:
+        if fault and fault.echo_auth_header:
+            fault = Fault(**{**fault.__dict__, "headers": {**fault.headers, fault.echo_auth_header: authorization},
+                             "echo_auth_header": None})
         if fault and fault.echo_auth:
             message = f"upstream refused the request (scripted {fault.status}); request headers: Authorization: {authorization}"
             return fault.status, fault.headers, json.dumps({"error": {"message": message, "type": "proxy_error"}})
@@ -189,6 +194,7 @@ class DroppingServer:
 
     def __init__(self):
         self.accepts = 0
+        self._held: list[socket.socket] = []
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
@@ -200,6 +206,8 @@ class DroppingServer:
 
     def __exit__(self, *exc) -> None:
         self._sock.close()
+        for conn in self._held:
+            conn.close()
 
     def _serve(self) -> None:
         while True:
@@ -208,8 +216,36 @@ class DroppingServer:
             except OSError:  # closed
                 return
             self.accepts += 1
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
-            conn.close()
+            self._took(conn)
+
+    def _took(self, conn: socket.socket) -> None:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+        conn.close()
+
+
+class SilentServer(DroppingServer):
+    """`with SilentServer() as hung:` an endpoint on 127.0.0.1 that accepts each connection and
+    never answers (a hung server, or a proxy whose upstream never replies); `hung.accepts`
+    counts the connections. With `accepting=False` its accept queue is full and connections
+    are never made (a firewall that drops them): the client's connect times out."""
+
+    def __init__(self, accepting: bool = True):
+        super().__init__()
+        self.accepting = accepting
+
+    def __enter__(self) -> SilentServer:
+        if self.accepting:
+            return super().__enter__()
+        self._sock.listen(0)  # never accepted: fill the queue, then further SYNs are dropped
+        for _ in range(3):
+            plug = socket.socket()
+            plug.setblocking(False)
+            plug.connect_ex(self._sock.getsockname())
+            self._held.append(plug)
+        return self
+
+    def _took(self, conn: socket.socket) -> None:
+        self._held.append(conn)  # held open, never read, never answered
 
 
 def refused_url() -> str:

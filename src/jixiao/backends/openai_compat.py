@@ -5,8 +5,9 @@ Owners of retries, one each: transport faults (429 with Retry-After, 5xx, timeou
 connections) → the tenacity policy here, with the openai client's own retries off; answers
 that break the schema → instructor's re-ask, bounded; values the source does not bear out →
 one targeted re-ask naming those fields (never for a form whose own numbers disagree).
-An endpoint that refuses or drops connections on several requests in a row is marked down
-(EndpointDown, naming the cause): no request is sent to it until a cool-down has passed."""
+An endpoint that refuses, drops or never answers connections on several requests (or mode
+probe rounds) in a row is marked down (EndpointDown, naming the cause): no request is sent to
+it until a cool-down has passed."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ from ..validate import validate
 from ..validate.triage import triage
 from .split import merge_answers, parts_needed, rows_seen, split_chunk
 from .support import Breaker, BudgetSpent, DiskCache, EndpointDown, RateLimiter, TokenBudget
-from .transport import RetryWait, describe, is_connection_failure, is_transient, public_url, unreachable
+from .transport import (RetryWait, describe, is_connection_failure, is_transient, is_unanswered, public_url,
+                        unreachable)
 
 log = logging.getLogger("jixiao")
 MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
@@ -196,11 +198,24 @@ class LLMBackend:
 
     def _failed(self, error: BaseException | None = None, *args, **kwargs) -> None:
         # Every request instructor sends ends here or in _answered: the breaker sees them all.
+        # A refused, reset or dropped connection, a connect timeout (firewalled, wrong
+        # address) and a read timeout (connected, no answer: hung, or a slow model) count;
+        # `down_after` of them in a row with no answer between mark the endpoint down. A 429
+        # or 5xx neither counts nor clears the count (a proxy answers so for a dead upstream);
+        # any other answer, if bad, shows it up.
         self._free_slot()
-        if is_connection_failure(error):
-            self.breaker.failed(unreachable(error, self.base_url, self.settings.down_after, self.settings.down_for))
-        elif error is not None and not isinstance(error, openai.APITimeoutError):
-            self.breaker.succeeded()  # it answered, if badly: it is up
+        if is_connection_failure(error) or is_unanswered(error):
+            self.breaker.failed(self._unreachable(error))
+        elif error is not None and not is_transient(error):
+            self.breaker.succeeded()
+
+    def _unreachable(self, error: BaseException | str) -> str:
+        return unreachable(error, self.base_url, self.settings.down_after, self.settings.down_for,
+                           self._timeout(getattr(self._local, "probing", False)) if isinstance(error, BaseException)
+                           else None)
+
+    def _timeout(self, probe: bool) -> float:
+        return min(self.settings.timeout, 30) if probe else self.settings.timeout
 
     def _ask(self, answer_cls, messages: list[dict], mode: str, chunk: Chunk | None = None,
              reasks: int | None = None):
@@ -319,7 +334,13 @@ class LLMBackend:
                 failures[mode] = failure
             url, reasons = public_url(self.base_url), "; ".join(f"{m}: {self._reason(f)}" for m, f in failures.items())
             if all(isinstance(f, BaseException) and is_transient(f) for f in failures.values()):
-                # The transport failed, not the modes: not remembered, so a later form tries again.
+                # The transport failed, not the modes: not remembered as a mode failure, but the
+                # round counts toward the breaker as one failed request, so that a dead endpoint
+                # (every probe a 502, say) is not probed in every mode for every form.
+                self.breaker.failed(self._unreachable(f"每种模式的试探都在传输层失败 / every mode probe failed "
+                                                      f"on the transport ({reasons})"))
+                if down := self.breaker.down:
+                    raise EndpointDown(down)
                 raise BackendUnavailable(f"LLM 端点请求失败 / the LLM endpoint at {url} failed every mode probe on the "
                                          f"transport ({reasons}); run `jixiao doctor`")
             self._mode_failure = BackendUnavailable(
@@ -336,13 +357,15 @@ class LLMBackend:
         """None if a tiny structured request works in this mode, else what went wrong."""
         if down := self.breaker.down:
             return down
+        self._local.probing = True
         try:
             answer = self._client(mode).chat.completions.create(
-                model=self.model, response_model=_Probe, max_retries=0, timeout=min(self.settings.timeout, 30),
+                model=self.model, response_model=_Probe, max_retries=0, timeout=self._timeout(probe=True),
                 messages=[{"role": "user", "content": 'JIXIAO-PROBE：请返回 kind="probe"，project_name="测试项目"。'}])
         except Exception as exc:  # any failure means "not this mode"
             return exc
         finally:
+            self._local.probing = False
             self._free_slot()
         return None if answer.project_name == "测试项目" else f"unexpected answer {answer!r}"
 

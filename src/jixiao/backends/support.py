@@ -106,14 +106,16 @@ class TokenBudget:
 
 
 class EndpointDown(BackendUnavailable):
-    """The endpoint refused or dropped the connection on several requests in a row: no
-    request is sent to it until the cool-down has passed."""
+    """The endpoint refused, dropped or never answered the connection on several requests in
+    a row: no request is sent to it until the cool-down has passed."""
 
 
 class Breaker:
-    """Counts requests in a row whose connection failed (refused, reset, dropped; not a slow
-    answer, not an HTTP error); after `threshold` of them the endpoint is marked down for
-    `cooldown` seconds, then one failure more marks it down again. Shared by threads."""
+    """Counts failures in a row with no answer between: a request whose connection failed
+    (refused, reset, dropped, or not made within the timeout), a request that got no answer
+    within the timeout, a round of mode probes that all failed on the transport (the caller
+    decides; an HTTP error is no failure). After `threshold` of them the endpoint is marked
+    down for `cooldown` seconds, then one failure more marks it down again. Shared by threads."""
 
     def __init__(self, threshold: int, cooldown: float, clock=time.monotonic):
         self.threshold, self.cooldown, self.clock = threshold, cooldown, clock

@@ -25,8 +25,28 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def is_connection_failure(exc: BaseException) -> bool:
-    """The connection was refused, reset or dropped: no answer at all, not a slow one."""
-    return isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
+    """The connection was refused, reset or dropped, or never made within the timeout (nothing
+    answers the address: a firewall dropping it, a wrong host): no answer at all."""
+    if isinstance(exc, openai.APITimeoutError):
+        return _connect_timeout(exc)
+    return isinstance(exc, openai.APIConnectionError)
+
+
+def is_unanswered(exc: BaseException) -> bool:
+    """Connected, but no answer within the timeout: a hung endpoint, or a slow model."""
+    return isinstance(exc, openai.APITimeoutError) and not _connect_timeout(exc)
+
+
+def _connect_timeout(exc: BaseException) -> bool:
+    return any(type(e).__name__ in ("ConnectTimeout", "PoolTimeout") for e in _chain(exc))
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    chain, seen = [], error
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return chain
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -57,19 +77,26 @@ def describe(exc: BaseException, secret: str | None = None) -> str:
     return redact(f"{type(inner).__name__}{f' {status}' if status else ''}: {text}", secret)
 
 
-def unreachable(error: BaseException, base_url: str, failures: int, cool_down: float) -> str:
-    """Why an endpoint is marked down, in both languages: the cause and where, never the key."""
-    return (f"LLM 端点无法连接 / LLM endpoint unreachable: {_connection_failure(error)} at {public_url(base_url)} "
+def unreachable(error: BaseException | str, base_url: str, failures: int, cool_down: float,
+                timeout: float | None = None) -> str:
+    """Why an endpoint is marked down, in both languages: the cause (an error, or a sentence)
+    and where, never the key."""
+    what = error if isinstance(error, str) else _connection_failure(error, timeout)
+    hint = ("if the model is only slow, raise --timeout; " if isinstance(error, BaseException) and is_unanswered(error)
+            else "")
+    return (f"LLM 端点无法连接 / LLM endpoint unreachable: {what} at {public_url(base_url)} "
             f"(连续 {failures} 次请求失败，{cool_down:g} 秒内不再请求 / {failures} requests in a row failed; no "
-            f"requests for {cool_down:g} s); check that the server runs, or run `jixiao doctor`")
+            f"requests for {cool_down:g} s); {hint}check that the server runs, or run `jixiao doctor`")
 
 
-def _connection_failure(error: BaseException) -> str:
+def _connection_failure(error: BaseException, timeout: float | None = None) -> str:
     """What went wrong on the wire, from the innermost error: "connection refused", …"""
-    chain, seen = [], error
-    while seen is not None and len(chain) < 10:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
+    within, zh = (f" within {timeout:g} s", f"{timeout:g} 秒内") if timeout else ("", "")
+    if is_unanswered(error):
+        return f"{zh}连接后无应答 / connected, no answer{within}"
+    if _connect_timeout(error):
+        return f"{zh}无法建立连接（防火墙？地址错误？）/ connection timed out{within}"
+    chain = _chain(error)
     for exc in chain:
         if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
             return "connection refused"
