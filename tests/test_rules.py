@@ -385,3 +385,12 @@ def test_the_year_is_read_when_a_scan_lost_its_opening_bracket():
     assert extract_text(MARKDOWN.replace("(2023 年度)", "2023 年度)")).forms[0].year == 2023
     assert extract_text(MARKDOWN.replace("(2023 年度)", "（2023年）")).forms[0].year == 2023
 
+
+
+def test_a_label_run_into_a_name_leaves_a_note_and_sends_the_form_to_review():
+    # A lost separator: the 二级 label cell and the name cell come out as one cell.
+    text = MARKDOWN.replace("| | | 活动场次 |", "| | 时效指标活动场次 | |")
+    form = _form(text)
+    assert any(r.name == "时效指标活动场次" for r in form.indicators)
+    assert any(n.code == "label_in_name" for n in form.notes) and form.route.decision == "needs_review"
+    assert not any(n.code == "label_in_name" for n in _form(MARKDOWN).notes)

@@ -17,7 +17,7 @@ NOTE_FACTORS = {
     "not_found": 0.3, "name_missing": 0.3, "partial_label": 0.5, "level_ambiguous": 0.45,
     "default_columns": 0.6, "stranded_fragment": 0.7, "deviation_by_layout": 0.75, "implied": 0.85,
     "filled_up": 0.8, "short_row": 0.85, "assumed_blank": 0.85, "rejoined": 0.97, "after_break": 0.97,
-    "floating_label": 0.97, "blank_cell": 1.0, "disagreement": 0.7, "rows_missing": 0.5, "value_in_name": 0.5,
+    "floating_label": 0.97, "blank_cell": 1.0, "disagreement": 0.7, "rows_missing": 0.5, "value_in_name": 0.5, "label_in_name": 0.5,
     # A form found by its body, its kind read off its columns: a reviewer confirms it is a form.
     "no_title": 0.75,
     # The grid reader guessing: a label it does not know, a cell that should be a number and is not.

@@ -76,6 +76,8 @@ class IndicatorTable:
             notes.append(("value_in_name", "a value-like cell inside the name: two rows run together?"))
         if name_cells:
             fields["name"] = "".join(c.compact for c in name_cells)
+            if taxonomy.label_prefix(fields["name"]):
+                notes.append(("label_in_name", "the name opens with a 一级/二级 label: a label and a name run together?"))
         else:
             notes.append(("name_missing", "no 三级指标 name in this row"))
         self.items.append(_Pending(Row(row.cells, notes), fields, self.level1, self.level2))

@@ -26,6 +26,12 @@ DEFAULT_SHARES = {"产出指标": 50.0, "效益指标": 30.0, "满意度指标":
 VERTICAL = ("绩效指标", "年度总体目标", "项目绩效目标", "绩效目标")
 
 
+def label_prefix(name: str) -> str | None:
+    """The 一级/二级 label a name opens with, when more follows it (a label cell and a name
+    cell run together); None for a name that is only a label or opens with none."""
+    return next((label for label in (*LEVEL2, *LEVEL1) if name.startswith(label) and len(name) > len(label)), None)
+
+
 @lru_cache(maxsize=4096)
 def is_full_label(text: str) -> bool:
     key = compact(text)
