@@ -177,3 +177,18 @@ def test_a_value_the_reviewer_typed_drops_its_ocr_box():
     assert sorted(_boxes_still_read(form, edited)) == ["funds.total.executed", "indicators[1]"]
     edited.indicators.pop()
     assert sorted(_boxes_still_read(form, edited)) == ["funds.total.executed"]
+
+
+def test_the_filters_count_only_forms_of_live_documents(tmp_path):
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    docs.mkdir()
+    shutil.copy(SEEDS[0], docs / "表.txt")
+    run_batch([docs], out)
+    before = Review(out).facets()
+    for k in range(2):  # two new versions of the file: two superseded documents of one name
+        with (docs / "表.txt").open("a", encoding="utf-8") as f:
+            f.write(f"\n<!-- {k} -->\n")
+        run_batch([docs], out)
+    facets = Review(out).facets()
+    assert facets == before
+    assert dict(facets["documents"]) == {"表.txt": len(Review(out).queue(document="表.txt", include_done=True))}

@@ -101,14 +101,125 @@ def _export(out, tmp_path):
     return tmp_path / "pred.jsonl"
 
 
-def test_the_same_relative_path_from_two_inputs_is_refused_by_name_not_superseded(tmp_path):
+def test_the_same_relative_path_from_two_inputs_is_kept_under_its_input_root_not_superseded(tmp_path):
     for folder, seed in (("x", SEEDS[0]), ("y", SEEDS[1])):
         (tmp_path / folder).mkdir()
         shutil.copy(seed, tmp_path / folder / "表.txt")
-    result = run_cli("run", tmp_path / "x", tmp_path / "y", "--out", tmp_path / "out")
-    assert result.returncode == 1
-    assert "same relative path 表.txt" in result.stderr and "common parent folder" in result.stderr
-    assert query(tmp_path / "out", "SELECT name, status FROM documents") == [("表.txt", "done")]
+    for _ in range(2):
+        result = run_cli("run", tmp_path / "x", tmp_path / "y", "--out", tmp_path / "out")
+        assert result.returncode == 0, result.stderr
+        assert query(tmp_path / "out", "SELECT name, status FROM documents ORDER BY id") == [
+            ("表.txt", "done"), ("y/表.txt", "done")]
+    assert exported(tmp_path / "out", tmp_path) == {"表.txt": 2, "y/表.txt": 7}
+
+
+def _summary_lines(result):
+    return " ".join(result.stderr.split())
+
+
+def test_the_same_relative_name_read_on_separate_runs_is_two_documents_never_superseded(tmp_path):
+    docs = two_folders(tmp_path)  # d/A/自评表.txt, d/B/自评表.txt: one name, other content
+    out, files = tmp_path / "out", tmp_path / "files"
+    for _ in range(3):  # folders given one at a time, again and again: nothing flips
+        for folder in ("A", "B"):
+            assert run_cli("run", docs / folder, "--out", out).returncode == 0
+        assert query(out, "SELECT name, status FROM documents ORDER BY id") == [
+            ("自评表.txt", "done"), ("B/自评表.txt", "done")]
+    assert exported(out, tmp_path) == {"自评表.txt": 2, "B/自评表.txt": 3}
+    # Single files given on separate runs: the same.
+    for _ in range(3):
+        for folder in ("A", "B"):
+            result = run_cli("run", docs / folder / "自评表.txt", "--out", files)
+            assert result.returncode == 0, result.stderr
+            if _ == 0 and folder == "B":
+                assert ("相对路径 自评表.txt 已属于另一个文件" in result.stderr and
+                        "the relative path 自评表.txt already belongs to another file: this one is stored as "
+                        "B/自评表.txt, and both are kept" in _summary_lines(result))
+            else:
+                assert "already belongs" not in result.stderr
+    assert query(files, "SELECT name, status FROM documents ORDER BY id") == [
+        ("自评表.txt", "done"), ("B/自评表.txt", "done")]
+    # The same file given through another folder keeps its name: A/自评表.txt is 自评表.txt.
+    again = run_batch([docs], out)
+    assert (again.done, again.skipped, again.duplicates) == (0, 2, 0)
+    # A folder moved elsewhere: with the same content, a duplicate; edited there, a second
+    # document beside the first, which is not superseded.
+    moved = tmp_path / "moved" / "A"
+    moved.mkdir(parents=True)
+    shutil.copy(docs / "A" / "自评表.txt", moved / "自评表.txt")
+    result = run_cli("run", moved, "--out", out)
+    assert "same content as 自评表.txt" in result.stderr
+    shutil.copy(SEEDS[1], moved / "自评表.txt")
+    assert run_cli("run", moved, "--out", out).returncode == 0
+    assert query(out, "SELECT name, status FROM documents ORDER BY id") == [
+        ("自评表.txt", "done"), ("B/自评表.txt", "done"), ("A/自评表.txt", "superseded"), ("A/自评表.txt", "done")]
+    assert exported(out, tmp_path) == {"自评表.txt": 2, "B/自评表.txt": 3, "A/自评表.txt": 7}
+
+
+def test_a_third_file_of_one_name_and_one_root_name_is_known_by_its_resolved_path(tmp_path):
+    for place, seed in (("p", SEEDS[0]), ("q", SEEDS[1]), ("r", SEEDS[2])):
+        (tmp_path / place / "B").mkdir(parents=True)
+        shutil.copy(seed, tmp_path / place / "B" / "表.txt")
+        assert run_cli("run", tmp_path / place / "B", "--out", tmp_path / "out").returncode == 0
+    third = str((tmp_path / "r" / "B" / "表.txt").resolve())
+    assert query(tmp_path / "out", "SELECT name, status FROM documents ORDER BY id") == [
+        ("表.txt", "done"), ("B/表.txt", "done"), (third, "done")]
+    review = Review(tmp_path / "out", "李四")
+    for (form_id,) in query(tmp_path / "out", "SELECT id FROM forms"):
+        review.apply(form_id, {}, "approve", 0)
+    written = review.export_gold(tmp_path / "gold")
+    assert all(p.parent == tmp_path / "gold" for p in written) and len(written) == 3
+
+
+# --- a copy stays in the export when its original changes --------------------------------------
+
+def test_a_copy_is_read_again_in_the_run_that_supersedes_its_original(tmp_path):
+    docs, out = tmp_path / "m2", tmp_path / "out"
+    (docs / "A").mkdir(parents=True)
+    (docs / "C").mkdir()
+    shutil.copy(SEEDS[0], docs / "A" / "x.txt")
+    shutil.copy(SEEDS[0], docs / "C" / "x.txt")
+    first = run_cli("run", docs, "--out", out)
+    assert "same content as A/x.txt" in first.stderr
+    assert query(out, "SELECT name, status FROM documents ORDER BY name") == [("A/x.txt", "done"), ("C/x.txt", "duplicate")]
+    shutil.copy(SEEDS[1], docs / "A" / "x.txt")  # the original is edited
+    second = run_cli("run", docs, "--out", out)
+    assert second.returncode == 0, second.stderr
+    assert "C/x.txt was stored as a copy of a document that has since been superseded" in _summary_lines(second)
+    assert query(out, "SELECT name, status FROM documents WHERE status != 'superseded' ORDER BY name") == [
+        ("A/x.txt", "done"), ("C/x.txt", "done")]
+    assert exported(out, tmp_path) == {"A/x.txt": 7, "C/x.txt": 2}
+    records = {r["document"]: r for r in map(json.loads, (tmp_path / "export.jsonl").read_text().splitlines())}
+    assert records["C/x.txt"]["forms"][0]["project_name"] == "党群综合服务"
+    third = run_batch([docs], out)
+    assert (third.done, third.skipped) == (0, 2)
+    assert exported(out, tmp_path) == {"A/x.txt": 7, "C/x.txt": 2}
+
+
+def test_a_copy_is_read_again_when_only_its_original_is_run_or_on_the_next_run(tmp_path):
+    docs, out = tmp_path / "m2", tmp_path / "out"
+    (docs / "A").mkdir(parents=True)
+    (docs / "C").mkdir()
+    for name in ("A/x.txt", "C/x.txt", "C/y.txt"):
+        shutil.copy(SEEDS[0], docs / name)
+    assert run_cli("run", docs, "--out", out).returncode == 0
+    # Only the original's folder is run, its file edited: the copies are read from where they are.
+    shutil.copy(SEEDS[1], docs / "A" / "x.txt")
+    result = run_cli("run", docs / "A", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert query(out, "SELECT name, status FROM documents WHERE status != 'superseded' ORDER BY name") == [
+        ("A/x.txt", "done"), ("C/x.txt", "done"), ("C/y.txt", "duplicate")]
+    assert exported(out, tmp_path) == {"A/x.txt": 7, "C/x.txt": 2}
+    # A store left with a copy of a no longer live original (as an earlier version did) is
+    # mended on the next run.
+    db = sqlite3.connect(out / DB_NAME)
+    db.execute("UPDATE documents SET status = 'duplicate', duplicate_of = (SELECT id FROM documents WHERE"
+               " name = 'A/x.txt' AND status = 'superseded') WHERE name = 'C/x.txt'")
+    db.commit()
+    db.close()
+    assert set(exported(out, tmp_path)) == {"A/x.txt"}
+    assert run_cli("run", docs, "--out", out).returncode == 0
+    assert exported(out, tmp_path) == {"A/x.txt": 7, "C/x.txt": 2}
 
 
 # --- item 2: a re-read never deletes reviewers' work -------------------------------------------
@@ -146,22 +257,99 @@ def test_retrying_a_partial_document_keeps_the_review_the_audit_and_shows_the_ne
         query(out, "DELETE FROM audit")
 
 
-def test_a_file_reverted_to_reviewed_content_keeps_its_review(tmp_path):
+CARRIED = ("1 张已复核的表来自旧版本，已保留复核结果，新读取结果待复核 / 1 reviewed forms came from the earlier version: "
+           "their reviewed records are kept, the new reading awaits review")
+
+
+def _exported_forms(out, tmp_path):
+    exported(out, tmp_path)
+    return {r["document"]: r["forms"] for r in map(json.loads, (tmp_path / "export.jsonl").read_text().splitlines())}
+
+
+def _one_reviewed_form(tmp_path, reviewer, edit):
+    """docs/表.txt (seed 001) run into out, its first queued form approved with `edit`."""
     docs, out = tmp_path / "docs", tmp_path / "out"
     docs.mkdir()
     shutil.copy(SEEDS[0], docs / "表.txt")
     assert run_cli("run", docs, "--out", out).returncode == 0
-    review = Review(out, "王五")
+    review = Review(out, reviewer)
     form_id = review.queue()[0]["id"]
-    review.apply(form_id, {"grade": "良"}, "approve", 0)
-    before = _audit(out)
-    shutil.copy(SEEDS[1], docs / "表.txt")  # edited…
-    assert run_cli("run", docs, "--out", out).returncode == 0
-    shutil.copy(SEEDS[0], docs / "表.txt")  # …and put back: read again
+    review.apply(form_id, edit, "approve", 0)
+    return docs, out, form_id, _audit(out)
+
+
+def test_a_file_reverted_to_reviewed_content_keeps_its_review(tmp_path):
+    docs, out, form_id, before = _one_reviewed_form(tmp_path, "王五", {"grade": "良"})
+    shutil.copy(SEEDS[1], docs / "表.txt")  # edited: the reviewed record goes on to the new version…
+    edited = run_cli("run", docs, "--out", out)
+    assert edited.returncode == 0 and CARRIED in _summary_lines(edited)
+    forms = _exported_forms(out, tmp_path)["表.txt"]
+    assert len(forms) == 7 and forms[0]["grade"] == "良" and forms[0]["project_name"] == "党群综合服务"
+    (carried,) = [i for i in Review(out).queue() if i["form_index"] == 0]
+    assert Review(out).carried(carried["id"])["id"] == form_id
+    assert Review(out).newer_reading(carried["id"])["changes"]  # the new file's reading, beside it
+    shutil.copy(SEEDS[0], docs / "表.txt")  # …and put back: its own review stands
     assert run_cli("run", docs, "--out", out).returncode == 0
     assert _audit(out) == before
     assert Review(out).form(form_id)[0].grade == "良" and Review(out).form(form_id)[3] == "approved"
     assert query(out, "SELECT status FROM documents ORDER BY id") == [("done",), ("superseded",)]
+    assert _exported_forms(out, tmp_path)["表.txt"][0]["grade"] == "良"
+
+
+def test_editing_a_file_keeps_its_reviewed_forms_and_queues_the_new_reading(tmp_path):
+    docs, out, first, before = _one_reviewed_form(tmp_path, "张三", {"project_name": "改过的名字"})
+    with (docs / "表.txt").open("a", encoding="utf-8") as f:
+        f.write("\n")  # a trailing newline is a new version of the file
+    result = run_cli("run", docs, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert f"{docs / '表.txt'}: {CARRIED}" in _summary_lines(result)
+    assert query(out, "SELECT status FROM documents ORDER BY id") == [("superseded",), ("done",)]
+    forms = _exported_forms(out, tmp_path)["表.txt"]
+    assert [f["project_name"] for f in forms] == ["改过的名字", "社区自治管理"]  # the reviewed record is exported
+    assert forms[0]["route"]["decision"] == "needs_review"
+    review = Review(out, "张三")
+    (item,) = review.queue()
+    assert (item["project_name"], item["status"]) == ("改过的名字", "pending") and item["id"] != first
+    assert review.carried(item["id"]) == {"id": first, "status": "approved", "reviewer": "张三"}
+    newer = review.newer_reading(item["id"])
+    assert [(c["path"], c["newer"]) for c in newer["changes"]] == [("project_name", '"党群综合服务"')]
+    assert [a["action"] for a in review.audit(item["id"])] == ["edit", "approve"]
+    assert all(a["earlier"] and a["form_id"] == first for a in review.audit(item["id"]))
+    page = TestClient(create_app(out)).get(f"/forms/{item['id']}").text
+    assert 'id="carried"' in page and f'href="/forms/{first}"' in page and "新的机器读取" in page
+    assert "（旧版本 earlier version）" in page
+    # The reviewer looks again and approves: both forms' audit stays, each with its form.
+    review.apply(item["id"], {}, "approve", 0)
+    assert _audit(out)[:len(before)] == before and _audit(out)[-1][:3] == (item["id"], "张三", "approve")
+    assert [a["form_id"] for a in review.audit(item["id"])] == [first, first, item["id"]]
+    # Edited once more: the carried, re-approved record goes on again.
+    with (docs / "表.txt").open("a", encoding="utf-8") as f:
+        f.write("\n")
+    assert CARRIED in _summary_lines(run_cli("run", docs, "--out", out))
+    (again,) = Review(out).queue()
+    assert Review(out).earlier_forms(again["id"]) == [again["id"], item["id"], first]
+    assert _exported_forms(out, tmp_path)["表.txt"][0]["project_name"] == "改过的名字"
+
+
+def test_a_reviewed_form_the_new_version_has_no_form_for_is_kept_for_review(tmp_path):
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    docs.mkdir()
+    shutil.copy(SEEDS[0], docs / "表.txt")  # two self-evaluation forms
+    run_batch([docs], out)
+    review = Review(out, "张三")
+    ids = [form_id for (form_id,) in query(out, "SELECT id FROM forms ORDER BY form_index")]
+    review.apply(ids[0], {"project_name": "甲（复核）"}, "approve", 0)
+    review.apply(ids[1], {"project_name": "乙（复核）"}, "reject", 0)
+    shutil.copy(SEEDS[2], docs / "表.txt")  # now three target declarations: no form of that kind
+    summary = run_batch([docs], out)
+    assert any("2 reviewed forms have no counterpart in the new version" in m for m in summary.messages)
+    forms = _exported_forms(out, tmp_path)["表.txt"]
+    assert [f["project_name"] for f in forms] == ["党建经费", "专户项目经费", "生活驿站运行经费", "甲（复核）", "乙（复核）"]
+    queued = {i["project_name"]: i["id"] for i in Review(out).queue()}
+    assert {"甲（复核）", "乙（复核）"} <= set(queued)
+    assert Review(out).carried(queued["乙（复核）"]) == {"id": ids[1], "status": "rejected", "reviewer": "张三"}
+    page = TestClient(create_app(out)).get(f"/forms/{queued['甲（复核）']}").text
+    assert 'id="carried"' in page
 
 
 # --- one run at a time ----------------------------------------------------------------------
@@ -248,7 +436,8 @@ def test_a_store_of_the_first_layout_is_upgraded_without_losing_a_row(tmp_path):
     db.executescript(FIRST_LAYOUT)
     db.execute("ATTACH ? AS made", (str(tmp_path / "made" / DB_NAME),))
     for table in OLD_TABLES:
-        db.execute(f"INSERT INTO {table} SELECT * FROM made.{table}")
+        columns = ", ".join(r[1] for r in db.execute(f"PRAGMA table_info({table})"))
+        db.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM made.{table}")
     db.execute("UPDATE documents SET name = '自评表.txt', path = ? || '/' || name", (str(docs),))
     db.execute("UPDATE documents SET status = 'superseded' WHERE id = (SELECT document_id FROM forms WHERE id = ?)",
                (reviewed,))
@@ -260,7 +449,7 @@ def test_a_store_of_the_first_layout_is_upgraded_without_losing_a_row(tmp_path):
 
     result = run_cli("run", docs, "--out", old)
     assert result.returncode == 0, result.stderr
-    assert query(old, "PRAGMA user_version") == [(2,)]
+    assert query(old, "PRAGMA user_version") == [(3,)]
     assert {t: query(old, f"SELECT COUNT(*) FROM {t}")[0][0] for t in OLD_TABLES} == counts
     assert query(old, "SELECT name, status FROM documents ORDER BY name") == [
         ("A/自评表.txt", "done"), ("B/自评表.txt", "done")]  # taken over, not read as new documents
@@ -268,3 +457,43 @@ def test_a_store_of_the_first_layout_is_upgraded_without_losing_a_row(tmp_path):
     assert Review(old).form(reviewed)[0].grade == "良"
     with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
         query(old, "DELETE FROM audit")
+    # Nothing cascades any more: deleting a document (or a form) with reviews is refused,
+    # and the review and audit stay.
+    for table in ("forms", "reviews", "audit", "readings"):
+        assert all(fk[6] != "CASCADE" for fk in query(old, f"PRAGMA foreign_key_list({table})")), table
+    db = sqlite3.connect(old / DB_NAME)
+    db.execute("PRAGMA foreign_keys=ON")
+    (doc_id,) = db.execute("SELECT document_id FROM forms WHERE id = ?", (reviewed,)).fetchone()
+    for sql, arg in (("DELETE FROM documents WHERE id = ?", doc_id), ("DELETE FROM forms WHERE id = ?", reviewed)):
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            db.execute(sql, (arg,))
+    db.close()
+    assert _audit(old) == audit and query(old, "SELECT status FROM reviews WHERE form_id = ?", reviewed) == [("approved",)]
+
+
+def test_a_store_of_the_second_layout_gains_the_new_columns_and_keeps_every_row(tmp_path):
+    docs, out = two_folders(tmp_path), tmp_path / "out"
+    run_batch([docs], out)
+    db = sqlite3.connect(out / DB_NAME)
+    db.execute("DROP INDEX documents_by_resolved")
+    db.execute("ALTER TABLE documents DROP COLUMN resolved")
+    db.execute("ALTER TABLE forms DROP COLUMN carried_from")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    forms = query(out, "SELECT COUNT(*) FROM forms")
+    summary = run_batch([docs], out)
+    assert (summary.done, summary.skipped) == (0, 2)
+    assert query(out, "PRAGMA user_version") == [(3,)] and query(out, "SELECT COUNT(*) FROM forms") == forms
+    assert query(out, "SELECT resolved FROM documents ORDER BY name") == [
+        (str((docs / "A" / "自评表.txt").resolve()),), (str((docs / "B" / "自评表.txt").resolve()),)]
+
+
+def test_a_lock_wait_that_is_not_a_number_is_a_config_error(tmp_path):
+    docs = two_folders(tmp_path)
+    for bad in ("abc", "-1", "nan"):
+        result = subprocess.run([sys.executable, "-m", "jixiao", "run", str(docs), "--out", str(tmp_path / "out")],
+                                capture_output=True, text=True, timeout=120,
+                                env={**os.environ, "COLUMNS": "200", "JIXIAO_LOCK_WAIT": bad})
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert f"JIXIAO_LOCK_WAIT='{bad}'" in result.stderr and "must be the seconds to wait" in result.stderr

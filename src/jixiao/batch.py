@@ -4,20 +4,26 @@ when asked. Documents stream through: memory does not grow with the batch.
 
 A document is known by its path relative to the input it came from (a folder given:
 `A/自评表.txt`; a file given: its name), so files of one name in different folders are
-different documents. One run at a time writes to an output folder: a second waits for the
-first (a bounded time, JIXIAO_LOCK_WAIT seconds) and then gives up with a clear message."""
+different documents. Only the same file (the same resolved path) supersedes an earlier
+version: another file arriving with a relative path the store already holds for a live
+document (folders read on separate runs, or two inputs of one run) is kept beside it under
+its input root's name (`B/自评表.txt`), and the run says so. A copy of a document is stored
+as a duplicate; when its original is superseded or fails, the copy is read in its place.
+One run at a time writes to an output folder: a second waits for the first (a bounded time,
+JIXIAO_LOCK_WAIT seconds) and then gives up with a clear message."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .backends import Backend
-from .errors import FileMissing, InputError, InputTooLarge
+from .errors import ConfigError, FileMissing, InputError, InputTooLarge
 from .ingest import MAX_FILE_MB, SCAN_FACTOR, SCANS, check_input, iter_paths  # noqa: F401 (batch's public names)
-from .pipeline import extract_paths
+from .pipeline import check_form, extract_paths
 from .route import DEFAULT_THRESHOLD
 from .schema import BatchSummary, DocumentResult
 from .store import Store, content_hash, run_lock
@@ -31,53 +37,94 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
               progress: Callable[[BatchSummary], None] | None = None,
               lock_wait: float | None = None) -> BatchSummary:
     """Extract every input into the store in `out`; see the module's docstring."""
-    wait = float(os.environ.get("JIXIAO_LOCK_WAIT", LOCK_WAIT)) if lock_wait is None else lock_wait
+    wait = _lock_wait() if lock_wait is None else lock_wait
     with run_lock(out, wait, lambda: print(
             f"{out}: 另一个 jixiao run 正在写入，等待最多 {wait:g} 秒… / another `jixiao run` is writing to this "
             f"output folder: waiting up to {wait:g} s …", file=sys.stderr, flush=True)):
         store = Store(out)
         summary = BatchSummary()
-        queued: dict[Path, tuple[str, str]] = {}
+        run = _Run()
         try:
-            todo = _to_do(_documents(inputs), store, summary, queued, retry_failed, max_file_mb, progress)
+            todo = _to_do(_documents(inputs), store, summary, run, retry_failed, max_file_mb, progress)
             for result in extract_paths(todo, backend, threshold=threshold, concurrency=concurrency,
                                          max_file_mb=max_file_mb):
-                _keep(result, store, summary, queued)
+                _keep(result, store, summary, run)
                 if progress:
                     progress(summary)
+            # Copies whose original this run superseded (or an earlier run left so): read now.
+            again = _orphans(store, summary, run, max_file_mb)
+            if again:
+                for result in extract_paths(again, backend, threshold=threshold, concurrency=concurrency,
+                                             max_file_mb=max_file_mb):
+                    _keep(result, store, summary, run)
+                    if progress:
+                        progress(summary)
+                store.orphaned_duplicates()  # copies of one content read once: pointed at it
         finally:
             store.close()
     return summary
 
 
-def _documents(inputs: list[str | Path]) -> Iterator[tuple[Path, str]]:
-    """Each input file with its identity: its path relative to the folder given, or the
-    name of a file given itself."""
+def _lock_wait() -> float:
+    raw = os.environ.get("JIXIAO_LOCK_WAIT")
+    if raw is None:
+        return LOCK_WAIT
+    try:
+        wait = float(raw)
+    except ValueError:
+        wait = math.nan
+    if not math.isfinite(wait) or wait < 0:
+        raise ConfigError(f"JIXIAO_LOCK_WAIT={raw!r}: 应为等待的秒数（不小于 0 的数）/ must be the seconds to wait for "
+                          "another run (a number, 0 or more), e.g. JIXIAO_LOCK_WAIT=30")
+    return wait
+
+
+class _Run:
+    """What this run has decided so far: the names it gave (name → resolved path), the files
+    it queued, the files it has seen and the duplicates it skipped."""
+
+    def __init__(self):
+        self.taken: dict[str, str] = {}
+        self.queued: dict[Path, tuple[str, str]] = {}
+        self.given: dict[str, Path] = {}  # resolved path → the path as given
+        self.skipped_copies: set[str] = set()
+
+
+def _documents(inputs: list[str | Path]) -> Iterator[tuple[Path, str, str]]:
+    """Each input file with its relative path (to the folder given, or the name of a file
+    given itself) and the name of its input root (the folder given, or a file's folder)."""
     for item in inputs:
         root = Path(item)
         if root.is_dir():
+            name = _resolved(root).name
             for path in iter_paths([root]):
-                yield path, path.relative_to(root).as_posix()
+                yield path, path.relative_to(root).as_posix(), name
         else:
-            yield root, root.name
+            yield root, root.name, _resolved(root).parent.name
 
 
-def _to_do(documents: Iterator[tuple[Path, str]], store: Store, summary: BatchSummary,
-           queued: dict[Path, tuple[str, str]], retry_failed: bool, max_file_mb: float, progress) -> Iterator[Path]:
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def _to_do(documents: Iterator[tuple[Path, str, str]], store: Store, summary: BatchSummary, run: _Run,
+           retry_failed: bool, max_file_mb: float, progress) -> Iterator[Path]:
     """The inputs that still need reading; the others are counted and reported."""
-    seen: dict[str, Path] = {}
-    for path, key in documents:
+    for path, relative, root_name in documents:
         summary.documents += 1
-        if key in seen:
-            if seen[key].resolve() == path.resolve():  # the same file named twice
-                summary.skipped += 1
-                continue
-            summary.failed += 1
-            summary.messages.append(
-                f"{path}: 与 {seen[key]} 的相对路径同为 {key}，未读取；请给出它们共同的上级文件夹 / has the same relative "
-                f"path {key} as {seen[key]} from another input: not read; give their common parent folder instead")
+        where = str(_resolved(path))
+        if where in run.given:  # the same file named twice
+            summary.skipped += 1
             continue
-        seen[key] = path
+        run.given[where] = path
+        key, wanted = store.identity(relative, path, root_name, run.taken)
+        if wanted:
+            summary.messages.append(
+                f"{path}: 相对路径 {wanted} 已属于另一个文件，此文件记为 {key}，两者都保留 / the relative path {wanted} "
+                f"already belongs to another file: this one is stored as {key}, and both are kept")
         try:
             check_input(path, max_file_mb)
             digest = content_hash(path)
@@ -95,24 +142,66 @@ def _to_do(documents: Iterator[tuple[Path, str]], store: Store, summary: BatchSu
             _failed(summary, store, f"unreadable:{path}", key, path, f"{path}: 无法读取 / cannot be read ({exc.strerror})")
             continue
         status = store.status(digest, key, path)
-        if status and (status[0] in ("done", "duplicate") or (status[0] in ("failed", "partial") and not retry_failed)):
+        orphaned = status and status[0] == "duplicate" and not store.done_elsewhere(digest, key)
+        if status and not orphaned and (status[0] in ("done", "duplicate")
+                                        or (status[0] in ("failed", "partial") and not retry_failed)):
             summary.skipped += 1
+            if status[0] == "duplicate":
+                run.skipped_copies.add(where)
             if status[0] in ("failed", "partial"):
                 summary.failed += 1
                 summary.messages.append(f"{path}: 上次失败{'（部分表）' if status[0] == 'partial' else ''}，未重试（加 "
                                         f"--retry-failed）/ {'some forms ' if status[0] == 'partial' else ''}failed "
                                         "before; not retried (use --retry-failed)")
             continue
-        twin = store.done_elsewhere(digest, key) or _scheduled(queued, digest)
+        if orphaned:
+            summary.messages.append(_reread(path, key))
+        twin = store.done_elsewhere(digest, key) or _scheduled(run.queued, digest)
         if twin:
             store.duplicate(digest, key, path, *twin)
             summary.duplicates += 1
             summary.messages.append(f"{path}: 与 {twin[1]} 内容相同，已跳过 / same content as {twin[1]}; skipped")
             continue
-        queued[path] = (key, digest)
+        run.queued[path] = (key, digest)
         if progress:
             progress(summary)
         yield path
+
+
+def _reread(path: Path | str, key: str) -> str:
+    return (f"{path}: {key} 是副本，其原件已被新版本取代或读取失败，现重新读取 / {key} was stored as a copy of a document "
+            "that has since been superseded by a new version (or failed): read again in its place")
+
+
+def _orphans(store: Store, summary: BatchSummary, run: _Run, max_file_mb: float) -> list[Path]:
+    """The copies left without a live original (one per content), to read now from where they
+    were found, if they are still there unchanged; the others are named."""
+    again, contents = [], set()
+    for key, stored, where, digest in store.orphaned_duplicates():
+        if digest in contents:
+            continue  # read once; the others of that content are pointed at it afterwards
+        path = run.given.get(where) if where else None
+        path = path or Path(where or stored)
+        try:
+            check_input(path, max_file_mb)
+            unchanged = content_hash(path) == digest
+        except (InputError, OSError):
+            unchanged = False
+        if not unchanged:
+            summary.messages.append(
+                f"{stored}: {key} 是副本，其原件已不在导出中，而此文件已不在原处或已改动；请重新运行它所在的文件夹 / {key} "
+                "was stored as a copy of a document no longer in the export, and its own file is gone or changed: "
+                "run its folder again")
+            continue
+        contents.add(digest)
+        if where in run.skipped_copies:
+            summary.skipped -= 1
+        elif where not in run.given:
+            summary.documents += 1
+        summary.messages.append(_reread(path, key))
+        run.queued[path] = (key, digest)
+        again.append(path)
+    return again
 
 
 def _scheduled(queued: dict[Path, tuple[str, str]], digest: str) -> tuple[None, str] | None:
@@ -126,17 +215,33 @@ def _failed(summary: BatchSummary, store: Store, digest: str, key: str, path: Pa
     store.fail(digest, key, path, message)
 
 
-def _keep(result: DocumentResult, store: Store, summary: BatchSummary, queued: dict[Path, tuple[str, str]]) -> None:
+def _keep(result: DocumentResult, store: Store, summary: BatchSummary, run: _Run) -> None:
     path = Path(result.path)
-    key, digest = queued.pop(path, None) or (path.name, f"missing:{path}")
+    key, digest = run.queued.pop(path, None) or (path.name, f"missing:{path}")
     if not result.ok:
         _failed(summary, store, digest, key, path, result.error or "unknown error")
         return
-    store.save(digest, key, path, result.record, result.text)
+    text = result.text
+    carried, appended, left = store.save(digest, key, path, result.record, text,
+                                         recheck=lambda form: check_form(form, text))
     summary.done += 1
+    if carried:
+        summary.messages.append(f"{path}: {len(carried)} 张已复核的表来自旧版本，已保留复核结果，新读取结果待复核 / {len(carried)} "
+                                "reviewed forms came from the earlier version: their reviewed records are kept, "
+                                "the new reading awaits review")
+    if appended:
+        summary.messages.append(f"{path}: {appended} 张已复核的表在新版本中没有对应的表，已附在新版本之后待复核 / "
+                                f"{appended} reviewed forms have no counterpart in the new version: kept, appended "
+                                "after its forms, awaiting review")
+    if left:
+        summary.messages.append(f"{path}: 此版本的表已有复核结果；在被取代的版本中复核过的 {left} 张表留在那个版本里（复核页可见）/ "
+                                f"this version's forms have reviews of their own: {left} forms reviewed in the version "
+                                "it replaces stay with that version (visible in review)")
     for form in result.record.forms:
         summary.forms += 1
-        if form.error:
+        if form.source and form.source.form_index in carried and not form.error:
+            summary.needs_review += 1  # the reviewed record, back in the queue
+        elif form.error:
             summary.failed_forms += 1
             summary.messages.append(f"{path}: {form.error}")
         elif form.route and form.route.decision == "needs_review":

@@ -4,7 +4,7 @@ approval, and approved records back out as gold files. The web app is a thin lay
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pydantic import TypeAdapter
 
@@ -65,12 +65,17 @@ class Review:
                  "route": r[5], "error": r[6], "status": r[7], "findings": counts.get(r[0], 0)} for r in rows]
 
     def facets(self) -> dict:
-        """The filter values with their counts: finding codes, documents, severities."""
+        """The filter values with their counts: finding codes, documents, severities; of the
+        forms of live documents only (a superseded version's forms are in no queue)."""
+        live = ("JOIN forms f ON f.id = x.form_id JOIN documents d ON d.id = f.document_id"
+                " WHERE d.status IN ('done', 'partial')")
         return {
-            "codes": self.db.execute("SELECT code, COUNT(*) FROM findings GROUP BY code ORDER BY code").fetchall(),
+            "codes": self.db.execute(f"SELECT code, COUNT(*) FROM findings x {live} GROUP BY code ORDER BY code").fetchall(),
             "documents": self.db.execute("SELECT name, COUNT(*) FROM documents d JOIN forms f ON f.document_id = d.id"
-                                         " WHERE f.route = 'needs_review' GROUP BY name ORDER BY name").fetchall(),
-            "severities": self.db.execute("SELECT severity, COUNT(*) FROM findings GROUP BY severity").fetchall(),
+                                         " WHERE f.route = 'needs_review' AND d.status IN ('done', 'partial')"
+                                         " GROUP BY name ORDER BY name").fetchall(),
+            "severities": self.db.execute(f"SELECT severity, COUNT(*) FROM findings x {live} GROUP BY severity"
+                                          ).fetchall(),
         }
 
     # --- one form ------------------------------------------------------------------------
@@ -137,20 +142,47 @@ class Review:
         return current + 1
 
     def audit(self, form_id: int) -> list[dict]:
-        rows = self.db.execute("SELECT reviewer, at, action, field, before, after FROM audit WHERE form_id = ?"
-                               " ORDER BY id", (form_id,)).fetchall()
-        return [dict(zip(("reviewer", "at", "action", "field", "before", "after"), r)) for r in rows]
+        """The form's audit log, oldest first, with the logs of the earlier versions' forms
+        whose reviewed record it carries (each row says which form it belongs to; `earlier`
+        marks those of an earlier version). Audit rows stay with the form they were made on."""
+        chain = self.earlier_forms(form_id)
+        marks = ",".join("?" * len(chain))
+        rows = self.db.execute(f"SELECT reviewer, at, action, field, before, after, form_id FROM audit"
+                               f" WHERE form_id IN ({marks}) ORDER BY id", chain).fetchall()
+        return [{**dict(zip(("reviewer", "at", "action", "field", "before", "after", "form_id"), r)),
+                 "earlier": r[6] != chain[0]} for r in rows]
+
+    def earlier_forms(self, form_id: int) -> list[int]:
+        """This form, then the earlier versions' forms it carries the reviewed record of."""
+        chain = [int(form_id)]
+        while len(chain) < 1000:
+            row = self.db.execute("SELECT carried_from FROM forms WHERE id = ?", (chain[-1],)).fetchone()
+            if not row or row[0] is None or row[0] in chain:
+                break
+            chain.append(row[0])
+        return chain
+
+    def carried(self, form_id: int) -> dict | None:
+        """When this form's record is a reviewed record carried from an earlier version of its
+        file: that form's id, status and reviewer (the file changed since; the form needs a look)."""
+        row = self.db.execute(
+            "SELECT e.id, COALESCE(r.status, 'pending'), r.reviewer FROM forms f JOIN forms e ON e.id = f.carried_from"
+            " LEFT JOIN reviews r ON r.form_id = e.id WHERE f.id = ?", (form_id,)).fetchone()
+        return dict(zip(("id", "status", "reviewer"), row)) if row else None
 
     def newer_reading(self, form_id: int) -> dict | None:
         """The latest machine reading made after a reviewer took this form (kept beside the
-        reviewed record, never written over it), with the fields where it differs."""
+        reviewed record, never written over it), with the fields where it differs; and, for a
+        form carrying the reviewed record of an earlier version of its file, that form."""
         row = self.db.execute("SELECT record, backend, read_at FROM readings WHERE form_id = ? ORDER BY id DESC LIMIT 1",
                               (form_id,)).fetchone()
+        carried = self.carried(form_id)
         if row is None:
-            return None
+            return {"backend": None, "read_at": None, "error": None, "changes": [], "carried_from": carried} \
+                if carried else None
         current, _, _, _ = self.form(form_id)
         newer = FORM.validate_python(json.loads(row[0]))
-        return {"backend": row[1], "read_at": row[2], "error": newer.error, "changes": [
+        return {"backend": row[1], "read_at": row[2], "error": newer.error, "carried_from": carried, "changes": [
             {"path": path, "current": _dump(old), "newer": _dump(new), "value": "" if new is None else str(new),
              "cell": not path.startswith("indicators (")} for path, old, new in _diff(current, newer)]}
 
@@ -191,7 +223,10 @@ class Review:
             if not all(status == "approved" or (status == "pending" and route == "accepted") for _, route, status in forms):
                 self.skipped.append(f"{name}: 还有未复核的表 / some of its forms are not approved yet")
                 continue
-            stem = "__".join(Path(name).with_suffix("").parts)
+            # A document stored by its resolved path (two files of one relative path and one
+            # input root's name) is written under its path's parts, never at that path.
+            stem = "__".join(filter(None, (part.strip("/").replace(":", "")
+                                            for part in PurePosixPath(name).with_suffix("").parts)))
             if stem in stems:
                 self.skipped.append(f"{name}: 与 {stems[stem]} 同名，未写 / same file stem as {stems[stem]}; not written")
                 continue
