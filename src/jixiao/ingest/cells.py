@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import CorruptFile
+from ..errors import CorruptFile, EmptyDocument
 from ..schema import SourceDoc
 from .rendering import Origins, Rendering, grid
 
@@ -51,6 +51,14 @@ def tables_of(data) -> list[tuple[str, list[list]]] | None:
     if any(t is None for t in tables):
         return None
     return [(f"table {k}", t) for k, t in enumerate(tables, 1)]
+
+
+def _no_tables(data) -> bool:
+    """An extractor's answer of no tables: `[]`, `{"tables": []}`, pages whose table lists are empty."""
+    if isinstance(data, dict) and isinstance(data.get("tables"), list):
+        data = data["tables"]
+    return isinstance(data, list) and all(
+        isinstance(p, dict) and p.get("tables") == [] for p in data)
 
 
 def _cell(x) -> bool:
@@ -87,6 +95,10 @@ def read_cells(path: Path, text: str | None = None) -> SourceDoc:
         data = json.loads(text.lstrip("\ufeff"))
     except (json.JSONDecodeError, RecursionError) as exc:
         raise CorruptFile(f"{path}: 不是有效的 JSON / not valid JSON ({exc})") from None
+    if _no_tables(data):
+        raise EmptyDocument(f"{path}: JSON 中没有表格：提取工具没有找到带框线的表格（表格无框线？）；请直接读取 PDF 或用提取工具的"
+                            f"文本输出 / no tables in the JSON cells: the extractor found no ruled table (a form "
+                            f"printed without rules?); read the PDF itself, or the extractor's text output")
     tables = tables_of(data)
     if tables is None:
         raise CorruptFile(f"{path}: JSON 不是表格单元格 / the JSON is not table cells: expected {SHAPE}")
