@@ -39,8 +39,8 @@ def test_the_grid_reader_records_iso_dates():
     import json
     import sys
 
-    from cells import source_doc
     from conftest import GOLD, ROOT
+    from jixiao.ingest.cells import cells_doc, tables_of
 
     sys.path.insert(0, str(ROOT / "evals"))
     import formats
@@ -49,7 +49,7 @@ def test_the_grid_reader_records_iso_dates():
     table = formats.json_cells(formats.document_grids(gold, RAW / gold["document"]))[0]
     row = next(r for r in table if r[0] == "计划开始日期")
     row[1], row[3] = "2024年1月1日", "2024/12/31"
-    form = extract_source(source_doc([table])).forms[0]
+    form = extract_source(cells_doc(tables_of([table]))).forms[0]
     assert (form.planned_start, form.planned_end) == ("2024-01-01", "2024-12-31")
     assert form.field_confidence["planned_start"] == form.field_confidence["planned_end"] > 0.9
 

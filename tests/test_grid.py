@@ -2,9 +2,8 @@
 official templates lay them out (evals/formats.py), read back cell by cell. Guards: every form
 found and ≥ 0.995 of gold fields on JSON cells, a sheet of stacked forms, a form continued over
 two tables; columns mapped by name; merged 一级/二级 cells covering exactly their rows; and no form
-routed accepted with a wrong field where the reader has to guess. Until the ingest readers land
-(`jixiao.ingest.cells`, `office`, `html`), `cells.source_doc` stands in for them in process; the
-CLI test of each kind runs once its reader is there."""
+routed accepted with a wrong field where the reader has to guess. Cells are read by the real
+JSON-cells reader (`jixiao.ingest.cells`) in process; the CLI test reads each file kind."""
 
 from __future__ import annotations
 
@@ -13,9 +12,10 @@ import sys
 
 import pytest
 
-from cells import source_doc
 from conftest import GOLD, ROOT
 from jixiao.ingest import SUFFIXES
+from jixiao.ingest.cells import cells_doc, merged, tables_of
+from jixiao.ingest.rendering import Rendering
 from jixiao.evaluate import evaluate
 from jixiao.pipeline import extract_source
 from jixiao.runs import load_gold
@@ -32,6 +32,17 @@ GOLDS = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(GOLD.
 def _grids(stem: str):
     gold = GOLDS[stem]
     return formats.document_grids(gold, formats.RAW / gold["document"])
+
+
+def source_doc(tables: list[list[list[str | None]]], name: str = "cells.json", before: str = ""):
+    """Tables of JSON cells read by the JSON-cells reader; `before`: text printed above them."""
+    if not before:
+        return cells_doc(tables_of(tables), name)
+    out = Rendering()
+    out.paragraph(before)
+    for k, rows in enumerate(tables, 1):
+        out.table(merged(rows), f"table {k}")
+    return out.source_doc(name, None, "json cells")
 
 
 def _rows(grid) -> list[list[str | None]]:

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from cells import source_doc
 from conftest import GOLD, RAW, ROOT
 from jixiao.evaluate import evaluate
 from jixiao.ingest import ingest_text
+from jixiao.ingest.cells import cells_doc, tables_of
 from jixiao.pipeline import extract_source
 from jixiao.runs import load_gold
 from jixiao.segment import segment
@@ -54,7 +54,7 @@ def test_json_cells_without_the_title_row():
     records = []
     for stem, gold in GOLDS.items():
         tables = [t[1:] for t in formats.json_cells(formats.document_grids(gold, RAW / gold["document"]))]
-        records.append(extract_source(source_doc(tables, name=gold["document"])))
+        records.append(extract_source(cells_doc(tables_of(tables), name=gold["document"])))
     report = evaluate(load_gold(GOLD), records)
     assert report.form_recall == 1.0 and report.form_precision == 1.0
     assert {m.field for m in report.misses} <= {"year"}
