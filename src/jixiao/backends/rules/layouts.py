@@ -11,7 +11,7 @@ import re
 from typing import Protocol
 
 from .taxonomy import LEVEL1, LEVEL2, is_full_label, is_vertical_label, level_of
-from .text import Cell, Row, compact, is_number, parse_number
+from .text import Cell, Row, compact, is_number, loose, parse_number
 
 _MD_SEPARATOR = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$")
 _TAB_SPLIT = re.compile(r"\t| {2,}|\u3000+")
@@ -123,6 +123,8 @@ class TabLayout(_CellLayout):
 
     @staticmethod
     def matches(lines: list[str]) -> bool:
+        if not any("\t" in line or "\u3000" in line for line in lines) and _header_broken(lines):
+            return False  # runs of spaces in text whose cells break over lines: gaps, not cells
         return sum(bool(_TAB_SPLIT.search(line.strip())) for line in lines) >= 0.3 * len(lines)
 
     def rows(self, text: str, offset: int) -> list[Row]:
@@ -135,6 +137,13 @@ class TabLayout(_CellLayout):
                 rows.append(Row(cells, [("after_break", "first row after a page break")] if blank and rows else []))
             blank = not cells
         return rows
+
+
+def _header_broken(lines: list[str]) -> bool:
+    """Whether the indicator table's header breaks over lines (`一级指标 二级指标 三级指标`,
+    then `年度` / `指标值` below): its cells' text does too."""
+    head = next((line for line in lines if loose("一级指标").search(line)), None)
+    return head is not None and not loose("指标值").search(head)
 
 
 class BrokenLineLayout:
@@ -353,8 +362,13 @@ LAYOUTS = (MarkdownLayout, TabLayout, BrokenLineLayout)
 
 
 def detect_layout(text: str) -> Layout:
-    """The first layout whose signature the text's lines show."""
+    """The first layout whose signature the text's lines show; text that keeps columns by
+    spaces (the indicator header on one line) is read by column position."""
+    from .columns import ColumnLayout  # builds on the helpers above
+
     lines = [line for line in text.split("\n") if line.strip()]
+    if not MarkdownLayout.matches(lines) and (columns := ColumnLayout.detect(text, lines)):
+        return columns
     for layout in LAYOUTS:
         if layout.matches(lines):
             return layout()
