@@ -10,6 +10,9 @@ time the CLI takes to start; a blank page should cost a note, not the form.
 - big.txt: 50 MB of form text (the seeds over and over)
 - fifo.txt: a named pipe that nobody writes to
 - blank-page.tif: one printed form page (evals/scanset.py) and a white page after it
+- blank-10.pdf, blank-300.pdf: 10 and 300 blank A4 pages (pypdfium2), no text layer: each a
+  blank page found on a small rendering, never given to the OCR engine; memory the same for both
+- white.png: a white 7000 × 7000 image (49 million pixels, just under the limit)
 
     python benchmarks/hostile.py [--cases huge-page.pdf,fifo.txt] [--timeout 600]"""
 
@@ -69,8 +72,27 @@ def _blank_page(path: Path) -> None:
     page.save(path, save_all=True, append_images=[Image.new("L", page.size, 255)])
 
 
+def _blank_pages(count: int):
+    def build(path: Path) -> None:
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument.new()
+        for _ in range(count):
+            pdf.new_page(595, 842)
+        pdf.save(str(path))
+        pdf.close()
+    return build
+
+
+def _white_png(path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (7000, 7000), "white").save(path)
+
+
 CASES = {"baseline.txt": _baseline, "huge-page.pdf": _huge_page, "huge.png": _huge_png, "big.txt": _big_text,
-         "fifo.txt": _fifo, "blank-page.tif": _blank_page}
+         "fifo.txt": _fifo, "blank-page.tif": _blank_page, "blank-10.pdf": _blank_pages(10),
+         "blank-300.pdf": _blank_pages(300), "white.png": _white_png}
 
 
 def run(path: Path, out: Path, timeout: float) -> tuple[int | None, float, float, str]:

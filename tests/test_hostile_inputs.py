@@ -159,3 +159,91 @@ def test_a_blank_page_in_a_scan_is_a_note_not_a_lost_form(tmp_path, form_page):
     white.save(blank, save_all=True, append_images=[white])
     with pytest.raises(InputError, match="blank.tif: .*no text found on any of its 2 pages"):
         ingest(blank)
+
+
+class _Counting:
+    """The OCR engine, counting the pages it is given (not the cells it re-reads alone)."""
+
+    def __init__(self):
+        from jixiao.ingest.ocr import engine
+
+        self.engine, self.pages = engine(), 0
+
+    def __call__(self, image, **options):
+        self.pages += options.get("use_det", True) is not False
+        return self.engine(image, **options)
+
+
+class _Reader:
+    """A PDF's scan-page reader (ocr.PageReader) with the counting engine."""
+
+    def __init__(self, engine: _Counting):
+        self.engine = engine
+
+    def ready(self, name: str) -> None:
+        pass
+
+    def __call__(self, image, name: str):
+        from jixiao.ingest.ocr import image_page
+
+        return image_page(image, name, self.engine)
+
+
+def _scan_pdf(path, pages):
+    """A scanned PDF: each page an image, no text layer."""
+    first, *rest = [page.convert("RGB") for page in pages]
+    first.save(path, "PDF", resolution=200, save_all=True, append_images=rest)
+    return path
+
+
+def test_blank_pages_are_notes_and_never_reach_the_ocr_engine(tmp_path, form_page):
+    from PIL import Image, ImageDraw
+
+    from jixiao.ingest.ocr import file_pages
+    from jixiao.ingest.pdf import pdf_pages
+
+    white = Image.new("L", form_page.size, 255)
+    grey = Image.effect_noise(form_page.size, 6).point(lambda v: v + 110)  # grey paper with scanner noise
+    numbered = white.copy()
+    ImageDraw.Draw(numbered).text((800, 2200), "3", font=scanset.font(), fill=0)  # a lone page number
+    blanks = [white, grey, numbered, white, white, white, white, white]
+    pdf = _scan_pdf(tmp_path / "scan.pdf", [form_page, *blanks])
+    counting = _Counting()
+    pages = pdf_pages(pdf, _Reader(counting))
+    assert counting.pages == 1 and pages[0].text.strip() and not any(p.text for p in pages[1:])
+    tiff = tmp_path / "scan.tif"
+    form_page.save(tiff, save_all=True, append_images=blanks)
+    counting = _Counting()
+    pages = file_pages(tiff, counting)
+    assert counting.pages == 1 and pages[0].text.strip() and not any(p.text for p in pages[1:])
+    (form,) = extract_document(pdf).forms
+    assert len(form.indicators) == 9 and not form.error
+    notes = [n.message for n in form.notes if n.code == "blank_page"]
+    assert [f"page {k} of scan.pdf: no text found" in m for k, m in zip(range(2, 10), notes)] == [True] * 8
+
+
+def test_pages_to_read_by_ocr_are_capped_by_name_before_any_is_read(tmp_path, form_page, monkeypatch):
+    from PIL import Image
+
+    from jixiao.ingest.ocr import file_pages
+    from jixiao.ingest.pdf import MAX_OCR_PAGES, pdf_pages
+
+    assert MAX_OCR_PAGES == 200
+    white = Image.new("L", form_page.size, 255)
+    monkeypatch.setenv("JIXIAO_MAX_OCR_PAGES", "2")
+    three = _scan_pdf(tmp_path / "three.pdf", [form_page, white, form_page, white, form_page])
+    tiff = tmp_path / "three.tif"
+    form_page.save(tiff, save_all=True, append_images=[white, form_page, white, form_page])
+    counting = _Counting()
+    for read in (lambda: pdf_pages(three, _Reader(counting)), lambda: file_pages(tiff, counting)):
+        with pytest.raises(InputTooLarge, match=r"three\.(pdf|tif): 有 3 页需要 OCR.* / 3 pages need OCR, more than "
+                                                r"the 2 read per document: split the file, or raise JIXIAO_MAX_OCR_PAGES"):
+            read()
+    assert counting.pages == 0  # refused before any page was read
+    # blank pages do not count toward the cap
+    two = _scan_pdf(tmp_path / "two.pdf", [form_page, white, white, form_page, white])
+    pages = pdf_pages(two, _Reader(counting))
+    assert counting.pages == 2 and [bool(p.text.strip()) for p in pages] == [True, False, False, True, False]
+    monkeypatch.setenv("JIXIAO_MAX_OCR_PAGES", "lots")
+    with pytest.raises(InputError, match="JIXIAO_MAX_OCR_PAGES=lots: .* must be a whole number"):
+        ingest(two)

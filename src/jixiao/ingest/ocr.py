@@ -16,7 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import InputError, InputTooLarge
-from .pdf import MAX_PIXELS, Char, PageText, Rules, table_bands, table_layout
+from .pdf import (BLANK_INK, MAX_PIXELS, Char, PageText, Rules, check_ocr_pages, ink, max_ocr_pages, table_bands,
+                  table_layout)
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
            "pip install 'jixiao[ocr]'")
@@ -85,6 +86,8 @@ def image_page(image, name: str, engine) -> PageText:
     if not isinstance(image, Image.Image):
         image = _opened(image, name)
     check_pixels(*image.size, name)
+    if ink(image) < BLANK_INK:  # a white page: a note (ingest), and the engine never sees it
+        return PageText("", [], 0.0, "px")
     try:
         page = image.convert("L")
         # A page scanned a little askew is turned straight first, so that its rows are level
@@ -236,7 +239,9 @@ def _opened(path, name: str):
 
 def file_pages(path: Path, engine) -> list[PageText]:
     """The pages of an image file read by `engine` (see `engine()`); a multi-page TIFF's in
-    order. Each page's size is checked before its pixels are decoded."""
+    order, one decoded at a time. Each page's size is checked before its pixels are decoded;
+    a blank page is an empty PageText, never seen by the engine; a file with more than
+    `max_ocr_pages()` pages to read is refused before any is read."""
     from PIL import Image, UnidentifiedImageError
 
     if engine is None:  # say what to install before whether the file is a good image
@@ -244,18 +249,27 @@ def file_pages(path: Path, engine) -> list[PageText]:
     try:
         with _opened(path, str(path)) as image:
             frames = getattr(image, "n_frames", 1)
+            names = [f"{path} page {k + 1}" if frames > 1 else str(path) for k in range(frames)]
+            if frames > max_ocr_pages():  # blank pages do not count: find them first
+                check_ocr_pages(sum(_inked(image, k, names[k]) for k in range(frames)), str(path))
             pages = []
-            for k in range(frames):
+            for k in range(frames):  # one page decoded at a time
                 image.seek(k)
-                name = f"{path} page {k + 1}" if frames > 1 else str(path)
-                check_pixels(*image.size, name)
-                pages.append(image_page(image.copy(), name, engine))
+                check_pixels(*image.size, names[k])
+                # a frame of many copied, so that seeking on does not change it; one alone as it is
+                pages.append(image_page(image.copy() if frames > 1 else image, names[k], engine))
     except InputError:
         raise
     except (UnidentifiedImageError, OSError, EOFError, ValueError, Image.DecompressionBombError) as exc:
         # A broken or hostile file fails alone, by name; the batch goes on.
         raise InputError(f"{path}: 图片无法识别 / the image cannot be read ({type(exc).__name__}: {exc})") from None
     return pages
+
+
+def _inked(image, k: int, name: str) -> bool:
+    image.seek(k)
+    check_pixels(*image.size, name)
+    return ink(image) >= BLANK_INK
 
 
 def _tesseract(image, use_cls: bool = False, return_word_box: bool = False):

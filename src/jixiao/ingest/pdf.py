@@ -12,6 +12,7 @@ out with the same code, and this module never imports it)."""
 from __future__ import annotations
 
 import logging
+import os
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,16 @@ SCAN_SCALE = 2  # a page with no text layer is rendered for OCR at 2 × 72 = 144
 # (A4 at 600 dpi, 34.8 million); a larger image is refused before it is decoded, since reading
 # one costs about 15 bytes a pixel (a 12000 × 12000 image: 2.2 GB).
 MAX_PIXELS = 50_000_000
+# The most pages of one document read by OCR (a page with ink and no text layer), unless
+# JIXIAO_MAX_OCR_PAGES says otherwise: a page costs seconds, and 200 are a hundred forms.
+# A document with more is refused by name before any page is read; blank pages do not count.
+MAX_OCR_PAGES = 200
+# A page with less ink than this is blank, and read by no engine: the share of its pixels
+# clearly unlike its paper, on a copy at most INK_SIDE pixels long. A form page has 0.25 %
+# or more, one short line of text 0.03 %, a lone page number 0.003 %, a grey page with
+# scanner noise and specks none (the copy averages them away).
+BLANK_INK = 5e-5
+INK_SIDE = 1000
 
 
 @dataclass
@@ -95,7 +106,9 @@ class ScanReader(Protocol):
 
 def pdf_pages(path: Path, ocr: ScanReader | None = None) -> list[PageText]:
     """Every page of a PDF, pages in order: the text layer, or where there is none the page
-    image read by `ocr`; without it such a page is an InputError."""
+    image read by `ocr`; without it such a page is an InputError. One page at a time: each is
+    closed, and its image dropped, before the next is opened. A blank page is an empty
+    PageText; more than `max_ocr_pages()` pages to read by OCR, an InputTooLarge."""
     import pypdfium2 as pdfium
 
     try:
@@ -103,8 +116,13 @@ def pdf_pages(path: Path, ocr: ScanReader | None = None) -> list[PageText]:
     except pdfium.PdfiumError as exc:
         raise InputError(f"{path}: 不是可读的 PDF / not a readable PDF ({exc})") from None
     try:
-        pages = [page if (page := _page_text(pdf[i])).text.strip() else _scanned_page(pdf[i], f"{path} page {i + 1}", ocr)
-                 for i in range(len(pdf))]
+        pages = [_with_page(pdf, i, _page_text) for i in range(len(pdf))]
+        scans = [i for i, page in enumerate(pages) if not page.text.strip()]
+        if len(scans) > max_ocr_pages():  # blank pages do not count: find them, cheaply
+            scans = [i for i in scans if not _with_page(pdf, i, lambda p: _blank(p, f"{path} page {i + 1}", ocr))]
+            check_ocr_pages(len(scans), str(path))
+        for i in scans:
+            pages[i] = _with_page(pdf, i, lambda p: _scanned_page(p, f"{path} page {i + 1}", ocr))
     except pdfium.PdfiumError as exc:
         raise InputError(f"{path}: PDF 页面无法读取 / a page of the PDF cannot be read ({exc})") from None
     finally:
@@ -112,9 +130,71 @@ def pdf_pages(path: Path, ocr: ScanReader | None = None) -> list[PageText]:
     return pages
 
 
+def _with_page(pdf, i: int, read):
+    page = pdf[i]
+    try:
+        return read(page)
+    finally:
+        page.close()
+
+
+def max_ocr_pages() -> int:
+    """MAX_OCR_PAGES, or JIXIAO_MAX_OCR_PAGES when set."""
+    value = os.environ.get("JIXIAO_MAX_OCR_PAGES", "").strip()
+    if not value:
+        return MAX_OCR_PAGES
+    try:
+        limit = int(value)
+        if limit < 1:
+            raise ValueError
+    except ValueError:
+        raise InputError(f"JIXIAO_MAX_OCR_PAGES={value}: 应为正整数 / must be a whole number of pages, 1 or more") from None
+    return limit
+
+
+def check_ocr_pages(count: int, name: str) -> None:
+    """Refuse, by name and before any is read, a document with more pages to read by OCR than
+    `max_ocr_pages()`."""
+    limit = max_ocr_pages()
+    if count > limit:
+        raise InputTooLarge(f"{name}: 有 {count} 页需要 OCR 识别，超过每个文档 {limit} 页的上限（可用环境变量 "
+                            f"JIXIAO_MAX_OCR_PAGES 调整，或拆分文件） / {count} pages need OCR, more than the {limit} "
+                            f"read per document: split the file, or raise JIXIAO_MAX_OCR_PAGES", size=count,
+                            limit=limit)
+
+
+def ink(image) -> float:
+    """The share of an image's pixels clearly unlike (by 64 grey levels) its paper (the median
+    grey), measured on a greyscale copy at most INK_SIDE pixels long (made by averaging, so
+    specks fade), without a full-size greyscale copy."""
+    import numpy as np
+
+    factor = max(1, -(-max(image.size) // INK_SIDE))
+    if image.mode not in ("L", "RGB"):  # as the reader will see it: palette, bits, alpha dropped
+        image = image.convert("RGB" if image.mode in ("P", "PA", "RGBA", "RGBX", "CMYK", "YCbCr", "LA") else "L")
+    small = image.reduce(factor) if factor > 1 else image
+    grey = np.asarray(small.convert("L") if small.mode != "L" else small, dtype=np.int16)
+    if not grey.size:
+        return 0.0
+    # either way from the paper: light print on a dark scan is ink too
+    return float((np.abs(grey - np.median(grey)) > 64).mean())
+
+
+def _blank(page, name: str, ocr: ScanReader | None) -> bool:
+    """Whether a page with no text layer is blank, from a small rendering (checked first as
+    one to be read by OCR would be)."""
+    _check_scan(page, name, ocr)
+    return ink(page.render(scale=min(SCAN_SCALE, INK_SIDE / max(page.get_size()))).to_pil()) < BLANK_INK
+
+
 def _scanned_page(page, name: str, ocr: ScanReader | None) -> PageText:
     """A page with no text layer, read by OCR. Its size is checked before it is rendered: a
     page of a few bytes may claim to be metres wide."""
+    _check_scan(page, name, ocr)
+    return ocr(page.render(scale=SCAN_SCALE).to_pil(), name)
+
+
+def _check_scan(page, name: str, ocr: ScanReader | None) -> None:
     if ocr is None:
         raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan)")
     ocr.ready(name)
@@ -126,7 +206,6 @@ def _scanned_page(page, name: str, ocr: ScanReader | None) -> PageText:
                             f"is too large to read by OCR ({width:.0f} × {height:.0f} pt = {pixels / 1e6:.0f} million "
                             f"pixels at {72 * SCAN_SCALE} dpi > {MAX_PIXELS / 1e6:g} million)", size=pixels,
                             limit=MAX_PIXELS)
-    return ocr(page.render(scale=SCAN_SCALE).to_pil(), name)
 
 
 def _page_text(page) -> PageText:
