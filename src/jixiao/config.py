@@ -35,8 +35,9 @@ class LLMSettings(BaseModel):
     tokens_per_minute: float | None = Field(None, gt=0)
     max_tokens_total: int | None = Field(None, gt=0, description="stop new requests once this many are used")
     max_output_tokens: int = Field(8192, gt=0, description="the model's output budget for one answer")
-    down_after: int = Field(3, ge=1, description="requests in a row whose connection fails (refused, reset) "
-                                                "before the endpoint is marked down")
+    down_after: int = Field(3, ge=1, description="requests in a row that get no answer (connection refused, "
+                                                "reset or timed out; a round of mode probes counts once) before the "
+                                                "endpoint is marked down")
     down_for: float = Field(300.0, gt=0, description="seconds an endpoint marked down gets no request")
     cache_dir: Path | None = Field(default_factory=lambda: Path(os.environ.get("JIXIAO_CACHE", Path.home() / ".cache" / "jixiao")))
     prompt_version: str = "v1"
