@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from . import taxonomy
-from .layouts import _lines, _values, glued
+from .layouts import _is_label, _lines, _values, glued
 from .text import Cell, Row, compact
 
 # Header labels of a self-evaluation's indicator table, a space allowed between characters.
@@ -184,8 +184,21 @@ class ColumnLayout:
         first = values[0].start
         last = values[-1].end
         before = [t for t in tokens if t.end <= first]
-        for col, pieces in self._by_column(before).items():
-            cells.setdefault(col if col in ("vertical", *_LABEL_COLUMNS) else "name", []).extend(pieces)
+        placed = self._by_column(before)
+        # A page may shift its columns: label cells are told by the taxonomy, not by position.
+        kept = [t for col, pieces in placed.items() for t in pieces]
+        labels = []
+        for cell in glued(sorted(kept, key=lambda c: c.start)):
+            if len(labels) < 2 and not cells.get("name") and _is_label(cell):
+                labels.append(cell)
+            else:
+                cells.setdefault("name", []).append(cell)
+        for cell in labels:
+            if len(labels) == 2:
+                col = "level1" if cell is labels[0] else "level2"
+            elif (col := self.column(cell.col)) not in _LABEL_COLUMNS:
+                col = "level1" if taxonomy.level_of(cell.text) == 1 else "level2"
+            cells.setdefault(col, []).append(cell)
         for col, value in zip(("target", "actual", "weight", "score"), values):
             cells[col] = [value]
         after = [t for t in tokens if t.start >= last]
