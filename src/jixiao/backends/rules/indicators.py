@@ -56,6 +56,7 @@ class IndicatorTable:
         self.items: list[_Pending] = []
         self.notes: list[tuple[str, str]] = []
         self.events: list[_Event] = []
+        self.starts: list[tuple[int, str, int, str | None]] = []  # (level, label, rows before it, its 一级)
 
     def add(self, row: Row) -> None:
         cells = [c for c in row.cells if not _vertical(c)]
@@ -68,10 +69,17 @@ class IndicatorTable:
             self._after_labels(row, before)
             return
         prefix, fields = split
+        while len(prefix) > 1 and not _label_like(prefix[0]) and self._completes(prefix[0].compact):
+            prefix = prefix[1:]  # the rest of a label a line break cut (社会效益 … 指标可持续影响指标)
         label_cells, name_cells = _name_split(prefix)
+        notes = list(row.notes)
+        if label_cells and self.items and self._repeats(label_cells[0].compact):
+            # `效益` above a row under 效益指标: not a new group but the row above's wrapped name end.
+            above = self.items[-1]
+            above.fields["name"] = (above.fields.get("name") or "") + label_cells.pop(0).compact
+            above.row.notes.append(("stranded_fragment", "a piece like a cut label joined to the name above"))
         self._labels(label_cells, positional=len(label_cells) > 1)
         self._after_labels(row, before)
-        notes = list(row.notes)
         if any(_VALUE_CELL.match(c.compact) or is_number(c.text) for c in name_cells):
             notes.append(("value_in_name", "a value-like cell inside the name: two rows run together?"))
         if name_cells:
@@ -105,6 +113,14 @@ class IndicatorTable:
             "score": parse_number(cells[-1].text),
             "deviation": long_text(deviation.text) if deviation else None,
         }
+
+    def _repeats(self, text: str) -> bool:
+        """A cut label that only repeats the start of the complete label of its level."""
+        if taxonomy.is_complete(text):
+            return False
+        level = taxonomy.level_of(text, self.level1.text)
+        group = {1: self.level1, 2: self.level2}.get(level)
+        return group is not None and group.complete and group.text != text and group.text.startswith(text)
 
     def _after_labels(self, row: Row, before: tuple[_Group, _Group]) -> None:
         """A new group whose label was printed mid-group, or just after a page break, may
@@ -147,6 +163,7 @@ class IndicatorTable:
         return False
 
     def _start(self, level: int, text: str) -> None:
+        self.starts.append((level, text, len(self.items), self.level1.text if level == 2 else text))
         if level == 1:
             filled = self.level1.text is None
             self.level1 = self._reuse_or_new(self.level1, text, "level1")
@@ -179,7 +196,7 @@ class IndicatorTable:
             candidates = event.group[1:]
             k = placed_by_weights(self.items, event, after) if self.kind == "self_evaluation" else None
             how = "the 一级 weights then match the standard shares (产出 50 / 效益 30 / 满意度 10)"
-            if k is None and event.floating:
+            if k is None and event.floating and not top_aligned(self.starts):
                 # A merged cell prints its text at its middle: as many rows above it as below.
                 below = sum(p.level2 is after.level2 for p in self.items[event.at:])
                 k, how = min(below, len(candidates)), "the label sits at the middle of its rows"
@@ -243,6 +260,24 @@ def _name_split(prefix: list[Cell]) -> tuple[list[Cell], list[Cell]]:
     names = [c for c in head if not _label_like(c)] + [last]
     return labels, names
 
+
+
+def top_aligned(starts: list[tuple[int, str, int, str | None]]) -> bool:
+    """Whether the table prints its labels at the top of their groups, not at their middle:
+    a 一级 label at the middle of its rows (p rows after the previous 一级 label at s) spans
+    at most to row 2p - s + 1, yet a 二级 label of its own starts after that."""
+    previous = 0
+    for i, (level, text, at, _) in enumerate(starts):
+        if level != 1:
+            continue
+        reach = 2 * at - previous + 1
+        for level2, _, at2, parent in starts[i + 1:]:
+            if level2 == 1:
+                break
+            if parent == text and at2 > reach + 1:
+                return True
+        previous = at
+    return False
 
 
 def placed_by_weights(items: list[_Pending], event: _Event, after: _Pending) -> int | None:

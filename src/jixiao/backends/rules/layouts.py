@@ -241,6 +241,14 @@ def _is_label(cell: Cell) -> bool:
     return is_full_label(cell.text) or (level_of(cell.text) is not None and _label_prefix(cell.compact))
 
 
+def _label_tail(text: str) -> bool:
+    """The end of a label a line break cut (`指标`, `度指标`), alone or run into the next label
+    (`指标可持续影响指标`)."""
+    if len(text) >= 2 and text not in _LABELS and any(label.endswith(text) for label in _LABELS):
+        return True
+    return any(text.endswith(label) and len(text) > len(label) and _label_tail(text[:-len(label)]) for label in _LABELS)
+
+
 def _extend_label(cells: list[Cell], pending_lines: list[list[Cell]], rows: list[Row]) -> list[Cell]:
     """A line opening with the rest of a 一级/二级 label cut short on the line above
     (`可持续影响 指` then `标`): the pieces join that label cell where it stands."""
@@ -282,7 +290,7 @@ def _values(cells: list[Cell]) -> list[Cell] | None:
     for end in range(len(cells), 3, -1):
         run, rest = cells[end - 4:end], cells[end:]
         if is_number(run[3].text) and is_number(run[2].text) and not any(is_number(c.text) for c in rest) \
-                and (not is_number(run[0].text) or (not rest and (end == 4 or not is_number(cells[end - 5].text)))):
+                and (not is_number(run[0].text) or (end == 4 or not is_number(cells[end - 5].text))):
             return run
     return None
 
@@ -295,7 +303,7 @@ def _row_from(pending: list[Cell], cells: list[Cell], values: list[Cell], deviat
     # Level labels printed on the row's line stay cells of their own, not part of the name.
     labels = []
     cells = [*pending, *cells]
-    while cells and _is_label(cells[0]) and len(cells) > 1:
+    while cells and (_is_label(cells[0]) or _label_tail(cells[0].compact)) and len(cells) > 1:
         labels.append(cells.pop(0))
     name_cells = cells
     notes = []
@@ -315,15 +323,28 @@ def _continue(row: Row, lines: list[list[Cell]]) -> None:
     score = _score_at(row)
     has_deviation = score is not None and score < len(row.cells) - 1
     at = score - 4 if score is not None and score >= 4 else 0
+    width = len(row.cells[-1].compact) if has_deviation else 0  # the deviation column's line width
+    name_open = True
     for pieces in lines:
-        to_name = pieces[:-1] if has_deviation else pieces
-        to_dev = pieces[-1:] if has_deviation else []
+        k = _name_share(pieces, width, name_open) if has_deviation else len(pieces)
+        to_name, to_dev = pieces[:k], pieces[k:]
+        name_open = name_open and bool(to_name)
         if to_name:
             name = row.cells[at]
             row.cells[at] = Cell(name.text + "".join(c.text for c in to_name), name.start, to_name[-1].end)
             row.notes.append(("stranded_fragment", "a wrapped name end printed below the row joined to it"))
         if to_dev:
             _append_deviation(row, to_dev)
+
+
+def _name_share(pieces: list[Cell], width: int, name_open: bool) -> int:
+    """How many of a wrapped line's pieces continue the name beside a deviation: none once a
+    line gave the name nothing (a cell's text is one run) or when the line is one piece;
+    else the fewest that leave the deviation's part no wider than its first line."""
+    if not name_open or len(pieces) < 2:
+        return 0
+    return next((k for k in range(len(pieces)) if len("".join(c.compact for c in pieces[k:])) <= width),
+                len(pieces) - 1)
 
 
 def _score_at(row: Row) -> int | None:
