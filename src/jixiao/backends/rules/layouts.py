@@ -178,6 +178,7 @@ class BrokenLineLayout:
         pending: list[Cell] = []
         pending_lines: list[list[Cell]] = []
         deviation = ""  # "" closed, "open" after a row that lost points, "started" once text came
+        width = 0  # the deviation's first line's width
         for i, (line, start) in enumerate(lines):
             if not line.strip():
                 deviation = "" if deviation == "started" else deviation
@@ -213,7 +214,10 @@ class BrokenLineLayout:
                 # A row whose values share a line with its name prints its deviation there too
                 # (cells top-aligned): a text line below it without one is a wrapped name end.
                 lost = _lost_points(rows[-1]) and (not own_name or len(cells) > at + 4)
-                pending, pending_lines, deviation = [], [], "open" if lost else ""
+                tail = cells[at + 4:]
+                # A deviation beside values printed below their name goes on below them too.
+                pending, pending_lines, deviation = [], [], "open" if lost or (tail and not own_name) else ""
+                width = len(line[tail[0].start - start:tail[-1].end - start]) if tail else 0
                 continue
             if len(text_) == 1 and _CJK.match(text_) and rows and _is_indicator(rows[-1]) and not pending:
                 at = max(_score_at(rows[-1]) - 4, 0)
@@ -221,9 +225,12 @@ class BrokenLineLayout:
                 rows[-1].cells[at] = Cell(name.text + text_, name.start, max(name.end, cells[-1].end))
                 rows[-1].notes.append(("stranded_fragment", f"stranded '{text_}' joined to the row above"))
                 continue
-            if deviation:
+            if deviation and not (len(cells) > 1 and _is_label(cells[0])):  # a label opens the next row
+                # A wrapped cell's lines are as wide as its first but the last: a shorter line
+                # ends the deviation (text with no blank lines shows no other end).
                 _append_deviation(rows[-1], cells)
-                deviation = "started"
+                deviation, width = ("", width) if width and len(line.strip()) < width - 1 else \
+                    ("started", width or len(line.strip()))
                 continue
             pending.extend(cells)
             pending_lines.append(cells)
