@@ -27,10 +27,16 @@ _HEADS = (
     ("target", "年度指标值"), ("actual", "实际完成值"), ("weight", "分值"), ("score", "得分"),
     ("deviation", "偏差"),
 )
+# A declaration's: its one value column is 指标值, 年度指标值, 项目指标值 or 年度(/项目)指标值.
+_DECLARATION_HEADS = (("level1", "一级指标"), ("level2", "二级指标"), ("name", "三级指标"), ("target", "指标值"))
+_TARGET_HEAD = re.compile(r"(?:(?:年 ?度|项 ?目) ?)?(?:[(（]/?(?:年度|项目)[)）] ?)?指 ?标 ?值")
 _LABEL_COLUMNS = ("level1", "level2")
 _TOKEN = re.compile(r"\S+")
 _PIECE = re.compile(r"\S+(?: \S+)*")  # a run of text whose gaps are single spaces
-_GOAL_WORDS = ("年度总体目标", "预期目标", "实际完成情况")
+_GOAL_WORDS = ("年度总体目标", "预期目标", "实际完成情况", "项目绩效目标", "项目总目标")
+# Two goal texts side by side: a self-evaluation's, a declaration's.
+_GOAL_PAIRS = (("预期目标", "实际完成情况"), ("项目总目标", "年度总体目标"))
+_TARGET = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d[\d.,]*[(（%])")  # a target by its form: =100.00(%), ≥4.00(次)
 _TOLERANCE = 1  # a piece may start a character left of its column (rounding of x positions)
 
 
@@ -42,13 +48,14 @@ def header_columns(lines: list[str]) -> dict[str, int] | None:
     """Where each column of the indicator table starts, from its header line; None when no
     line holds every column label (the text does not keep columns)."""
     for i, line in enumerate(lines):
-        found = {}
-        for name, label in _HEADS:
-            m = _head(label).search(line)
-            if m:
-                found[name] = m.start()
-        if len(found) == len(_HEADS) and list(found.values()) == sorted(found.values()):
-            return found if _aligned(lines[i + 1:], found) else None
+        for heads in (_HEADS, _DECLARATION_HEADS):
+            found = {}
+            for name, label in heads:
+                m = (_TARGET_HEAD if heads is _DECLARATION_HEADS and name == "target" else _head(label)).search(line)
+                if m:
+                    found[name] = m.start()
+            if len(found) == len(heads) and list(found.values()) == sorted(found.values()):
+                return found if _aligned(lines[i + 1:], found) else None
     return None
 
 
@@ -80,14 +87,16 @@ def _goal_cut(text: str) -> tuple[int, int] | None:
     """(left column start, right column start) of two goal texts side by side, from the
     line labelling them (`预期目标 … 实际完成情况`)."""
     for line in text.split("\n"):
-        left, right = _head("预期目标").search(line), _head("实际完成情况").search(line)
-        if left and right and right.start() > left.end():
-            return left.start(), right.start()
+        for left_label, right_label in _GOAL_PAIRS:
+            left, right = _head(left_label).search(line), _head(right_label).search(line)
+            if left and right and right.start() > left.end():
+                return left.start(), right.start()
     return None
 
 
 class ColumnLayout:
-    """A self-evaluation whose text keeps columns by spaces (no tabs, the whole header on one line)."""
+    """A form whose text keeps columns by spaces (no tabs, the whole header on one line): a
+    self-evaluation's table read row by row under its header, a declaration's a line per row."""
 
     name = "columns"
 
@@ -112,6 +121,8 @@ class ColumnLayout:
     # -- the indicator table ---------------------------------------------------------------
 
     def rows(self, text: str, offset: int) -> list[Row]:
+        if "actual" not in dict(self.columns):
+            return self._declaration_rows(text, offset)
         lines = list(_lines(text, offset))
         if lines and not text.startswith("\n"):
             lines = lines[1:]  # the rest of the header's last line
@@ -168,6 +179,49 @@ class ColumnLayout:
         for col, cells in held.items():
             rows.append(Row([_joined(cells)], [("stranded_fragment", f"{col} text after the last row")]))
         return rows
+
+    def _declaration_rows(self, text: str, offset: int) -> list[Row]:
+        """A declaration's table, a row per line: its label cells told by the taxonomy, its target
+        the text under the 指标值 column, or a value by the grammar that a line pushed left."""
+        target_at = dict(self.columns)["target"]
+        rows = []
+        lines = list(_lines(text, offset))
+        if lines and not text.startswith("\n"):
+            lines = lines[1:]  # the rest of the header's last line
+        for line, start in lines:
+            tokens = [Cell(m.group(), start + m.start(), start + m.end(), m.start()) for m in _TOKEN.finditer(line)]
+            tokens = tokens[self._side_label(tokens):]
+            cells = glued(tokens)
+            labels = []
+            while cells and _is_label(cells[0]) and (len(labels) < 2 or taxonomy.is_full_label(cells[0].text)):
+                labels.append(cells.pop(0))
+            if not cells:
+                if labels:
+                    rows.append(Row(labels))
+                continue
+            notes = []
+            k = len(cells)
+            while k > 1 and cells[k - 1].col + _TOLERANCE >= target_at:
+                k -= 1
+            if k == len(cells) and len(cells) > 1 and line[cells[-2].end - start:cells[-1].col].startswith("  ") \
+                    and not _is_label(cells[-2]):
+                k -= 1  # a page with columns of its own: the target stands apart from the name
+            if k == len(cells) and len(cells) > 1 and _TARGET.match(cells[-1].compact):
+                k -= 1
+                notes.append(("columns_misaligned", "a target read by its form, left of its column"))
+            out = [*labels, _joined(cells[:k])] + ([_joined(cells[k:])] if k < len(cells) else [])
+            rows.append(Row(out, notes))
+        return rows
+
+    def _side_label(self, tokens: list[Cell]) -> int:
+        """How many of a line's first tokens spell the side label 绩效指标 (pieces split by a
+        space), or a piece of it left of the table's columns."""
+        for k in range(min(4, len(tokens)), 0, -1):
+            head = "".join(t.compact for t in tokens[:k])
+            if taxonomy.is_vertical_label(head) or (
+                    self.column(tokens[k - 1].col) == "vertical" and taxonomy.is_vertical_label(head, prefix=True)):
+                return k
+        return 0
 
     def _by_column(self, tokens: list[Cell]) -> dict[str, list[Cell]]:
         out: dict[str, list[Cell]] = {}
