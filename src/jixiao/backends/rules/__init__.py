@@ -77,7 +77,7 @@ class _Reader:
         if columns:
             cells = columns
             for name in ("goal_expected", "goal_actual"):
-                self.note(name, "stranded_fragment", "two goal columns read line by line: each line cut by the column width")
+                self.note(name, "stranded_fragment", "two goal columns in one text (side by side, or one after the other): cut by the columns' widths")
         if len(cells) > slots:
             self.note("goals", "rejoined", f"{len(cells)} text pieces joined into {slots} goal texts")
         return join_goals(cells, slots)
@@ -256,6 +256,13 @@ class RulesBackend:
     def extract(self, chunk: Chunk) -> Form:
         from .grid import has_form_cells, read_grid  # grid builds on _Reader above
 
-        form = read_grid(chunk) if has_form_cells(chunk) else READERS[chunk.kind](chunk)
+        from .sequence import is_cell_sequence, read_sequence
+
+        if has_form_cells(chunk):
+            form = read_grid(chunk)
+        elif is_cell_sequence(chunk.text):
+            form = read_sequence(chunk)  # one cell per line (pdftotext's default)
+        else:
+            form = READERS[chunk.kind](chunk)
         form.backend = self.name
         return form

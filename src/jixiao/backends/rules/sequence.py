@@ -1,0 +1,293 @@
+"""The cell-sequence reader: text that prints one table cell per line (pdftotext's default).
+
+Such text keeps no columns and no rows: each cell stands on its own (a wrapped cell over a
+few lines, cells apart by blank lines), in the order the extractor's reading order gives, and
+merged 一级/二级 labels and some names come in a block after the rows. The reader pairs labels
+with values by the template: a header label with the next value of its kind, a fund row label
+with the six figures after it, indicator rows as runs of (name, target, actual, weight, score
+[, deviation]) told apart by the value grammar (VALIDATION.md §3), 一级/二级 labels placed by
+where they stand and by the taxonomy's order. Everything it places by guesswork is noted."""
+
+from __future__ import annotations
+
+import re
+
+from ...dates import iso_date
+from ...schema import (
+    Chunk, DeclarationFunds, DeclarationIndicator, Form, FundRow, Note, SelfEvaluation, SelfEvaluationFunds,
+    SelfEvaluationIndicator, TargetDeclaration,
+)
+from . import taxonomy
+from .fields import Anchors, amount_unit, year
+from .layouts import glued
+from .sequence_rows import Piece, assign_levels, rows_of
+from .text import NULL_MARKS, Cell, compact, is_number, long_text, parse_number
+
+_HEADER = {"项目名称": "project_name", "主管部门": "supervising_dept", "实施单位": "implementing_unit",
+           "项目性质": "project_nature", "项目类别": "project_category",
+           "计划开始日期": "planned_start", "计划完成日期": "planned_end"}
+_DATE = re.compile(r"^\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?$")
+_ORG = re.compile(r"(?:政府|办事处|中心|局|委员会|街道|镇|区|所|站|馆|院|校|会|部|室|队)(?:\(汇总\)|（汇总）)?$")
+_SE_FUNDS = (("年度资金总额", "total"), ("当年财政拨款", "current_year"), ("上年结转资金", "carryover"),
+             ("其他资金", "other"))
+_TD_FUNDS = (("项目资金总额", "project_total"), ("财政资金", "project_fiscal"), ("年度资金申请总额", "annual_total"),
+             ("当年财政拨款", "annual_current_year"), ("上年结转资金", "annual_carryover"))
+_FUND_COLUMNS = ("initial_budget", "annual_budget", "executed", "weight", "execution_rate", "score")
+_NOISE = ("年初预算数", "全年预算数", "全年执行数", "分值", "分数", "执行率", "得分", "年度指标值", "实际完成值",
+          "偏差原因分析", "改进措施", "三级指标", "一级指标", "二级指标", "年度总体目标", "预期目标", "实际完成情况",
+          "项目总目标", "项目绩效目标", "绩效指标", "评分等级", "总分", "指标值", "项目资金", "年度", "实际", "完成值")
+
+
+def is_cell_sequence(text: str) -> bool:
+    """Mostly one short cell per line, apart by blank lines, no tabs or column gaps."""
+    lines = text.split("\n")
+    filled = [line.strip() for line in lines if line.strip()]
+    if len(filled) < 20:
+        return False
+    blank = len(lines) - len(filled)
+    short = sum(len(line) <= 14 for line in filled)
+    gaps = sum("\t" in line or "  " in line or "|" in line for line in filled)
+    # A line per printed line (a row's values on one line, indented cells) is another layout.
+    rows = sum(len(line.split()) >= 4 for line in filled)
+    indented = sum(line[:1] in " \u3000" for line in lines if line.strip())
+    return (blank >= 0.3 * len(filled) and short >= 0.8 * len(filled) and gaps <= 0.02 * len(filled)
+            and rows <= 0.05 * len(filled) and indented <= 0.02 * len(filled))
+
+
+def pieces(text: str, offset: int) -> list[Piece]:
+    """The text's cells in order: a line cut at its spaces where the pieces are values or labels
+    (`≥46000.00(册) 38823.00(册) 6.00`, `产出指标 数量指标`), the wrapped lines of one cell joined."""
+    out: list[Piece] = []
+    pos, block = 0, 0
+    for line in text.split("\n"):
+        start = offset + pos
+        pos += len(line) + 1
+        body = line.replace("\f", " ").strip()
+        if not body:
+            block += 1
+            continue
+        lead = line.index(body[0])
+        cells, at = [], start + lead
+        for m in re.finditer(r"\S+", body):
+            cells.append(Cell(m.group(), at + m.start(), at + m.end()))
+        cells = glued(cells)
+        if len(cells) > 1 and not all(_splittable(c.compact) for c in cells[1:]):
+            cells = _resplit(cells)
+        for i, cell in enumerate(cells):
+            out.append(Piece(cell.compact, cell.start, cell.end, block, first=i == 0, last=i == len(cells) - 1))
+    return _joined(out)
+
+
+def _splittable(text: str) -> bool:
+    from .sequence_rows import kind_of
+    return kind_of(text) in ("label", "value", "number") or text in _NOISE
+
+
+def _resplit(cells: list[Cell]) -> list[Cell]:
+    """A line of text with stray spaces (`活 动。`): one cell, but values and labels at its end
+    or start (`公共文化活动策划举办场次 =56.00(场)`, `上海市…办事处 实施单位`) kept apart."""
+    head = 0
+    while head < len(cells) - 1 and _splittable(cells[head].compact) and not is_number(cells[head].compact):
+        head += 1
+    tail = len(cells)
+    while tail > head + 1 and _splittable(cells[tail - 1].compact):
+        tail -= 1
+    middle = Cell("".join(c.compact for c in cells[head:tail]), cells[head].start, cells[tail - 1].end)
+    return [*cells[:head], middle, *cells[tail:]]
+
+
+def _joined(items: list[Piece]) -> list[Piece]:
+    """Wrapped lines of one text cell joined: a text piece alone on its line continues the text
+    piece on the line above, in the same block, when that one filled its line."""
+    from .sequence_rows import kind_of
+    out: list[Piece] = []
+    for p in items:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.block == p.block and prev.last and p.first and p.last
+                and kind_of(prev.text) == "text" and kind_of(p.text) in ("text", "number")
+                and p.text not in _HEADER and prev.text not in _HEADER and p.text not in _NOISE
+                and not any(p.text.startswith(label) for label in _HEADER)
+                and (len(prev.text) >= 12 or (len(prev.text) >= 6 and len(p.text) <= 5))
+                and not taxonomy.is_full_label(p.text)):
+            out[-1] = Piece(prev.text + p.text, prev.start, p.end, p.block, prev.first, True)
+        else:
+            out.append(p)
+    return out
+
+
+class _Reader:
+    def __init__(self, chunk: Chunk):
+        self.chunk = chunk
+        self.items = pieces(chunk.text, chunk.span.start)
+        self.notes: list[Note] = []
+        self.used: set[int] = set()
+
+    def note(self, field: str, code: str, message: str) -> None:
+        self.notes.append(Note(field=field, code=code, message=message))
+
+    def index(self, label: str, after: int = 0) -> int | None:
+        return next((i for i in range(after, len(self.items)) if label in self.items[i].text), None)
+
+    def header(self, labels: dict[str, str]) -> dict:
+        """Each header label with the next unused cell of its kind after it."""
+        values: dict[str, str | None] = {}
+        end = self.index("项目资金") or len(self.items)
+        for label, name in labels.items():
+            at = self.index(label)
+            found = None
+            if at is not None and at < end + 12:
+                for i in range(at + 1, min(len(self.items), at + 14)):
+                    run = self.run(i)
+                    text = "".join(self.items[j].text for j in run)
+                    if set(run) & self.used or _is_label_cell(self.items[i].text) or not _fits(name, text):
+                        continue
+                    found = run
+                    break
+            if found is None:
+                self.note(name, "not_found", f"{name} not found in the cell sequence")
+                values[name] = None
+                continue
+            self.used.update(found)
+            if found[0] - at > 1:
+                self.note(name, "stranded_fragment", "value taken as the next cell of its kind after its label")
+            if len(found) > 1:
+                self.note(name, "rejoined", "a cell's wrapped lines joined")
+            values[name] = "".join(self.items[j].text for j in found)
+        return values
+
+    def run(self, i: int) -> list[int]:
+        """Piece i and the whole lines of text under it in its block: one wrapped cell."""
+        run = [i]
+        while run[-1] + 1 < len(self.items):
+            p, q = self.items[run[-1]], self.items[run[-1] + 1]
+            if not (q.block == p.block and p.last and q.first and q.last) or _is_label_cell(q.text) \
+                    or _DATE.match(q.text) or is_number(q.text) or run[-1] + 1 in self.used:
+                break
+            run.append(run[-1] + 1)
+        return run
+
+
+        return values
+
+    def numbers_after(self, label: str, count: int, start: int = 0) -> list[str] | None:
+        at = self.index(label, start)
+        if at is None:
+            return None
+        run = []
+        for p in self.items[at + 1:at + 1 + count]:
+            if not (is_number(p.text) or p.text in NULL_MARKS):
+                break
+            run.append(p.text)
+        return run
+
+    def goals(self, count: int) -> list[str | None]:
+        start = max((i for i in (self.index("实际完成情况"), self.index("年度总体目标"), self.index("项目总目标"))
+                     if i is not None), default=0)
+        end = self.index("一级指标", start) or len(self.items)
+        texts = self.blocks(start + 1, end)
+        if count == 2 and len(texts) < 2:
+            tail = self.index("总分", end)
+            texts += self.blocks(tail or len(self.items), len(self.items))
+        if len(texts) > count:
+            self.note("goals", "rejoined", f"{len(texts)} text pieces joined into {count} goal texts")
+            texts = [texts[0], "".join(texts[1:])] if count == 2 else ["".join(texts)]
+        texts += [None] * (count - len(texts))
+        return [long_text(t) if t else None for t in texts]
+
+    def blocks(self, start: int, end: int) -> list[str]:
+        """The long texts between two cells: each block's text pieces joined."""
+        by_block: dict[int, list[str]] = {}
+        for p in self.items[start:end]:
+            if p.text not in _NOISE and not _is_label_cell(p.text) and not taxonomy.is_full_label(p.text):
+                by_block.setdefault(p.block, []).append(p.text)
+        return [text for texts in by_block.values() if _long(text := "".join(texts))]
+
+    def table(self) -> tuple[int, int]:
+        head = self.index("一级指标") or 0
+        return head, len(self.items)
+
+
+def _long(text: str) -> bool:
+    return len(text) >= 25 or (len(text) >= 12 and bool(re.search(r"[，。；、,;]", text)))
+
+
+def _is_label_cell(text: str) -> bool:
+    return any(label in text for label in _HEADER) or text in _NOISE or "项目资金" in text
+
+
+def _fits(name: str, text: str) -> bool:
+    if name in ("planned_start", "planned_end"):
+        return bool(_DATE.match(text))
+    if _DATE.match(text) or is_number(text):
+        return False
+    if name in ("supervising_dept", "implementing_unit"):
+        return bool(_ORG.search(text))
+    if name == "project_nature":
+        return text.endswith("项目")
+    if name == "project_category":
+        return text.endswith("类")
+    return not _long(text)
+
+
+def _common(r: _Reader) -> dict:
+    anchors = Anchors(r.chunk.text, r.chunk.span.start)
+    y, unit = year(anchors), amount_unit(anchors)
+    for name, found in (("year", y), ("amount_unit", unit)):
+        if found is None:
+            r.note(name, "not_found", f"{name} not found")
+    return {"year": y.value if y else None, "amount_unit": unit.value if unit else None}
+
+
+def _indicators(r: _Reader, kind: str) -> tuple[list[dict], tuple[str | None, str | None]]:
+    head, end = r.table()
+    rows, events, totals, notes = rows_of(r.items[head:end], kind)
+    assign_levels(rows, events, notes)
+    for field, code, message in notes:
+        r.note(field, code, message)
+    return rows, totals
+
+
+def read_sequence(chunk: Chunk) -> Form:
+    """A form from cell-per-line text."""
+    r = _Reader(chunk)
+    if chunk.kind == "target_declaration":
+        header = r.header({k: v for k, v in _HEADER.items()})
+        for name in ("planned_start", "planned_end"):
+            header[name] = iso_date(header[name]) if header[name] else None
+        funds = {}
+        for label, key in _TD_FUNDS:
+            run = r.numbers_after(label, 1)
+            funds[key] = parse_number(run[0]) if run else None
+        others = [i for i, p in enumerate(r.items) if p.text == "其他资金"]
+        vals = [r.items[i + 1].text for i in others if i + 1 < len(r.items) and is_number(r.items[i + 1].text)]
+        funds["annual_other"] = parse_number(vals[-1]) if vals else None
+        if len(vals) >= 2:
+            funds["project_other"] = parse_number(vals[0])
+        r.note("funds", "stranded_fragment", "fund figures taken as the next figure after each row label")
+        overall, annual = r.goals(2)
+        if annual is None:
+            overall, annual = None, overall
+        rows, _ = _indicators(r, chunk.kind)
+        return TargetDeclaration(**header, **_common(r), funds=DeclarationFunds(**funds), goal_overall=overall,
+                                 goal_annual=annual, indicators=[DeclarationIndicator(**row) for row in rows],
+                                 notes=r.notes)
+    header = r.header({k: v for k, v in _HEADER.items() if k in ("项目名称", "主管部门", "实施单位")})
+    funds = {}
+    for label, key in _SE_FUNDS:
+        run = r.numbers_after(label, 6)
+        if run and len(run) == 6:
+            funds[key] = FundRow(**{col: parse_number(v) for col, v in zip(_FUND_COLUMNS, run)})
+        else:
+            r.note(f"funds.{key}", "not_found", f"{label}: its six figures do not follow it in the cell sequence")
+    expected, actual = r.goals(2)
+    rows, (total_weight, total_score) = _indicators(r, chunk.kind)
+    if total_score is None:
+        r.note("total_score", "not_found", "no 总分 figures found")
+    grade_at = r.index("评分等级")
+    grade = None
+    if grade_at is not None:
+        grade = next((p.text for p in r.items[grade_at + 1:] if p.text in ("优", "良", "中", "差")), None)
+    return SelfEvaluation(**header, **_common(r), funds=SelfEvaluationFunds(**funds), goal_expected=expected,
+                          goal_actual=actual, indicators=[SelfEvaluationIndicator(**row) for row in rows],
+                          total_weight=parse_number(total_weight), total_score=parse_number(total_score),
+                          grade=grade, notes=r.notes)

@@ -1,0 +1,272 @@
+"""Indicator rows from a sequence of cells: runs told apart by the value grammar, 一级/二级 placed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import taxonomy
+from .text import NULL_MARKS, compact, is_number
+
+# VALIDATION.md §3: an operator, a number with its unit, `label number %`, a qualitative word.
+_VALUE = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d[\d.,]*\s*(?:[(（%]|[\u4e00-\u9fff]{1,3}$)|[\u4e00-\u9fff]{1,4}\d[\d.,]*%$)")
+_QUALITATIVE = ("及时", "达标", "提升", "逐年提升", "水平提升", "健全", "健全有效", "建立健全", "满意", "高", "全面",
+                "改善", "运行平稳", "准确", "控制在预算内", "达成指标", "达成年度指标", "完成建设", "有效", "良好",
+                "显著", "规范", "合格", "完成")
+_SKIP = ("年初预算数", "全年预算数", "全年执行数", "分值", "分数", "执行率", "得分", "年度指标值", "实际完成值",
+         "偏差原因分析及改进措施", "偏差原因分析", "及改进措施", "改进措施", "三级指标", "一级指标", "二级指标",
+         "年度(/项目)指标值", "指标值", "年度", "实际", "完成值", "评分等级", "绩效指标", "绩效", "指标", "绩", "效", "指",
+         "标", "优", "良", "中", "差", "偏差原因分析及")
+# 二级 label by the words of its rows' names (the template's vocabulary), for labels printed apart from their rows.
+_AFFINITY = {"时效指标": ("及时", "时效", "按时", "期限"), "成本指标": ("成本", "预算", "费用"),
+             "经济成本指标": ("成本", "预算"), "服务对象满意度指标": ("满意",),
+             "可持续影响指标": ("长效", "机制", "可持续", "制度"), "经济效益指标": ("经济",),
+             "生态效益指标": ("生态",), "质量指标": ("率", "质量", "达标", "合格", "完好", "准确"),
+             "数量指标": ("数", "量", "次", "场"), "社会效益指标": ("提升", "覆盖", "参与", "知晓", "社会")}
+
+
+@dataclass
+class Piece:
+    text: str
+    start: int
+    end: int
+    block: int
+    first: bool = True
+    last: bool = True
+
+
+def kind_of(text: str) -> str:
+    if text in NULL_MARKS or is_number(text):
+        return "number"
+    if taxonomy.is_full_label(text):
+        return "label"
+    if _VALUE.match(text) or text in _QUALITATIVE:
+        return "value"
+    return "text"
+
+
+def _long(text: str) -> bool:
+    return len(text) >= 16 or (len(text) >= 9 and bool(re.search(r"[，。；、,;]", text)))
+
+
+def _row(kind: str) -> dict:
+    return {"name": None, "values": [], "numbers": [], "deviation": None, "start": None}
+
+
+def _complete(row: dict, kind: str) -> bool:
+    if kind == "target_declaration":
+        return len(row["values"]) + len(row["numbers"]) >= 1
+    return len(row["values"]) + len(row["numbers"]) >= 4 and len(row["numbers"]) >= 2
+
+
+def rows_of(items: list[Piece], kind: str):
+    """(rows as field dicts, label events (row index, label, known position), 总分 figures, notes)."""
+    rows: list[dict] = []
+    events: list[tuple[float, str]] = []
+    notes: list[tuple[str, str, str]] = []
+    orphans: list[str] = []
+    totals: tuple[str | None, str | None] = (None, None)
+    cur = _row(kind)
+    label_tail: str | None = None
+    i = 0
+
+    def flush():
+        nonlocal cur
+        if cur["name"] or cur["values"] or cur["numbers"]:
+            rows.append(cur)
+        cur = _row(kind)
+
+    while i < len(items):
+        p = items[i]
+        text, k = p.text, kind_of(p.text)
+        i += 1
+        if text == "总分" or text.startswith("总分"):
+            figures = []
+            j = i
+            while j < len(items) and len(figures) < 2 and kind_of(items[j].text) in ("number", "text", "label"):
+                if kind_of(items[j].text) == "number":
+                    figures.append((j, items[j].text))
+                j += 1
+            if len(figures) == 2:
+                a, b = figures[0][1], figures[1][1]
+                weight, score = (b, a) if compact(b) in ("100", "100.00", "100.0") and compact(a) not in ("100", "100.00") else (a, b)
+                totals = (weight, score)
+                items = items[:figures[0][0]] + items[figures[0][0] + 1:figures[1][0]] + items[figures[1][0] + 1:]
+                notes.append(("total_score", "stranded_fragment", "总分 figures taken as the two figures after it"))
+            continue
+        if text in _SKIP or any(text == s for s in ("评分等级",)):
+            continue
+        if k != "label" and label_tail and (joined := taxonomy.joined(label_tail, text)):
+            label, rest = joined
+            events[-1] = (events[-1][0], label)
+            label_tail = None
+            if not rest:
+                continue
+            text, k = rest, kind_of(rest)
+        if k == "label" or (k == "text" and taxonomy.level_of(text) and len(text) <= 6):
+            at = len(rows) + (0.5 if (cur["values"] or cur["numbers"]) else 0)
+            events.append((at, text))
+            label_tail = None if taxonomy.is_full_label(text) else text
+            continue
+        label_tail = None
+        if k == "text":
+            if kind == "target_declaration":
+                if cur["name"] and not _complete(cur, kind):
+                    orphans.append(cur["name"])
+                    cur["name"] = None
+                flush()
+                cur["name"] = text
+                cur["start"] = p.start
+                continue
+            if _complete(cur, kind) and (_long(text) or cur["deviation"]):
+                cur["deviation"] = (cur["deviation"] or "") + text
+                continue
+            if (cur["values"] or cur["numbers"]) and _long(text) and cur["name"]:
+                cur["deviation"] = (cur["deviation"] or "") + text
+                continue
+            if _long(text) and len(text) >= 25:
+                continue  # a goal text printed apart from its cell
+            if cur["name"] and not (cur["values"] or cur["numbers"]):
+                orphans.append(cur["name"])
+                cur["name"] = text
+                continue
+            if cur["name"] is None and (cur["values"] or cur["numbers"]):
+                cur["name"] = text  # a row whose name followed its values
+                continue
+            flush()
+            cur["name"], cur["start"] = text, p.start
+            continue
+        if k == "value":
+            if len(cur["values"]) >= (1 if kind == "target_declaration" else 2) or (cur["numbers"] and len(cur["numbers"]) >= 2 and cur["values"]):
+                if _complete(cur, kind) or len(cur["values"]) >= 2:
+                    flush()
+            cur["values"].append(text)
+            continue
+        # a figure
+        if kind == "target_declaration":
+            if cur["name"] and not cur["values"]:
+                cur["values"].append(text)
+            continue
+        limit = 4 if not cur["values"] else 2
+        if len(cur["numbers"]) >= limit or (len(cur["numbers"]) >= 2 and len(cur["values"]) >= 2):
+            flush()
+        cur["numbers"].append(text)
+    flush()
+    return [_record(row, kind, orphans, notes, n) for n, row in enumerate(rows)], events, totals, notes
+
+
+def _record(row: dict, kind: str, orphans: list[str], notes, n: int) -> dict:
+    values, numbers = list(row["values"]), list(row["numbers"])
+    if kind != "target_declaration" and not values and len(numbers) == 4:
+        values, numbers = numbers[:2], numbers[2:]  # a placeholder row: 0 0 0 0
+    name = row["name"]
+    if name is None and orphans:
+        name = orphans.pop(0)
+        notes.append((f"indicators[{n}].name", "stranded_fragment", "name printed apart from its row's values"))
+    if name is None:
+        notes.append((f"indicators[{n}].name", "name_missing", "no name found for this row"))
+    if kind == "target_declaration":
+        return {"level1": None, "level2": None, "name": name, "target": values[0] if values else None}
+    target = actual = None
+    if len(values) == 2:
+        target, actual = values
+        if _is_actual(target) and not _is_actual(actual):
+            target, actual = actual, target
+    elif len(values) == 1:
+        target = values[0]
+        notes.append((f"indicators[{n}].actual", "not_found", "one value found for target and actual"))
+    if len(numbers) != 2 or len(values) != 2:
+        notes.append((f"indicators[{n}]", "short_row", f"{len(values)} values and {len(numbers)} figures in this row"))
+    from .text import parse_number
+    weight = parse_number(numbers[0]) if numbers else None
+    score = parse_number(numbers[1]) if len(numbers) > 1 else None
+    return {"level1": None, "level2": None, "name": name, "target": target, "actual": actual, "weight": weight,
+            "score": score, "deviation": row["deviation"]}
+
+
+def _is_actual(text: str) -> bool:
+    """An actual printed before its target: no operator where the other has one, or 达成…."""
+    return text.startswith("达成") or not re.match(r"^[<>=≥≤≧≦＝]", text)
+
+
+def assign_levels(rows: list[dict], events: list[tuple[float, str]], notes: list) -> None:
+    """Each row's 一级/二级 from the labels: 二级 groups contiguous, in the order their labels
+    stand (a label after the last row in the taxonomy's order), each group placed where its
+    label stands or, for a label printed apart, by its rows' words; level1 from the taxonomy."""
+    n = len(rows)
+    if not n:
+        return
+    level2 = [(at, label) for at, label in events if label in taxonomy.LEVEL2
+              and not (label in taxonomy.LEVEL1 and _is_level1_here(label, events))]
+    level1 = [(at, label) for at, label in events if label in taxonomy.LEVEL1 and (at, label) not in level2]
+    seen, groups = set(), []
+    order = list(taxonomy.LEVEL2)
+    placed = [(at, label) for at, label in level2 if at < n]
+    apart = [label for at, label in level2 if at >= n]
+    for at, label in placed:
+        if label not in seen:
+            seen.add(label)
+            groups.append((at, label))
+    for label in apart:
+        if label in seen:
+            continue
+        seen.add(label)
+        # insert by taxonomy order among the placed ones
+        k = order.index(label) if label in order else len(order)
+        pos = len(groups)
+        for idx, (_, other) in enumerate(groups):
+            if (order.index(other) if other in order else len(order)) > k:
+                pos = idx
+                break
+        groups.insert(pos, (None, label))
+    if not groups:
+        return
+    g = len(groups)
+    groups = groups[:n] if g > n else groups
+    g = len(groups)
+    words = [(r["name"] or "") + (r.get("target") or "") for r in rows]
+
+    def cost(gi: int, a: int, b: int) -> float:
+        at, label = groups[gi]
+        fit = sum(any(w in words[j] for w in _AFFINITY.get(label, ())) for j in range(a, b))
+        c = -fit
+        if at is not None:
+            c += 0 if a <= at <= b else 3 * min(abs(at - a), abs(at - b))
+        return c
+
+    inf = float("inf")
+    best = [[inf] * (n + 1) for _ in range(g + 1)]
+    back = [[0] * (n + 1) for _ in range(g + 1)]
+    best[0][0] = 0
+    for gi in range(1, g + 1):
+        for b in range(gi, n + 1):
+            for a in range(gi - 1, b):
+                if best[gi - 1][a] == inf:
+                    continue
+                c = best[gi - 1][a] + cost(gi - 1, a, b)
+                if c < best[gi][b]:
+                    best[gi][b], back[gi][b] = c, a
+    b, bounds = n, []
+    for gi in range(g, 0, -1):
+        a = back[gi][b]
+        bounds.append((a, b))
+        b = a
+    bounds.reverse()
+    guessed = bool(apart) or any(at != int(at) or at > a for (at, _), (a, _) in zip(groups, bounds) if at is not None)
+    l1_names = [label for _, label in level1]
+    for (at, label), (a, b) in zip(groups, bounds):
+        parents = taxonomy.parent_of(label)
+        parent = parents[0] if len(parents) == 1 else next((p for p in l1_names if p in parents), None)
+        for j in range(a, b):
+            rows[j]["level2"] = label
+            rows[j]["level1"] = parent
+            if guessed:
+                notes.append((f"indicators[{j}].level2", "level_ambiguous",
+                              "一级/二级 placed by the labels' order and the rows' words (labels printed apart from rows)"))
+
+
+def _is_level1_here(label: str, events) -> bool:
+    """成本指标 is a 一级 when it stands right before a 二级 of its own (经济成本指标)."""
+    labels = [lab for _, lab in events]
+    i = labels.index(label)
+    return i + 1 < len(labels) and taxonomy.parent_of(labels[i + 1]) == ("成本指标",)
