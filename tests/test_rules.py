@@ -394,3 +394,16 @@ def test_a_label_run_into_a_name_leaves_a_note_and_sends_the_form_to_review():
     assert any(r.name == "时效指标活动场次" for r in form.indicators)
     assert any(n.code == "label_in_name" for n in form.notes) and form.route.decision == "needs_review"
     assert not any(n.code == "label_in_name" for n in _form(MARKDOWN).notes)
+
+
+def test_text_of_one_cell_per_line_is_always_reviewed():
+    # pdftotext's default output pairs labels and values by order alone: whatever the reader
+    # makes of it, a person checks it.
+    from conftest import SEEDS
+
+    text = SEEDS[3].read_text(encoding="utf-8")
+    cells = [c.strip() for line in text.splitlines() for c in line.split("\t") if c.strip()]
+    record = extract_text("\n\n".join(cells), name="cells.txt")
+    assert len(record.forms) >= 1
+    assert all(f.route.decision == "needs_review" for f in record.forms)
+    assert all(any(n.code == "cell_sequence" for n in f.notes) for f in record.forms)

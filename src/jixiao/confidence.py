@@ -20,6 +20,8 @@ NOTE_FACTORS = {
     "floating_label": 0.97, "blank_cell": 1.0, "disagreement": 0.7, "rows_missing": 0.5, "value_in_name": 0.5, "label_in_name": 0.5,
     # A form found by its body, its kind read off its columns: a reviewer confirms it is a form.
     "no_title": 0.75,
+    # A reader that pairs by order alone (pdftotext's one cell per line): never accepted unseen.
+    "cell_sequence": 0.75,
     # The grid reader guessing: a label it does not know, a cell that should be a number and is not.
     "unknown_label": 0.75, "not_a_number": 0.3, "filled_down": 0.8,
     "blank_value": 0.75,

@@ -248,8 +248,11 @@ def _indicators(r: _Reader, kind: str) -> tuple[list[dict], tuple[str | None, st
 
 
 def read_sequence(chunk: Chunk) -> Form:
-    """A form from cell-per-line text."""
+    """A form from cell-per-line text. Every pairing of a label with a value here is by order,
+    not by place, so the whole form is noted `cell_sequence` and always goes to review."""
     r = _Reader(chunk)
+    r.note("kind", "cell_sequence", "一格一行的文本：标签与数值按顺序配对，需人工核对 / one cell per line: labels "
+                                    "and values paired by their order, not their place; a person checks them")
     if chunk.kind == "target_declaration":
         header = r.header({k: v for k, v in _HEADER.items()})
         for name in ("planned_start", "planned_end"):
