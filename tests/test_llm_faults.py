@@ -82,6 +82,16 @@ def test_a_key_of_any_shape_is_hidden_once_configured(every_log, tmp_path):
     assert redact(f"Authorization: Bearer {odd_key}") == "Authorization: Bearer ***"
 
 
+@pytest.mark.parametrize("echo", ["enc=Bearer%20{quoted}", "auth=Bearer+{key}", "q?key={quoted_all}", "{key}"])
+def test_a_key_echoed_url_encoded_is_hidden_too(echo):
+    from urllib.parse import quote
+
+    key = "Zq7mPp3x+Lw9/TtR2vQ"  # a key of no familiar shape, with characters a URL encodes
+    text = echo.format(key=key, quoted=quote(key), quoted_all=quote(key, safe=""))
+    shown = redact(f"upstream said: {text} (retry)", key)
+    assert "Zq7mPp3x" not in shown and "TtR2vQ" not in shown, shown
+
+
 def test_a_logger_made_after_installation_and_a_handler_added_later_see_no_key(tmp_path):
     install_redaction(KEY)
     fresh = logging.getLogger(f"httpcore2.made_later_{uuid.uuid4().hex}")  # no filter was ever put on it

@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from urllib.parse import quote
 
 MASK = "***"
 # Loggers whose records may carry an error body: jixiao's, the provider SDK's, its transport's
 # (openai 1.x uses httpx/httpcore; later versions httpx2/httpcore2), instructor's.
 FAMILIES = ("jixiao", "openai", "instructor", "httpx", "httpcore", "httpx2", "httpcore2")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+")
+# A space may come URL-encoded (%20) or as '+' when a proxy echoes a query string or a form.
+_BEARER = re.compile(r"(?i)\b(bearer|basic)(?:\s+|%20|\+)[A-Za-z0-9._~+/=%\-]+")
 _KEYLIKE = re.compile(r"\b(?:sk|key|api)[-_][A-Za-z0-9_\-]{8,}")
 _PLACEHOLDERS = {"not-needed", "EMPTY", "none", ""}  # what local servers are sent: nothing to hide
 _secrets: set[str] = set()
@@ -27,7 +29,9 @@ _lock = threading.Lock()
 def redact(text: str, secret: str | None = None) -> str:
     """The text with the key (given, or any registered), bearer tokens and anything shaped
     like a key replaced by ***."""
-    for s in sorted({*_secrets, *([secret] if _worth_hiding(secret) else [])}, key=len, reverse=True):
+    secrets = {*_secrets, *([secret] if _worth_hiding(secret) else [])}
+    # An echo may carry the key URL-encoded (a '+' or '/' in it becomes %2B, %2F).
+    for s in sorted({form for s in secrets for form in (s, quote(s, safe=""), quote(s))}, key=len, reverse=True):
         text = text.replace(s, MASK)
     return _KEYLIKE.sub(MASK, _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text))
 
