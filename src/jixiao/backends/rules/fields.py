@@ -157,23 +157,46 @@ def goal_texts(anchors: Anchors, layout: Layout, start: int, end: int, labels: t
 
 
 def _without_label_lines(cell: Cell, keys: set[str]) -> Cell:
-    """A paragraph less its leading lines of labels only (`项目 绩效 目标 项目总目标 …`)."""
+    """A paragraph less its leading lines of labels only (`项目 绩效 目标 项目总目标 …`, a label
+    broken over lines `年度` / `总体` / `目标`) and its trailing lines that spell a side label
+    (`绩效 指标` of the table below)."""
     lines = cell.text.split("\n")
-    skip = 0
-    while skip < len(lines) - 1 and (not lines[skip].strip() or _all_labels(compact(lines[skip]), keys)):
-        skip += 1
-    if not skip:
+    skip, spelled = 0, ""
+    for i, line in enumerate(lines[:-1]):
+        spelled += compact(line)
+        if _all_labels(spelled, keys):
+            skip = i + 1
+        elif not _label_start(spelled, keys):
+            break
+    drop = next((k for k in range(min(4, len(lines) - skip - 1), 0, -1)
+                 if is_vertical_label("".join(compact(line) for line in lines[-k:]))), 0)
+    if not skip and not drop:
         return cell
     cut = sum(len(line) + 1 for line in lines[:skip])
-    rest = cell.text[cut:]
+    rest = "\n".join(lines[skip:len(lines) - drop])
     lead = len(rest) - len(rest.lstrip())
-    return Cell(rest.strip(), cell.start + cut + lead, cell.end)
+    return Cell(rest.strip(), cell.start + cut + lead, cell.start + cut + len(rest.rstrip()))
+
+
+def _stripped_labels(text: str, keys: set[str]) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for key in sorted(keys, key=len, reverse=True):
+            if key in text:
+                text, changed = text.replace(key, ""), True
+    return text
 
 
 def _all_labels(text: str, keys: set[str]) -> bool:
-    for key in sorted(keys, key=len, reverse=True):
-        text = text.replace(key, "")
+    text = _stripped_labels(text, keys)
     return not text or is_vertical_label(text)
+
+
+def _label_start(text: str, keys: set[str]) -> bool:
+    """Whether the text, labels taken out, could be the start of a label broken over lines."""
+    rest = _stripped_labels(text, keys)
+    return any(key.startswith(rest) for key in keys) or is_vertical_label(rest, prefix=True)
 
 
 def join_goals(cells: list[Cell], slots: int) -> list[Found | None]:
@@ -203,8 +226,14 @@ def interleaved_columns(cells: list[Cell]) -> list[Cell] | None:
         return None
     lines = [line.split() for line in cells[0].text.split("\n") if line.strip()]
     two = [line for line in lines if len(line) == 2]
-    if len(lines) < 3 or len(two) < 0.5 * len(lines):
+    if len(lines) < 3:
         return None
+    if len(two) < 0.5 * len(lines):
+        # Few lines of two pieces: side by side only if the first line (both cells start at the
+        # top) is wider than the lines of one piece by a column; else one column after the other.
+        singles = sorted(_width(" ".join(line)) for line in lines if len(line) == 1)
+        if not two or len(lines[0]) < 2 or not singles or _width(" ".join(lines[0])) < singles[len(singles) // 2] + 3:
+            return stacked_columns(cells[0])
     widths = sorted(len(line[0]) for line in two)
     width, right_width = widths[len(widths) // 2], sorted(len(line[1]) for line in two)[len(two) // 2]
     left, right, last = [], [], "left"
@@ -218,3 +247,43 @@ def interleaved_columns(cells: list[Cell]) -> list[Cell] | None:
         right.append("".join(pieces[cut:]))
         last = "right" if len(left[-1]) < width - 1 and len(right[-1]) >= right_width - 1 else "left"
     return [Cell("\n".join(left), cells[0].start, cells[0].end), Cell("\n".join(right), cells[0].start, cells[0].end)]
+
+
+_NUMBERING = re.compile(r"^(?:[(（]?[一二三四五六七八九十\d]{1,2}[)）、.．]|[(（][一二三四五六七八九十\d]{1,2}[)）])")
+
+
+def _width(text: str) -> float:
+    """A line's printed width in CJK characters: a Latin letter, digit or space is half of one."""
+    return sum(1.0 if ord(ch) > 0xFF else 0.5 for ch in text.strip())
+
+
+def stacked_columns(cell: Cell) -> list[Cell] | None:
+    """Two text columns printed one after the other with no break between (`…组织保证。` then
+    `1、实际安排…`): cut after the line where the left column ends — a line ending a sentence
+    whose lines on each side keep one width each, a numbering that starts again at 1 after it
+    scoring more. A guess from the layout: None when no line ends a sentence."""
+    lines = [line.strip() for line in cell.text.split("\n") if line.strip()]
+    widths = [_width(line) for line in lines]
+
+    def spread(run: list[float]) -> float:  # lines of a wrapped column but its last share one width
+        body = sorted(run[:-1])
+        return sum(abs(w - body[len(body) // 2]) for w in body) if body else 0.0
+
+    best, best_score = None, None
+    for b in range(1, len(lines)):
+        if not lines[b - 1].endswith(_TERMINAL):
+            continue
+        score = -spread(widths[:b]) - spread(widths[b:])
+        left_full = sorted(widths[:b - 1])[len(widths[:b - 1]) // 2] if b > 1 else widths[0]
+        score += 2 * (widths[b - 1] < left_full - 1)  # the left column's last line ends short
+        first = _NUMBERING.match(lines[b])
+        if first and first.group().strip("(（)）、.．") in ("1", "一") and any(_NUMBERING.match(l) for l in lines[:b]):
+            score += 3
+        if best_score is None or score > best_score:
+            best, best_score = b, score
+    if best is None:
+        return None
+    cut = cell.text.index(lines[best - 1]) + len(lines[best - 1])
+    right_at = cell.text.index(lines[best], cut)
+    return [Cell("\n".join(lines[:best]), cell.start, cell.start + cut),
+            Cell("\n".join(lines[best:]), cell.start + right_at, cell.end)]
