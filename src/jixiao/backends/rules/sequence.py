@@ -229,6 +229,80 @@ def _fits(name: str, text: str) -> bool:
     return not _long(text)
 
 
+_FUND_KEYS = (("年度资金总额", "total"), ("当年财", "current_year"), ("上年结转", "carryover"), ("其他资金", "other"))
+_FUND_FULL = ("年度资金总额", "其中：当年财政拨款", "上年结转资金", "其他资金")
+
+
+def _fund_rows(r: _Reader) -> dict[str, list[str] | None]:
+    """The fund rows' six figures (年初预算数, 全年预算数, 全年执行数, 分值, 执行率, 得分), read in the
+    orders an extractor prints the grid in: each row label followed by its six figures; or each
+    label followed by its first k figures and the other 6−k of every row after all the labels,
+    row by row; or six figures printed apart from their label (given to the one row, in the
+    template's order, left without figures before the next labelled row). A row is kept only
+    if its 得分 is at most its 分值; any order but the first is noted as a guess."""
+    rows: dict[str, list[str] | None] = {key: None for _, key in _FUND_KEYS}
+    order = [key for _, key in _FUND_KEYS]
+    starts = [i for i in (r.index("项目资金"), *(r.index(label) for label, _ in _FUND_KEYS)) if i is not None]
+    if not starts:
+        return rows
+    start = min(starts)
+    end = next((i for i in (r.index("预期目标", start), r.index("一级指标", start)) if i is not None),
+               len(r.items))
+    runs: list[tuple[str | None, list[str]]] = []   # (row label just before the run or None, figures)
+    prev: str | None = None                         # the token before: a row key, "text" or "figure"
+    for p in r.items[start:end]:
+        key = next((k for label, k in _FUND_KEYS if label in p.text), None)
+        if key is None and any(full.endswith(p.text) for full in _FUND_FULL):
+            continue                                # the wrapped end of a row label (`款`, `政拨款`)
+        if key is None and (is_number(p.text) or p.text in NULL_MARKS):
+            if prev == "figure":
+                runs[-1][1].append(p.text)
+            else:
+                runs.append((prev if prev in rows else None, [p.text]))
+            prev = "figure"
+        else:
+            prev = key if key is not None else "text"
+    last = max((i for i, (k, _) in enumerate(runs) if k is not None), default=-1)
+    guessed = False
+
+    def place(i: int) -> str | None:
+        """The row of run i: its label, or the one row without a label before the next labelled run."""
+        if runs[i][0] is not None:
+            return runs[i][0]
+        after = next((k for k, _ in runs[i + 1:] if k is not None), None)
+        free = [k for k in order[:order.index(after) if after else len(order)] if rows[k] is None]
+        return free[0] if len(free) == 1 or (free and after is None) else None
+
+    heads, tail = runs[:last + 1], [x for _, f in runs[last + 1:] for x in f]
+    lead = {len(f) for _, f in heads}
+    if heads and len(lead) == 1 and (k0 := lead.pop()) < 6 and len(tail) == (6 - k0) * len(heads):
+        # Each row's first k figures by its label, the rest of every row after all the labels.
+        for n, (_, f) in enumerate(heads):
+            at = place(n)
+            if at is None or rows[at] is not None:
+                return {key: None for key in rows}
+            rows[at] = f + tail[n * (6 - k0):(n + 1) * (6 - k0)]
+            guessed = True
+    else:
+        for k, f in runs:
+            if len(f) == 6 and k is not None:
+                rows[k] = f
+        for n, (k, f) in enumerate(runs):
+            if len(f) == 6 and k is None and (at := place(n)) is not None and rows[at] is None:
+                rows[at], guessed = f, True
+    for k, f in rows.items():
+        if f is not None and not _fund_row_agrees(f):
+            rows[k] = None
+    if guessed and any(rows.values()):
+        r.note("funds", "stranded_fragment", "fund figures paired with their rows by the grid's column order")
+    return rows
+
+
+def _fund_row_agrees(figures: list[str]) -> bool:
+    weight, score = parse_number(figures[3]), parse_number(figures[5])
+    return not (weight is not None and score is not None and score > weight + 1e-9)
+
+
 def _common(r: _Reader) -> dict:
     anchors = Anchors(r.chunk.text, r.chunk.span.start)
     y, unit = year(anchors), amount_unit(anchors)
@@ -276,12 +350,11 @@ def read_sequence(chunk: Chunk) -> Form:
                                  notes=r.notes)
     header = r.header({k: v for k, v in _HEADER.items() if k in ("项目名称", "主管部门", "实施单位")})
     funds = {}
-    for label, key in _SE_FUNDS:
-        run = r.numbers_after(label, 6)
-        if run and len(run) == 6:
+    for key, run in _fund_rows(r).items():
+        if run is not None:
             funds[key] = FundRow(**{col: parse_number(v) for col, v in zip(_FUND_COLUMNS, run)})
         else:
-            r.note(f"funds.{key}", "not_found", f"{label}: its six figures do not follow it in the cell sequence")
+            r.note(f"funds.{key}", "not_found", f"{key}: its six figures not found in the cell sequence")
     expected, actual = r.goals(2)
     rows, (total_weight, total_score) = _indicators(r, chunk.kind)
     if total_score is None:
