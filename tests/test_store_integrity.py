@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -17,11 +18,11 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import SEEDS
+from conftest import ROOT, SEEDS
 from jixiao.backends import get_backend
 from jixiao.batch import run_batch
 from jixiao.pipeline import extract_document
-from jixiao.review import Review
+from jixiao.review import Review, StaleEdit, SupersededForm
 from jixiao.store import DB_NAME
 from jixiao.testing import Fault, FakeOpenAI, gold_answerer
 from jixiao.webapp import create_app
@@ -278,22 +279,54 @@ def _one_reviewed_form(tmp_path, reviewer, edit):
     return docs, out, form_id, _audit(out)
 
 
+def _append(path, line="\n"):
+    with path.open("a", encoding="utf-8") as f:
+        f.write(line)
+
+
 def test_a_file_reverted_to_reviewed_content_keeps_its_review(tmp_path):
     docs, out, form_id, before = _one_reviewed_form(tmp_path, "王五", {"grade": "良"})
-    shutil.copy(SEEDS[1], docs / "表.txt")  # edited: the reviewed record goes on to the new version…
+    original = (docs / "表.txt").read_text(encoding="utf-8")
+    _append(docs / "表.txt")  # edited: the reviewed record goes on to the new version…
     edited = run_cli("run", docs, "--out", out)
     assert edited.returncode == 0 and CARRIED in _summary_lines(edited)
     forms = _exported_forms(out, tmp_path)["表.txt"]
-    assert len(forms) == 7 and forms[0]["grade"] == "良" and forms[0]["project_name"] == "党群综合服务"
+    assert len(forms) == 2 and forms[0]["grade"] == "良" and forms[0]["project_name"] == "党群综合服务"
     (carried,) = [i for i in Review(out).queue() if i["form_index"] == 0]
     assert Review(out).carried(carried["id"])["id"] == form_id
-    assert Review(out).newer_reading(carried["id"])["changes"]  # the new file's reading, beside it
-    shutil.copy(SEEDS[0], docs / "表.txt")  # …and put back: its own review stands
-    assert run_cli("run", docs, "--out", out).returncode == 0
+    (docs / "表.txt").write_text(original, encoding="utf-8")  # …and put back, not looked at since: its own review stands
+    back = run_cli("run", docs, "--out", out)
+    assert back.returncode == 0 and "visible in review" not in back.stderr and "newer reviews" not in back.stderr
     assert _audit(out) == before
     assert Review(out).form(form_id)[0].grade == "良" and Review(out).form(form_id)[3] == "approved"
     assert query(out, "SELECT status FROM documents ORDER BY id") == [("done",), ("superseded",)]
     assert _exported_forms(out, tmp_path)["表.txt"][0]["grade"] == "良"
+
+
+@pytest.mark.parametrize("edits", [1, 2])
+def test_a_file_put_back_takes_the_newest_review_not_its_old_one(tmp_path, edits):
+    docs, out, first, before = _one_reviewed_form(tmp_path, "王五", {"project_name": "A1"})
+    original = (docs / "表.txt").read_text(encoding="utf-8")
+    for _ in range(edits):  # edited, once or twice; the carried form is approved again only at the end
+        _append(docs / "表.txt")
+        assert run_cli("run", docs, "--out", out).returncode == 0
+    (later,) = [i["id"] for i in Review(out).queue() if i["form_index"] == 0]
+    Review(out, "赵六").apply(later, {"project_name": "A2_LATER_FIX"}, "approve", 0)
+    (docs / "表.txt").write_text(original, encoding="utf-8")  # put back to the first version's content
+    back = run_cli("run", docs, "--out", out)
+    assert back.returncode == 0, back.stderr
+    assert "visible in review" not in back.stderr and CARRIED in _summary_lines(back)
+    assert [f["project_name"] for f in _exported_forms(out, tmp_path)["表.txt"]] == ["A2_LATER_FIX", "社区自治管理"]
+    # The newer review goes onto the first version's own form, back to the queue with the reason.
+    form, _, version, status = Review(out).form(first)
+    assert (form.project_name, status, version) == ("A2_LATER_FIX", "pending", 2)
+    assert form.route.reasons[0].startswith("文件在复核后改动过") and Review(out).carried(first)["id"] == later
+    assert [i["id"] for i in Review(out).queue()] == [first]
+    assert _audit(out)[:len(before)] == before  # every review's audit is still there
+    assert [a["action"] for a in Review(out).audit(first)] == ["edit", "approve", "edit", "approve"]
+    # A page opened on the first form before the file was put back cannot save over it.
+    with pytest.raises(StaleEdit):
+        Review(out, "王五").apply(first, {"project_name": "STALE"}, "approve", 1)
 
 
 def test_editing_a_file_keeps_its_reviewed_forms_and_queues_the_new_reading(tmp_path):
@@ -331,7 +364,10 @@ def test_editing_a_file_keeps_its_reviewed_forms_and_queues_the_new_reading(tmp_
     assert _exported_forms(out, tmp_path)["表.txt"][0]["project_name"] == "改过的名字"
 
 
-def test_a_reviewed_form_the_new_version_has_no_form_for_is_kept_for_review(tmp_path):
+NO_MATCH = "文件改动后找不到对应的表 / reviewed form with no counterpart in the changed file"
+
+
+def test_a_reviewed_form_the_new_version_has_no_form_for_is_kept_for_review_not_exported(tmp_path):
     docs, out = tmp_path / "docs", tmp_path / "out"
     docs.mkdir()
     shutil.copy(SEEDS[0], docs / "表.txt")  # two self-evaluation forms
@@ -342,14 +378,189 @@ def test_a_reviewed_form_the_new_version_has_no_form_for_is_kept_for_review(tmp_
     review.apply(ids[1], {"project_name": "乙（复核）"}, "reject", 0)
     shutil.copy(SEEDS[2], docs / "表.txt")  # now three target declarations: no form of that kind
     summary = run_batch([docs], out)
-    assert any("2 reviewed forms have no counterpart in the new version" in m for m in summary.messages)
+    (line,) = [m for m in summary.messages if "no counterpart in the changed file" in m]
+    assert "甲（复核）" in line and "乙（复核）" in line and "not exported" in line and "文件改动后找不到对应的表" in line
     forms = _exported_forms(out, tmp_path)["表.txt"]
-    assert [f["project_name"] for f in forms] == ["党建经费", "专户项目经费", "生活驿站运行经费", "甲（复核）", "乙（复核）"]
-    queued = {i["project_name"]: i["id"] for i in Review(out).queue()}
-    assert {"甲（复核）", "乙（复核）"} <= set(queued)
-    assert Review(out).carried(queued["乙（复核）"]) == {"id": ids[1], "status": "rejected", "reviewer": "张三"}
-    page = TestClient(create_app(out)).get(f"/forms/{queued['甲（复核）']}").text
-    assert 'id="carried"' in page
+    assert [f["project_name"] for f in forms] == ["党建经费", "专户项目经费", "生活驿站运行经费"]
+    assert query(out, "SELECT forms FROM documents WHERE status = 'done'") == [(3,)]
+    queued = {i["project_name"]: i for i in Review(out).queue()}
+    assert {"甲（复核）", "乙（复核）"} <= set(queued) and queued["甲（复核）"]["form_index"] < 0
+    assert Review(out).carried(queued["乙（复核）"]["id"]) == {"id": ids[1], "status": "rejected", "reviewer": "张三"}
+    stray = Review(out).form(queued["甲（复核）"]["id"])[0]
+    assert stray.route.reasons[0].startswith(NO_MATCH.split(" / ")[0])
+    page = TestClient(create_app(out)).get(f"/forms/{queued['甲（复核）']['id']}").text
+    assert 'id="carried"' in page and "reviewed form with no counterpart in the changed file" in page
+    # Settled (rejected) it goes no further; kept, it follows the file to its next version.
+    Review(out, "张三").apply(queued["乙（复核）"]["id"], {}, "reject", 0)
+    _append(docs / "表.txt")
+    run_batch([docs], out)
+    assert {i["project_name"] for i in Review(out).queue() if i["form_index"] < 0} == {"甲（复核）"}
+    assert [f["project_name"] for f in _exported_forms(out, tmp_path)["表.txt"]] == ["党建经费", "专户项目经费", "生活驿站运行经费"]
+    gold = Review(out, "张三")
+    for item in gold.queue(include_done=True):
+        gold.apply(item["id"], {}, "approve", item["status"] != "pending")
+    for (form_id,) in query(out, "SELECT f.id FROM forms f JOIN documents d ON d.id = f.document_id LEFT JOIN reviews r"
+                                 " ON r.form_id = f.id WHERE r.form_id IS NULL AND d.status = 'done'"):
+        gold.apply(form_id, {}, "approve", 0)
+    (written,) = gold.export_gold(tmp_path / "gold")
+    assert [f["project_name"] for f in json.loads(written.read_text())["forms"]] == ["党建经费", "专户项目经费", "生活驿站运行经费"]
+
+
+# --- a reviewed form goes to the form it is, not to a position ------------------------------------
+
+def _approve_name(out, form_id, name, reviewer="alice"):
+    review = Review(out, reviewer)
+    _, _, version, _ = review.form(form_id)
+    return review.apply(form_id, {"project_name": name}, "approve", version)
+
+
+def test_a_reviewed_form_is_carried_to_the_form_it_matches_and_every_form_is_exported_once(tmp_path):
+    """The reviewer's repro A: the first form cut out of 002 (7 → 6 forms)."""
+    docs, out = tmp_path / "s2", tmp_path / "o4"
+    docs.mkdir()
+    shutil.copy(SEEDS[1], docs / "doc.txt")
+    lines = (docs / "doc.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+    assert run_cli("run", docs, "--out", out).returncode == 0
+    ids = dict(query(out, "SELECT project_name, id FROM forms"))
+    _approve_name(out, ids["党群中心专项经费"], "REVIEWED_党群中心")
+    _approve_name(out, ids["基层党建数字化转型项目"], "REVIEWED_基层党建")
+    (docs / "doc.txt").write_text("".join(lines[:2] + lines[42:]), encoding="utf-8")  # sed '3,42d'
+    result = run_cli("run", docs, "--out", out)
+    assert result.returncode == 0, result.stderr
+    forms = _exported_forms(out, tmp_path)["doc.txt"]
+    assert [(f["source"]["form_index"], f["project_name"]) for f in forms] == [
+        (0, "居委办公经费"), (1, "REVIEWED_党群中心"), (2, "文化馆文化艺术专项"), (3, "党组织服务群众经费"),
+        (4, "赛事活动及健身场地设施管理"), (5, "REVIEWED_基层党建")]
+    assert "2 reviewed forms came from the earlier version" in _summary_lines(result)
+    assert "no counterpart" not in result.stderr
+    assert {f["project_name"]: f["route"]["decision"] for f in forms}["REVIEWED_党群中心"] == "needs_review"
+    review = Review(out)
+    queued = {i["project_name"]: i["id"] for i in review.queue()}
+    assert set(queued) == {"REVIEWED_党群中心", "REVIEWED_基层党建"}
+    assert review.carried(queued["REVIEWED_党群中心"])["id"] == ids["党群中心专项经费"]
+    newer = {c["path"]: c["newer"] for c in review.newer_reading(queued["REVIEWED_党群中心"])["changes"]}
+    assert newer["project_name"] == '"党群中心专项经费"'
+    csv = run_cli("export", out, "--format", "csv", "--output", tmp_path / "exp")
+    assert csv.returncode == 0, csv.stderr
+    rows = (tmp_path / "exp" / "forms.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert len(rows) == 6 and sum("基层党建" in r for r in rows) == 1 and sum("文化馆文化艺术专项" in r for r in rows) == 1
+
+
+def test_a_new_report_under_the_same_name_is_exported_whole_and_the_old_review_is_kept_for_review(tmp_path):
+    """The reviewer's repro B: a new year's report (004) over a reviewed 002, same file name."""
+    docs, out = tmp_path / "s5", tmp_path / "o5"
+    docs.mkdir()
+    shutil.copy(SEEDS[1], docs / "自评表.txt")
+    assert run_cli("run", docs, "--out", out).returncode == 0
+    (first,) = [i for (i,) in query(out, "SELECT id FROM forms WHERE form_index = 0")]
+    _approve_name(out, first, "REVIEWED_图书")
+    shutil.copy(SEEDS[3], docs / "自评表.txt")
+    result = run_cli("run", docs, "--out", out)
+    fresh = [f.project_name for f in extract_document(SEEDS[3]).forms]
+    assert [f["project_name"] for f in _exported_forms(out, tmp_path)["自评表.txt"]] == fresh
+    assert "reviewed forms with no counterpart in the changed file: REVIEWED_图书" in _summary_lines(result)
+    (stray,) = [i for i in Review(out).queue() if i["project_name"] == "REVIEWED_图书"]
+    assert stray["form_index"] < 0 and Review(out).carried(stray["id"])["id"] == first
+
+
+def test_a_copy_read_in_place_of_its_superseded_original_keeps_the_reviews_of_its_content(tmp_path):
+    docs, out = tmp_path / "dp", tmp_path / "o9"
+    docs.mkdir()
+    shutil.copy(SEEDS[0], docs / "a.txt")
+    shutil.copy(SEEDS[0], docs / "b.txt")
+    assert run_cli("run", docs, "--out", out).returncode == 0
+    ids = [i for (i,) in query(out, "SELECT id FROM forms ORDER BY form_index")]
+    _approve_name(out, ids[0], "FIXED_a")
+    _approve_name(out, ids[1], "FIXED_a2")
+    _append(docs / "a.txt", "e\n")
+    result = run_cli("run", docs, "--out", out)
+    assert result.returncode == 0, result.stderr
+    forms = _exported_forms(out, tmp_path)
+    assert [f["project_name"] for f in forms["b.txt"]] == ["FIXED_a", "FIXED_a2"]
+    assert (f"{docs / 'b.txt'}: 2 张表与已复核的原件内容相同，复核结果照旧保留 / 2 forms have the identical content of reviewed "
+            "forms of the superseded original: their reviews stand as they were") in _summary_lines(result)
+    assert [f["project_name"] for f in forms["a.txt"]] == ["FIXED_a", "FIXED_a2"]  # carried, back for review
+    copies = query(out, "SELECT f.carried_from, r.status, r.reviewer FROM forms f JOIN documents d ON d.id = f.document_id"
+                        " JOIN reviews r ON r.form_id = f.id WHERE d.name = 'b.txt' ORDER BY f.form_index")
+    assert copies == [(ids[0], "approved", "alice"), (ids[1], "approved", "alice")]  # the review stands as it was
+    assert {i["document"] for i in Review(out).queue()} == {"a.txt"}
+
+
+def test_an_edit_to_a_form_of_a_superseded_version_is_refused_with_the_current_form_named(tmp_path):
+    """The reviewer's item 2: carol approves a form of a version a rerun has just replaced."""
+    docs, out = tmp_path / "s3", tmp_path / "o6"
+    docs.mkdir()
+    shutil.copy(SEEDS[1], docs / "doc.txt")
+    assert run_cli("run", docs, "--out", out).returncode == 0
+    ids = dict(query(out, "SELECT project_name, id FROM forms"))
+    reviewed = ids["党群中心专项经费"]
+    _approve_name(out, reviewed, "REVIEWED")
+    app = TestClient(create_app(out, "carol"))
+    page = app.get("/forms/1").text  # opened before the rerun
+    token = re.search(r'name="csrf" content="([^"]+)"', page).group(1)
+    _append(docs / "doc.txt", "edit\n")
+    assert run_cli("run", docs, "--out", out).returncode == 0
+    audit = _audit(out)
+    with pytest.raises(SupersededForm, match="newer one replaced") as refused:
+        Review(out, "carol").apply(1, {"project_name": "CAROL_FIX"}, "approve", 0)
+    assert refused.value.current is None and refused.value.document == "doc.txt"
+    assert query(out, "SELECT record FROM forms WHERE id = 1")[0][0].count("CAROL_FIX") == 0
+    assert _audit(out) == audit and query(out, "SELECT COUNT(*) FROM reviews WHERE form_id = 1") == [(0,)]
+    # A reviewed form's new version is named: its edit goes there.
+    (current,) = [i["id"] for i in Review(out).queue() if i["project_name"] == "REVIEWED"]
+    with pytest.raises(SupersededForm) as refused:
+        Review(out, "carol").apply(reviewed, {"project_name": "LATE"}, "approve", 1)
+    assert refused.value.current == current
+    # The web app says so: 409, bilingual, a link to the current version.
+    for form_id, link in ((1, "/?document=doc.txt"), (reviewed, f"/forms/{current}")):
+        version = Review(out).form(form_id)[2]
+        answer = app.post(f"/forms/{form_id}", data={"csrf": token, "version": str(version), "action": "approve",
+                                                     "project_name": "CAROL_FIX"})
+        assert answer.status_code == 409 and "此表所在文件已有新版本" in answer.text and "newer one replaced" in answer.text
+        assert f"id='current' href='{link}'" in answer.text
+    assert _audit(out) == audit
+    page = app.get(f"/forms/{reviewed}").text
+    assert 'id="superseded"' in page and f'href="/forms/{current}"' in page and "edits here are refused" in page
+
+
+# --- stores of earlier layouts, run from another working directory ---------------------------------
+
+@pytest.mark.parametrize("commit", ["ea110f1", "58a0ade"])  # layout 1 (no user_version), layout 2
+def test_an_older_store_recognises_its_files_from_another_working_directory(tmp_path, commit):
+    old = tmp_path / "old"
+    old.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "src/jixiao"], capture_output=True)
+    if archive.returncode != 0:
+        pytest.skip(f"git archive {commit}: {archive.stderr.decode()[:200]}")
+    subprocess.run(["tar", "x", "-C", str(old)], input=archive.stdout, check=True)
+    env = {**os.environ, "PYTHONPATH": str(old / "src"), "COLUMNS": "200"}
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    (work / "s" / "A").mkdir(parents=True)
+    elsewhere.mkdir()
+    shutil.copy(SEEDS[0], work / "s" / "A" / "表.txt")
+    shutil.copy(SEEDS[1], work / "s" / "doc.txt")
+    made = subprocess.run([sys.executable, "-m", "jixiao", "run", "s", "--out", "o"], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=300)  # the old code, paths relative to work
+    assert made.returncode == 0, made.stderr
+    reviewer = subprocess.run([sys.executable, "-c", "import sys; from jixiao.review import Review; r = Review('o', 'alice');"
+                               " fid = [i for i in r.queue() if i['project_name'] == '党群综合服务'][0]['id'];"
+                               " r.apply(fid, {'project_name': 'OLD_FIX'}, 'approve', 0)"],
+                              cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    assert reviewer.returncode == 0, reviewer.stderr
+    out = work / "o"
+    rows = query(out, "SELECT COUNT(*) FROM documents")
+    assert all(not os.path.isabs(p) for (p,) in query(out, "SELECT path FROM documents"))
+    again = run_cli("run", work / "s", "--out", out, cwd=elsewhere)  # the same folder by absolute path
+    assert again.returncode == 0, again.stderr
+    assert "already belongs to another file" not in again.stderr
+    assert query(out, "SELECT COUNT(*) FROM documents") == rows
+    assert query(out, "SELECT name, status FROM documents ORDER BY name") == [("A/表.txt", "done"), ("doc.txt", "done")]
+    _append(work / "s" / "A" / "表.txt")  # edited: a new version, the old one superseded, its review carried
+    edited = run_cli("run", work / "s", "--out", out, cwd=elsewhere)
+    assert edited.returncode == 0 and "already belongs" not in edited.stderr and CARRIED in _summary_lines(edited)
+    forms = _exported_forms(out, tmp_path)
+    assert set(forms) == {"A/表.txt", "doc.txt"}
+    assert [f["project_name"] for f in forms["A/表.txt"]] == ["OLD_FIX", "社区自治管理"]
 
 
 # --- one run at a time ----------------------------------------------------------------------
@@ -449,7 +660,7 @@ def test_a_store_of_the_first_layout_is_upgraded_without_losing_a_row(tmp_path):
 
     result = run_cli("run", docs, "--out", old)
     assert result.returncode == 0, result.stderr
-    assert query(old, "PRAGMA user_version") == [(3,)]
+    assert query(old, "PRAGMA user_version") == [(4,)]
     assert {t: query(old, f"SELECT COUNT(*) FROM {t}")[0][0] for t in OLD_TABLES} == counts
     assert query(old, "SELECT name, status FROM documents ORDER BY name") == [
         ("A/自评表.txt", "done"), ("B/自评表.txt", "done")]  # taken over, not read as new documents
@@ -478,13 +689,14 @@ def test_a_store_of_the_second_layout_gains_the_new_columns_and_keeps_every_row(
     db.execute("DROP INDEX documents_by_resolved")
     db.execute("ALTER TABLE documents DROP COLUMN resolved")
     db.execute("ALTER TABLE forms DROP COLUMN carried_from")
+    db.execute("ALTER TABLE forms DROP COLUMN review_stamp")
     db.execute("PRAGMA user_version = 2")
     db.commit()
     db.close()
     forms = query(out, "SELECT COUNT(*) FROM forms")
     summary = run_batch([docs], out)
     assert (summary.done, summary.skipped) == (0, 2)
-    assert query(out, "PRAGMA user_version") == [(3,)] and query(out, "SELECT COUNT(*) FROM forms") == forms
+    assert query(out, "PRAGMA user_version") == [(4,)] and query(out, "SELECT COUNT(*) FROM forms") == forms
     assert query(out, "SELECT resolved FROM documents ORDER BY name") == [
         (str((docs / "A" / "自评表.txt").resolve()),), (str((docs / "B" / "自评表.txt").resolve()),)]
 

@@ -26,7 +26,7 @@ from .ingest import MAX_FILE_MB, SCAN_FACTOR, SCANS, check_input, iter_paths  # 
 from .pipeline import check_form, extract_paths
 from .route import DEFAULT_THRESHOLD
 from .schema import BatchSummary, DocumentResult
-from .store import Store, content_hash, run_lock
+from .store import Saved, Store, content_hash, run_lock
 
 LOCK_WAIT = 30.0  # seconds a run waits for another run on the same --out
 
@@ -120,26 +120,14 @@ def _to_do(documents: Iterator[tuple[Path, str, str]], store: Store, summary: Ba
             summary.skipped += 1
             continue
         run.given[where] = path
-        key, wanted = store.identity(relative, path, root_name, run.taken)
+        digest, problem = _hashed(path, max_file_mb)
+        key, wanted = store.identity(relative, path, root_name, run.taken, digest)
         if wanted:
             summary.messages.append(
                 f"{path}: 相对路径 {wanted} 已属于另一个文件，此文件记为 {key}，两者都保留 / the relative path {wanted} "
                 f"already belongs to another file: this one is stored as {key}, and both are kept")
-        try:
-            check_input(path, max_file_mb)
-            digest = content_hash(path)
-        except FileMissing:
-            _failed(summary, store, f"missing:{path}", key, path, f"{path}: 文件不存在（可能在运行中被删除）/ file not found "
-                                                           "(removed during the run?)")
-            continue
-        except InputTooLarge as exc:
-            _failed(summary, store, f"too-large:{path}", key, path, str(exc))
-            continue
-        except InputError as exc:
-            _failed(summary, store, f"unreadable:{path}", key, path, str(exc))
-            continue
-        except OSError as exc:
-            _failed(summary, store, f"unreadable:{path}", key, path, f"{path}: 无法读取 / cannot be read ({exc.strerror})")
+        if problem:
+            _failed(summary, store, problem[0], key, path, problem[1])
             continue
         status = store.status(digest, key, path)
         orphaned = status and status[0] == "duplicate" and not store.done_elsewhere(digest, key)
@@ -166,6 +154,21 @@ def _to_do(documents: Iterator[tuple[Path, str, str]], store: Store, summary: Ba
         if progress:
             progress(summary)
         yield path
+
+
+def _hashed(path: Path, max_file_mb: float) -> tuple[str | None, tuple[str, str] | None]:
+    """The file's content hash, or (None, (the failure's key, its message)) when it cannot be read."""
+    try:
+        check_input(path, max_file_mb)
+        return content_hash(path), None
+    except FileMissing:
+        return None, (f"missing:{path}", f"{path}: 文件不存在（可能在运行中被删除）/ file not found (removed during the run?)")
+    except InputTooLarge as exc:
+        return None, (f"too-large:{path}", str(exc))
+    except InputError as exc:
+        return None, (f"unreadable:{path}", str(exc))
+    except OSError as exc:
+        return None, (f"unreadable:{path}", f"{path}: 无法读取 / cannot be read ({exc.strerror})")
 
 
 def _reread(path: Path | str, key: str) -> str:
@@ -215,6 +218,29 @@ def _failed(summary: BatchSummary, store: Store, digest: str, key: str, path: Pa
     store.fail(digest, key, path, message)
 
 
+def _told(saved: Saved) -> list[str]:
+    """What a save did with reviewers' work, in the run's summary (bilingual)."""
+    lines = []
+    if saved.carried:
+        n = len(saved.carried)
+        lines.append(f"{n} 张已复核的表来自旧版本，已保留复核结果，新读取结果待复核 / {n} reviewed forms came from the earlier "
+                     "version: their reviewed records are kept, the new reading awaits review")
+    if saved.kept:
+        n = len(saved.kept)
+        lines.append(f"{n} 张表与已复核的原件内容相同，复核结果照旧保留 / {n} forms have the identical content of reviewed "
+                     "forms of the superseded original: their reviews stand as they were")
+    if saved.strays:
+        names = "; ".join(saved.strays)
+        lines.append(f"文件改动后找不到对应的表：{names}；复核结果保留在复核队列中待处理，不导出 / reviewed forms with no "
+                     f"counterpart in the changed file: {names}; kept in the review queue to settle, not exported")
+    if saved.left:
+        pages = ", ".join(f"/forms/{i}" for i in saved.left)
+        lines.append(f"此版本的表有更新的复核结果；旧版本中较早的 {len(saved.left)} 个复核结果未带入，见 {pages} / this "
+                     f"version's forms have newer reviews: {len(saved.left)} older reviews of the version it replaces "
+                     f"were not carried (see {pages} in the review app)")
+    return lines
+
+
 def _keep(result: DocumentResult, store: Store, summary: BatchSummary, run: _Run) -> None:
     path = Path(result.path)
     key, digest = run.queued.pop(path, None) or (path.name, f"missing:{path}")
@@ -222,21 +248,10 @@ def _keep(result: DocumentResult, store: Store, summary: BatchSummary, run: _Run
         _failed(summary, store, digest, key, path, result.error or "unknown error")
         return
     text = result.text
-    carried, appended, left = store.save(digest, key, path, result.record, text,
-                                         recheck=lambda form: check_form(form, text))
+    saved = store.save(digest, key, path, result.record, text, recheck=lambda form: check_form(form, text))
+    carried = saved.carried
     summary.done += 1
-    if carried:
-        summary.messages.append(f"{path}: {len(carried)} 张已复核的表来自旧版本，已保留复核结果，新读取结果待复核 / {len(carried)} "
-                                "reviewed forms came from the earlier version: their reviewed records are kept, "
-                                "the new reading awaits review")
-    if appended:
-        summary.messages.append(f"{path}: {appended} 张已复核的表在新版本中没有对应的表，已附在新版本之后待复核 / "
-                                f"{appended} reviewed forms have no counterpart in the new version: kept, appended "
-                                "after its forms, awaiting review")
-    if left:
-        summary.messages.append(f"{path}: 此版本的表已有复核结果；在被取代的版本中复核过的 {left} 张表留在那个版本里（复核页可见）/ "
-                                f"this version's forms have reviews of their own: {left} forms reviewed in the version "
-                                "it replaces stay with that version (visible in review)")
+    summary.messages.extend(f"{path}: {line}" for line in _told(saved))
     for form in result.record.forms:
         summary.forms += 1
         if form.source and form.source.form_index in carried and not form.error:

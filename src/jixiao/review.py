@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import TypeAdapter
 
+from . import carry
 from .errors import InputError, JixiaoError
 from .export import open_store
 from .pipeline import check_form
@@ -21,6 +22,21 @@ ACTIONS = ("save", "approve", "reject")
 
 class StaleEdit(JixiaoError):
     """Someone saved the form since this page was opened: the edit is refused, not merged."""
+
+
+class SupersededForm(StaleEdit):
+    """The form's file was read again as a new version since the page was opened: an edit
+    here would land on a version no export, queue or later run looks at, so it is refused.
+    `current` is the form to edit instead (None: no form of the new version carries this
+    one; `document` is then the live document to look in)."""
+
+    def __init__(self, form_id: int, current: int | None, document: str | None):
+        self.current, self.document = current, document
+        where = (f"请改第 {current} 号表 / edit form {current} instead" if current else
+                 f"请在 {document} 的复核队列中找到它 / find it in the queue of {document}" if document else
+                 "此文件已不在导出中 / the file is no longer in the export")
+        super().__init__(f"此表所在文件已有新版本，修改未保存；{where.split(' / ')[0]} / form {form_id} belongs to a version "
+                         f"of its file that a newer one replaced: the edit was not saved; {where.split(' / ')[1]}")
 
 
 class Review:
@@ -118,7 +134,8 @@ class Review:
             (current_now,) = self.db.execute("SELECT COALESCE(MAX(version), 0) FROM reviews WHERE form_id = ?",
                                              (form_id,)).fetchone()
             if current_now != current:
-                raise StaleEdit(f"form {form_id} was saved by someone else just now: reload it")
+                raise StaleEdit(f"这张表刚被他人修改，请刷新 / form {form_id} was saved by someone else just now: reload it")
+            self._check_live(form_id)
             self.db.execute("UPDATE forms SET record = ?, confidence = ?, route = ?, project_name = ? WHERE id = ?",
                             (json.dumps(after.model_dump(mode="json"), ensure_ascii=False), after.confidence,
                              after.route.decision if after.route else None, after.project_name, form_id))
@@ -129,8 +146,9 @@ class Review:
             self.db.executemany("INSERT INTO audit (form_id, reviewer, action, field, before, after) VALUES (?,?,?,?,?,?)",
                                 [(form_id, self.reviewer, "edit", path, _dump(old), _dump(new))
                                  for path, old, new in changes])
-            self.db.execute("INSERT INTO audit (form_id, reviewer, action) VALUES (?, ?, ?)",
-                            (form_id, self.reviewer, action))
+            stamp = self.db.execute("INSERT INTO audit (form_id, reviewer, action) VALUES (?, ?, ?)",
+                                    (form_id, self.reviewer, action)).lastrowid
+            self.db.execute("UPDATE forms SET review_stamp = ? WHERE id = ?", (stamp, form_id))
             self.db.execute("INSERT INTO reviews (form_id, status, version, reviewer) VALUES (?, ?, ?, ?) "
                             "ON CONFLICT(form_id) DO UPDATE SET status = excluded.status, version = excluded.version,"
                             " reviewer = excluded.reviewer, updated_at = datetime('now')",
@@ -140,6 +158,32 @@ class Review:
             self.db.execute("ROLLBACK")
             raise
         return current + 1
+
+    def _check_live(self, form_id: int) -> None:
+        """Refuse an edit to a form of a document no longer live (SupersededForm)."""
+        (status, name) = self.db.execute("SELECT d.status, d.name FROM forms f JOIN documents d ON d.id = f.document_id"
+                                         " WHERE f.id = ?", (form_id,)).fetchone()
+        if status in ("done", "partial"):
+            return
+        current = self.current_version(form_id)
+        live = self.db.execute("SELECT name FROM documents WHERE name = ? AND status IN ('done', 'partial')",
+                               (name,)).fetchone()
+        raise SupersededForm(form_id, current, live[0] if live else None)
+
+    def current_version(self, form_id: int) -> int | None:
+        """The form of a live document that carries this form's reviewed record on, if any."""
+        seen, todo = set(), [int(form_id)]
+        while todo and len(seen) < 1000:
+            form = todo.pop(0)
+            seen.add(form)
+            for later, live in self.db.execute(
+                    "SELECT f.id, d.status IN ('done', 'partial') FROM forms f JOIN documents d ON d.id = f.document_id"
+                    " WHERE f.carried_from = ? ORDER BY f.id DESC", (form,)):
+                if live:
+                    return later
+                if later not in seen:
+                    todo.append(later)
+        return None
 
     def audit(self, form_id: int) -> list[dict]:
         """The form's audit log, oldest first, with the logs of the earlier versions' forms
@@ -154,13 +198,7 @@ class Review:
 
     def earlier_forms(self, form_id: int) -> list[int]:
         """This form, then the earlier versions' forms it carries the reviewed record of."""
-        chain = [int(form_id)]
-        while len(chain) < 1000:
-            row = self.db.execute("SELECT carried_from FROM forms WHERE id = ?", (chain[-1],)).fetchone()
-            if not row or row[0] is None or row[0] in chain:
-                break
-            chain.append(row[0])
-        return chain
+        return carry.chain(self.db, form_id)
 
     def carried(self, form_id: int) -> dict | None:
         """When this form's record is a reviewed record carried from an earlier version of its
@@ -172,17 +210,27 @@ class Review:
 
     def newer_reading(self, form_id: int) -> dict | None:
         """The latest machine reading made after a reviewer took this form (kept beside the
-        reviewed record, never written over it), with the fields where it differs; and, for a
-        form carrying the reviewed record of an earlier version of its file, that form."""
+        reviewed record, never written over it), with the fields where it differs; for a form
+        carrying the reviewed record of an earlier version of its file, that form (`stray`: one
+        with no counterpart in the file, not exported); for a form of a version a newer one
+        replaced, where to edit instead (`superseded`)."""
         row = self.db.execute("SELECT record, backend, read_at FROM readings WHERE form_id = ? ORDER BY id DESC LIMIT 1",
                               (form_id,)).fetchone()
         carried = self.carried(form_id)
+        place = self.db.execute("SELECT f.form_index < 0, d.status IN ('done', 'partial'), d.name FROM forms f JOIN"
+                                " documents d ON d.id = f.document_id WHERE f.id = ?", (form_id,)).fetchone()
+        stray, superseded = bool(place and place[0]), None
+        if place and not place[1]:
+            live = self.db.execute("SELECT 1 FROM documents WHERE name = ? AND status IN ('done', 'partial')",
+                                   (place[2],)).fetchone()
+            superseded = {"current": self.current_version(form_id), "document": place[2] if live else None}
+        about = {"carried_from": carried, "stray": stray, "superseded": superseded}
         if row is None:
-            return {"backend": None, "read_at": None, "error": None, "changes": [], "carried_from": carried} \
-                if carried else None
+            return {"backend": None, "read_at": None, "error": None, "changes": [], **about} \
+                if carried or superseded else None
         current, _, _, _ = self.form(form_id)
         newer = FORM.validate_python(json.loads(row[0]))
-        return {"backend": row[1], "read_at": row[2], "error": newer.error, "carried_from": carried, "changes": [
+        return {"backend": row[1], "read_at": row[2], "error": newer.error, **about, "changes": [
             {"path": path, "current": _dump(old), "newer": _dump(new), "value": "" if new is None else str(new),
              "cell": not path.startswith("indicators (")} for path, old, new in _diff(current, newer)]}
 
@@ -211,7 +259,7 @@ class Review:
         rows = self.db.execute(
             "SELECT d.name, f.form_index, f.record, f.route, COALESCE(r.status, 'pending') FROM forms f"
             " JOIN documents d ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id"
-            " WHERE d.status IN ('done', 'partial') ORDER BY d.name, f.form_index").fetchall()
+            " WHERE d.status IN ('done', 'partial') AND f.form_index >= 0 ORDER BY d.name, f.form_index").fetchall()
         by_document: dict[str, list] = {}
         for name, _, record, route, status in rows:
             by_document.setdefault(name, []).append((record, route, status))

@@ -9,9 +9,12 @@ under a longer name (`B/自评表.txt`), never over it. Everything about one doc
 (even kill -9) a document is either wholly there or not at all. Reviewers' work is never
 deleted: audit rows refuse deletion, and a form a reviewer saved, approved or rejected
 keeps its record when the document is read again (the new reading is kept beside it); when
-a new version of the file supersedes it, the reviewed record is carried to the new version's
-form (`carried_from`) and goes back to the queue with the new reading beside it.
-The file is an ordinary SQLite database: query it with sqlite3, or browse it with datasette."""
+a new version of the file supersedes it, the reviewed record is carried to the form of the
+new version it matches by content (carry.py: kind and project name, never position alone;
+`carried_from`) and goes back to the queue with the new reading beside it; a reviewed form
+with no counterpart is kept for review under a negative form index, in no export. The
+tables and the upgrade of older stores are in layout.py. The file is an ordinary SQLite
+database: query it with sqlite3, or browse it with datasette."""
 
 from __future__ import annotations
 
@@ -22,114 +25,35 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import TypeAdapter
 
+from . import carry
 from .errors import ConfigError
+from .layout import _Transaction, _upgrade, _where
 from .route import DEFAULT_THRESHOLD
 from .schema import DocumentRecord, Form, FormSource, Route, Span
 
 DB_NAME = "jixiao.sqlite"
 LOCK_NAME = "jixiao.lock"
-# user_version 0 with tables is the first layout (cascading deletes from documents down to
-# the audit); 2 added readings and cut the cascades; 3 is this one (documents.resolved,
-# forms.carried_from).
-SCHEMA_VERSION = 3
-REVIEWED = ("saved", "approved", "rejected")
 FORM = TypeAdapter(Form)
 CHANGED_FILE = "文件在复核后改动过：保留复核结果，新读取结果待复核 / the file changed after review: the reviewed record is kept, the new reading awaits review"
-NO_COUNTERPART = "新版本中没有对应的表：保留复核结果待复核 / the new version of the file has no form here: the reviewed record is kept for review"
+NO_COUNTERPART = ("文件改动后找不到对应的表：复核结果保留待处理，不导出 / reviewed form with no counterpart in the changed file: "
+                  "kept for review, not exported")
 
-# One statement each: the migration runs them inside its own transaction.
-TABLES = {
-    "documents": """CREATE TABLE {name} (
-    id INTEGER PRIMARY KEY,
-    content_hash TEXT NOT NULL,
-    name TEXT NOT NULL,  -- the path relative to the input it came from: the document's identity
-    path TEXT NOT NULL,
-    resolved TEXT,  -- the file's resolved absolute path: only the same file supersedes
-    status TEXT NOT NULL CHECK (status IN ('done', 'partial', 'failed', 'duplicate', 'superseded')),
-    error TEXT,
-    text TEXT,
-    duplicate_of INTEGER REFERENCES documents(id),
-    forms INTEGER NOT NULL DEFAULT 0,
-    finished_at TEXT NOT NULL DEFAULT (datetime('now'))
-)""",
-    # No ON DELETE CASCADE below documents: a reviewed form, its review and its audit can
-    # only go if someone deletes them on purpose, never as a side effect of a re-read.
-    "forms": """CREATE TABLE {name} (
-    id INTEGER PRIMARY KEY,
-    document_id INTEGER NOT NULL REFERENCES documents(id),
-    form_index INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    project_name TEXT,
-    backend TEXT,
-    confidence REAL,
-    route TEXT,
-    error TEXT,
-    record TEXT NOT NULL,
-    carried_from INTEGER REFERENCES forms(id),  -- the earlier version's reviewed form whose record this is
-    UNIQUE (document_id, form_index)
-)""",
-    "findings": """CREATE TABLE {name} (
-    form_id INTEGER NOT NULL REFERENCES forms(id) ON DELETE CASCADE,
-    code TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    triage TEXT,
-    message TEXT NOT NULL,
-    fields TEXT NOT NULL
-)""",
-    "reviews": """CREATE TABLE {name} (
-    form_id INTEGER PRIMARY KEY REFERENCES forms(id),
-    status TEXT NOT NULL CHECK (status IN ('pending', 'saved', 'approved', 'rejected')),
-    version INTEGER NOT NULL DEFAULT 0,
-    reviewer TEXT,
-    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
-)""",
-    "audit": """CREATE TABLE {name} (
-    id INTEGER PRIMARY KEY,
-    form_id INTEGER NOT NULL REFERENCES forms(id),
-    reviewer TEXT NOT NULL,
-    at TEXT NOT NULL DEFAULT (datetime('now')),
-    action TEXT NOT NULL,
-    field TEXT,
-    before TEXT,
-    after TEXT
-)""",
-    "usage": """CREATE TABLE {name} (
-    document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
-    requests INTEGER NOT NULL,
-    prompt_tokens INTEGER NOT NULL,
-    completion_tokens INTEGER NOT NULL
-)""",
-    # Machine readings that came after a reviewer had taken a form: shown beside the
-    # reviewed record, never written over it.
-    "readings": """CREATE TABLE {name} (
-    id INTEGER PRIMARY KEY,
-    form_id INTEGER NOT NULL REFERENCES forms(id),
-    backend TEXT,
-    confidence REAL,
-    route TEXT,
-    error TEXT,
-    record TEXT NOT NULL,
-    read_at TEXT NOT NULL DEFAULT (datetime('now'))
-)""",
-}
-EXTRAS = [
-    "CREATE UNIQUE INDEX IF NOT EXISTS documents_by_hash_and_name ON documents(content_hash, name)",
-    "CREATE INDEX IF NOT EXISTS documents_by_name ON documents(name)",
-    "CREATE INDEX IF NOT EXISTS documents_by_resolved ON documents(resolved)",
-    "CREATE INDEX IF NOT EXISTS readings_by_form ON readings(form_id)",
-    "CREATE TRIGGER IF NOT EXISTS audit_is_never_deleted BEFORE DELETE ON audit BEGIN"
-    " SELECT RAISE(ABORT, '复核记录不可删除 / audit rows are never deleted'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_is_never_changed BEFORE UPDATE ON audit BEGIN"
-    " SELECT RAISE(ABORT, '复核记录不可修改 / audit rows are never changed'); END",
-]
-# The first layout's tables whose foreign keys cascaded deletes into reviewers' work.
-REBUILT = ("forms", "reviews", "audit")
-# Columns later layouts added to tables that are not rebuilt.
-ADDED = {"documents": ("resolved", "TEXT"), "forms": ("carried_from", "INTEGER REFERENCES forms(id)")}
+@dataclass
+class Saved:
+    """What saving a document did with reviewers' work: the form indexes given a reviewed
+    record back for review (`carried`) or as it stood (`kept`, identical content), the
+    reviewed forms kept for review with no counterpart (`strays`, by name), and the earlier
+    forms whose older review a newer one on this version outranked (`left`, by id)."""
+
+    carried: list[int] = field(default_factory=list)
+    kept: list[int] = field(default_factory=list)
+    strays: list[str] = field(default_factory=list)
+    left: list[int] = field(default_factory=list)
 
 
 class StoreBusy(ConfigError):
@@ -214,14 +138,15 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def identity(self, key: str, path: Path, root_name: str, taken: dict[str, str]) -> tuple[str, str | None]:
+    def identity(self, key: str, path: Path, root_name: str, taken: dict[str, str],
+                 digest: str | None = None) -> tuple[str, str | None]:
         """The name this file is known by in the store, and the relative path it could not
         have (None when it has its own). The same file (same resolved path) keeps the name it
         has; a file whose relative path a live document from another file already has (read
         on another run, or earlier in this one: `taken`, name → resolved path) is named by its
         input root and relative path (`B/自评表.txt`), or failing that by its resolved path."""
         where = _where(path)
-        name = self._known_as(key, path, where)
+        name = self._known_as(key, path, where, digest)
         candidates = ([name] if name else []) + [key, f"{root_name}/{key}" if root_name else key, Path(where).as_posix()]
         for candidate in dict.fromkeys(candidates):
             if taken.get(candidate, where) == where and (candidate == name or not self._used_by_other(candidate, where)):
@@ -230,15 +155,30 @@ class Store:
         taken[where] = where  # every shorter name is taken: its resolved path is its own
         return where, key
 
-    def _known_as(self, key: str, path: Path, where: str) -> str | None:
+    def _known_as(self, key: str, path: Path, where: str, digest: str | None = None) -> str | None:
         """The name the store already has for this file, if any: a file keeps its name, however
         it is given later (its folder, its parent's, or itself). A row of an earlier layout
         with no resolved path is claimed when its path resolves here, and one keyed by the bare
-        file name (the first layout's identity) is taken over by its relative path."""
-        bare = Path(key).name
-        for row_id, name, stored in self.db.execute("SELECT id, name, path FROM documents WHERE resolved IS NULL"
-                                                    " AND name IN (?, ?)", (key, bare)).fetchall():
-            if _where(Path(stored)) == where:
+        file name (the first layout's identity) is taken over by its relative path.
+
+        Earlier layouts kept the path as given, so a relative one says nothing from another
+        working directory. Rows kept under one such path ending in this file's relative path
+        are one file: claimed when one of them has this content (`digest`), or, when none has
+        and no other such path is in the store, as the earlier versions of this file (the new
+        content supersedes them and their reviews are carried). Two such paths with neither
+        holding this content are left alone: which one this file is cannot be told."""
+        bare, parts = Path(key).name, Path(key).parts
+        rows = self.db.execute("SELECT id, name, path, content_hash FROM documents WHERE resolved IS NULL"
+                               " AND name IN (?, ?)", (key, bare)).fetchall()
+        places: dict[str, list[tuple]] = {}
+        for row in rows:
+            stored = row[2]
+            if not os.path.isabs(stored) and Path(os.path.normpath(stored)).parts[-len(parts):] == parts:
+                places.setdefault(os.path.normpath(stored), []).append(row)
+        same = [p for p, group in places.items() if digest and any(r[3] == digest for r in group)]
+        claimed = {r[0] for p in (same or (list(places) if len(places) == 1 else [])) for r in places[p]}
+        for row_id, name, stored, _ in rows:
+            if row_id in claimed or _where(Path(stored)) == where:
                 if name != key and not self._used_by_other(key, where) and not self.db.execute(
                         "SELECT 1 FROM documents WHERE name = ? AND content_hash = (SELECT content_hash FROM documents"
                         " WHERE id = ?)", (key, row_id)).fetchone():
@@ -283,84 +223,70 @@ class Store:
             " ORDER BY name, id").fetchall()
 
     def save(self, digest: str, key: str, path: Path, record: DocumentRecord, text: str | None = None,
-             recheck: Callable[[Form], Form] | None = None) -> tuple[list[int], int, int]:
+             recheck: Callable[[Form], Form] | None = None) -> Saved:
         """A read document (with its cleaned text, for review) and all its forms, findings and
         usage, in one transaction. A document some of whose forms failed is `partial`: its
         good forms are kept, and --retry-failed reads it again. An earlier version of the same
         file (same name, same resolved path, other content) is superseded. Read again, a form
         no reviewer has taken is replaced; a reviewed one keeps its record, the new reading
-        kept beside it.
+        kept beside it (see carry.py for which reviewed form goes where).
 
-        The reviewed forms of a superseded version are carried forward: the new version's form
-        of the same index and kind takes the reviewed record (rechecked against the new text by
-        `recheck`), the new machine reading goes to `readings`, and the form goes back to the
-        queue (`carried_from` links the earlier form and its audit). A reviewed form the new
-        version has no form for is appended to it, after its own forms, likewise for review.
-        Where this version's form has a review of its own (a file put back to reviewed
-        content), that review stands and the earlier version's form stays where it is.
-        Returns (the indexes of the forms carried, how many were appended, how many reviewed
-        forms were left in the version this one replaces)."""
+        The reviewed forms of a superseded version are carried forward, each to the new form
+        it matches by content: the reviewed record is kept and exported in that form's place,
+        rechecked against the new text by `recheck`, the new machine reading goes to
+        `readings`, and the form goes back to the queue (`carried_from` links the earlier
+        form and its audit). Where this row's form has a review of its own (a file put back),
+        the newest review wins. A reviewed form with no counterpart is kept on the new version
+        for review under a negative form index: in the queue, in no export. A copy read in
+        place of its superseded original takes the reviews of that identical content as they
+        stand."""
         failed = [f for f in record.forms if f.error]
         status = "partial" if failed else "done"
         error = f"{len(failed)} of {len(record.forms)} forms failed: {failed[0].error}" if failed else None
-        where = _where(path)
-        carried: list[int] = []
-        appended = left = 0
+        where, saved = _where(path), Saved()
         with self._transaction():
             earlier = [i for (i,) in self.db.execute(
                 "SELECT id FROM documents WHERE name = ? AND content_hash != ? AND status != 'superseded'"
                 " AND resolved = ? ORDER BY id DESC", (key, digest, where))]
+            was = self.db.execute("SELECT status, duplicate_of FROM documents WHERE content_hash = ? AND name = ?",
+                                  (digest, key)).fetchone()
             self.db.executemany("UPDATE documents SET status = 'superseded' WHERE id = ?", [(i,) for i in earlier])
             doc_id = self._upsert(digest, key, path, status, error, len(record.forms), keep_read=False)
             self.db.execute("UPDATE documents SET text = ? WHERE id = ?", (text, doc_id))
-            held = {index: (form_id, reviewed) for index, form_id, reviewed in self.db.execute(
-                "SELECT f.form_index, f.id, r.status IN ('saved', 'approved', 'rejected') OR f.carried_from IS NOT NULL"
-                " OR EXISTS (SELECT 1 FROM audit a WHERE a.form_id = f.id)"
-                " FROM forms f LEFT JOIN reviews r ON r.form_id = f.id WHERE f.document_id = ?", (doc_id,))}
-            before = self._reviewed_forms(earlier)
-            orphans = []
+            same = not earlier and was is not None and was[0] == "duplicate"
+            sources = carry.reviewed_forms(self.db, self._originals(digest, was[1]) if same else earlier)
+            held = {index: (form_id, bool(reviewed)) for form_id, index, reviewed in self.db.execute(
+                f"SELECT f.id, f.form_index, {carry.HOLDS_REVIEW} FROM forms f LEFT JOIN reviews r ON r.form_id = f.id"
+                " WHERE f.document_id = ?", (doc_id,))}
+            here = {form_id: carry.stamp(self.db, form_id) for form_id, reviewed in held.values() if reviewed}
+            # A lineage already on this row, with no newer review since, is represented here.
+            sources = [s for s in sources if not any(h in s.chain and s.stamp <= st for h, st in here.items())]
+            matched = carry.match(sources, record.forms)
             for form in record.forms:
                 index = form.source.form_index if form.source else 0
                 form_id, reviewed = held.pop(index, (None, False))
-                old = before.pop(index, None)
-                if reviewed:
+                old = matched.get(index)
+                if reviewed and not (old and old.stamp > here[form_id]):
                     self._keep_reading(form_id, form)
-                    if old and old["own"] and old["record"] != self._record(form_id):
-                        left += 1
-                elif old and old["kind"] == form.kind:
-                    reviewed_form = FORM.validate_python(json.loads(old["record"])).model_copy(
-                        update={"source": form.source, "field_boxes": {}})
-                    if recheck:
-                        reviewed_form = recheck(reviewed_form)
-                    form_id = self._write_form(doc_id, form_id, index, key, _for_review(reviewed_form, CHANGED_FILE),
-                                               carried_from=old["id"])
-                    self._keep_reading(form_id, form)
-                    carried.append(index)
+                    if old and old.record != self._record(form_id) and form_id not in old.chain:
+                        saved.left.append(old.id)
+                elif old:
+                    self._carry(doc_id, form_id, index, key, form, old, same, recheck)
+                    (saved.kept if same else saved.carried).append(index)
                 else:
                     self._write_form(doc_id, form_id, index, key, form)
-                    if old:
-                        orphans.append(old)
-            for index, (form_id, reviewed) in held.items():  # forms this reading no longer has
-                old = before.pop(index, None)
-                if reviewed and old and old["own"] and old["record"] != self._record(form_id):
-                    left += 1
-                elif not reviewed and old:
-                    orphans.append(old)
-                if not reviewed:
+            strays = [s for s in sources if s not in matched.values()]
+            for index, (form_id, reviewed) in held.items():  # forms this reading does not have
+                if reviewed and index >= 0:  # the same text read as fewer forms: kept for review
+                    saved.strays.append(self._name(self._stray(doc_id, key, text, form_id=form_id)))
+                elif not reviewed:
                     self.db.execute("DELETE FROM readings WHERE form_id = ?", (form_id,))
                     self.db.execute("DELETE FROM reviews WHERE form_id = ?", (form_id,))
                     self.db.execute("DELETE FROM forms WHERE id = ?", (form_id,))
-            (index,) = self.db.execute("SELECT COALESCE(MAX(form_index), -1) + 1 FROM forms WHERE document_id = ?",
-                                       (doc_id,)).fetchone()
-            for old in orphans + list(before.values()):
-                kept = FORM.validate_python(json.loads(old["record"]))
-                kept = kept.model_copy(update={"field_boxes": {}, "source": FormSource(
-                    document=key, form_index=index, span=Span(start=0, end=len(text or "")))})
-                self._write_form(doc_id, None, index, key, _for_review(kept, NO_COUNTERPART), carried_from=old["id"])
-                index += 1
-                appended += 1
-            self.db.execute("UPDATE documents SET forms = (SELECT COUNT(*) FROM forms WHERE document_id = ?)"
-                            " WHERE id = ?", (doc_id, doc_id))
+            for old in strays:
+                saved.strays.append(self._name(self._stray(doc_id, key, text, old=old)))
+            self.db.execute("UPDATE documents SET forms = (SELECT COUNT(*) FROM forms WHERE document_id = ?"
+                            " AND form_index >= 0) WHERE id = ?", (doc_id, doc_id))
             usage = [f.usage for f in record.forms if f.usage is not None]
             if usage:
                 # What every reading cost, added up: a re-read is paid for again.
@@ -370,21 +296,51 @@ class Store:
                     " completion_tokens = completion_tokens + excluded.completion_tokens",
                     (doc_id, sum(u.requests for u in usage), sum(u.prompt_tokens for u in usage),
                      sum(u.completion_tokens for u in usage)))
-        return carried, appended, left
+        return saved
 
-    def _reviewed_forms(self, documents: list[int]) -> dict[int, dict]:
-        """The forms of these documents (latest first) that hold a reviewer's work: reviewed,
-        or carrying a review from a version before; by form index, the latest version's."""
-        out: dict[int, dict] = {}
-        for doc_id in documents:
-            for index, form_id, kind, record, own, carries in self.db.execute(
-                    "SELECT f.form_index, f.id, f.kind, f.record, COALESCE(r.status IN ('saved', 'approved', 'rejected'),"
-                    " 0) OR EXISTS (SELECT 1 FROM audit a WHERE a.form_id = f.id), f.carried_from IS NOT NULL"
-                    " FROM forms f LEFT JOIN reviews r ON r.form_id = f.id WHERE f.document_id = ? ORDER BY f.form_index",
-                    (doc_id,)):
-                if (own or carries) and index not in out:
-                    out[index] = {"id": form_id, "kind": kind, "record": record, "own": bool(own)}
-        return out
+    def _originals(self, digest: str, of: int | None) -> list[int]:
+        """The documents, no longer live, whose identical content a copy is read in place of."""
+        return [i for (i,) in self.db.execute(
+            "SELECT id FROM documents WHERE content_hash = ? AND status NOT IN ('done', 'partial', 'duplicate')"
+            " ORDER BY id = ? DESC, id DESC LIMIT 1", (digest, of))]
+
+    def _carry(self, doc_id: int, form_id: int | None, index: int, key: str, form: Form, old: carry.Reviewed,
+               same: bool, recheck: Callable[[Form], Form] | None) -> None:
+        """The reviewed record `old` onto this form, the new machine reading beside it. Of
+        identical content (`same`) its review stands as it is; otherwise it goes back to the
+        queue, rechecked against the new text."""
+        reviewed = FORM.validate_python(json.loads(old.record))
+        reviewed = reviewed.model_copy(update={"source": form.source, **({} if same else {"field_boxes": {}})})
+        if not same:
+            reviewed = _for_review(recheck(reviewed) if recheck else reviewed, CHANGED_FILE)
+        form_id = self._write_form(doc_id, form_id, index, key, reviewed, carried_from=old.id, stamp=old.stamp)
+        self._keep_reading(form_id, form)
+        # The form's own review (a file put back) yields to the newer one: back to the queue,
+        # its version moved on so a page opened before cannot save over it.
+        status, reviewer = (old.status, old.reviewer) if same else ("pending", None)
+        self.db.execute("INSERT INTO reviews (form_id, status, reviewer) VALUES (?, ?, ?) ON CONFLICT(form_id) DO"
+                        " UPDATE SET status = excluded.status, version = version + 1, updated_at = datetime('now')",
+                        (form_id, status, reviewer))
+
+    def _stray(self, doc_id: int, key: str, text: str | None, old: carry.Reviewed | None = None,
+               form_id: int | None = None) -> int:
+        """A reviewed form with no counterpart in this version, kept on it for review under a
+        negative form index (in the queue, in no export)."""
+        (index,) = self.db.execute("SELECT MIN(COALESCE(MIN(form_index), 0), 0) - 1 FROM forms WHERE document_id = ?",
+                                   (doc_id,)).fetchone()
+        kept = FORM.validate_python(json.loads(old.record if old else self._record(form_id)))
+        kept = _for_review(kept.model_copy(update={"field_boxes": {}, "source": FormSource(
+            document=key, form_index=index, span=Span(start=0, end=len(text or "")))}), NO_COUNTERPART)
+        if old:
+            return self._write_form(doc_id, None, index, key, kept, carried_from=old.id, stamp=old.stamp)
+        self.db.execute("UPDATE forms SET form_index = ?, route = 'needs_review', record = ? WHERE id = ?",
+                        (index, _json(kept), form_id))
+        self.db.execute("UPDATE reviews SET status = 'pending', version = version + 1 WHERE form_id = ?", (form_id,))
+        return form_id
+
+    def _name(self, form_id: int) -> str:
+        (name,) = self.db.execute("SELECT project_name FROM forms WHERE id = ?", (form_id,)).fetchone()
+        return f"{name or '?'} (#{form_id})"
 
     def _record(self, form_id: int) -> str:
         return self.db.execute("SELECT record FROM forms WHERE id = ?", (form_id,)).fetchone()[0]
@@ -420,18 +376,19 @@ class Store:
         return row[0]
 
     def _write_form(self, doc_id: int, form_id: int | None, index: int, key: str, form: Form,
-                    carried_from: int | None = None) -> int:
+                    carried_from: int | None = None, stamp: int | None = None) -> int:
         if form.source:
             form = form.model_copy(update={"source": form.source.model_copy(update={"document": key})})
         values = (form.kind, form.project_name, form.backend, form.confidence,
-                  form.route.decision if form.route else None, form.error, _json(form), carried_from)
+                  form.route.decision if form.route else None, form.error, _json(form), carried_from, stamp)
         if form_id is None:
             form_id = self.db.execute(
                 "INSERT INTO forms (kind, project_name, backend, confidence, route, error, record, carried_from,"
-                " document_id, form_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*values, doc_id, index)).lastrowid
+                " review_stamp, document_id, form_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, doc_id, index)).lastrowid
         else:
             self.db.execute("UPDATE forms SET kind = ?, project_name = ?, backend = ?, confidence = ?, route = ?,"
-                            " error = ?, record = ?, carried_from = ? WHERE id = ?", (*values, form_id))
+                            " error = ?, record = ?, carried_from = ?, review_stamp = ? WHERE id = ?", (*values, form_id))
             self.db.execute("DELETE FROM findings WHERE form_id = ?", (form_id,))
         self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?)", [
             (form_id, f.code, f.severity, f.triage, f.message, json.dumps(f.fields, ensure_ascii=False))
@@ -465,7 +422,7 @@ class Store:
                                ).fetchall()
         for doc_id, name in docs:
             forms = [json.loads(r) for (r,) in self.db.execute(
-                "SELECT record FROM forms WHERE document_id = ? ORDER BY form_index", (doc_id,))]
+                "SELECT record FROM forms WHERE document_id = ? AND form_index >= 0 ORDER BY form_index", (doc_id,))]
             yield DocumentRecord.model_validate({"document": name, "forms": forms})
 
 
@@ -473,74 +430,8 @@ def _json(form: Form) -> str:
     return json.dumps(form.model_dump(mode="json"), ensure_ascii=False)
 
 
-def _where(path: Path) -> str:
-    """A file's resolved absolute path: what "the same file" means."""
-    try:
-        return str(Path(path).resolve())
-    except (OSError, RuntimeError):  # a symlink loop
-        return os.path.abspath(path)
-
-
 def _for_review(form: Form, why: str) -> Form:
     """The form sent back to the queue, saying why."""
     threshold = form.route.threshold if form.route else DEFAULT_THRESHOLD
     reasons = [why] + [r for r in (form.route.reasons if form.route else []) if r != why]
     return form.model_copy(update={"route": Route(decision="needs_review", threshold=threshold, reasons=reasons)})
-
-
-def _upgrade(db: sqlite3.Connection, folder: Path) -> None:
-    """Create the tables, or bring a store of an earlier layout up to this one: the tables
-    whose deletes cascaded are rebuilt and every row copied, and columns added since are
-    added, in one transaction that is rolled back, leaving the store as it was, unless every
-    row arrived."""
-    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-        return
-    db.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: set before it
-    with _Transaction(db):
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:  # another process upgraded it meanwhile
-            return
-        if version > SCHEMA_VERSION:
-            raise ConfigError(f"{folder}: 此输出文件夹由更新版本的 jixiao 写入 / this store was written by a newer jixiao "
-                              f"(layout {version}; this one reads {SCHEMA_VERSION}): upgrade jixiao")
-        have = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        counts = {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES if t in have}
-        dangling = len(db.execute("PRAGMA foreign_key_check").fetchall())
-        for table, create in TABLES.items():
-            if table not in have:
-                db.execute(create.format(name=table))
-            elif table in REBUILT and version < 2:
-                columns = ", ".join(r[1] for r in db.execute(f"PRAGMA table_info({table})"))
-                db.execute(create.format(name=f"{table}_new"))
-                db.execute(f"INSERT INTO {table}_new ({columns}) SELECT {columns} FROM {table}")
-                db.execute(f"DROP TABLE {table}")
-                db.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
-        for table, (column, declared) in ADDED.items():
-            if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declared}")
-        # Where each document's file was, when the store kept an absolute path (a relative
-        # one is resolved when its file is next named: see Store._known_as). The first
-        # layout's rows are left to be claimed so, since they go by the bare file name.
-        db.executemany("UPDATE documents SET resolved = ? WHERE id = ?", [
-            (_where(Path(stored)), row_id) for row_id, stored in
-            db.execute("SELECT id, path FROM documents WHERE resolved IS NULL").fetchall()
-            if os.path.isabs(stored) and version >= 2])
-        for statement in EXTRAS:
-            db.execute(statement)
-        after = {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in counts}
-        if after != counts or len(db.execute("PRAGMA foreign_key_check").fetchall()) != dangling:
-            raise ConfigError(f"{folder}: 升级存储时行数不符，已回滚、未改动 / upgrading the store would lose rows "
-                              f"({counts} → {after}); rolled back, nothing changed")
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
-
-    def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind, exc, tb):
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
-        return False

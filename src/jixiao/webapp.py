@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from .errors import InputError
-from .review import Review, StaleEdit
+from .review import Review, StaleEdit, SupersededForm
 from .schema import FORM_FIELDS, FUND_LABELS, ROW_FIELDS, Form, format_paths
 
 _TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("jixiao", "web"), autoescape=True,
@@ -131,6 +131,11 @@ def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str,
             form, _, _, _ = review.form(form_id)
             record = record_from_fields(form, dict(data))
             review.apply(form_id, record, str(data.get("action", "save")), int(version))
+        except SupersededForm as exc:
+            target = f"/forms/{exc.current}" if exc.current else f"/?{urlencode({'document': exc.document})}" \
+                if exc.document else "/"
+            return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a id='current' href='{escape(target)}'>当前版本 the "
+                                "current version</a></p>", status_code=409)
         except StaleEdit as exc:
             return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a href='/forms/{form_id}'>reload</a></p>",
                                 status_code=409)
