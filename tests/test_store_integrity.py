@@ -390,6 +390,8 @@ def test_a_reviewed_form_the_new_version_has_no_form_for_is_kept_for_review_not_
     assert stray.route.reasons[0].startswith(NO_MATCH.split(" / ")[0])
     page = TestClient(create_app(out)).get(f"/forms/{queued['甲（复核）']['id']}").text
     assert 'id="carried"' in page and "reviewed form with no counterpart in the changed file" in page
+    listing = TestClient(create_app(out)).get("/").text
+    assert "无对应 no match" in listing
     # Settled (rejected) it goes no further; kept, it follows the file to its next version.
     Review(out, "张三").apply(queued["乙（复核）"]["id"], {}, "reject", 0)
     _append(docs / "表.txt")
