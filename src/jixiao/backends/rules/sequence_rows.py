@@ -78,7 +78,7 @@ def rows_of(items: list[Piece], kind: str):
 
     while i < len(items):
         p = items[i]
-        text, k = p.text, kind_of(p.text)
+        text, k = p.text, _kind_here(p.text, kind)
         i += 1
         if text == "总分" or text.startswith("总分"):
             figures = []
@@ -86,7 +86,14 @@ def rows_of(items: list[Piece], kind: str):
             while j < len(items) and len(figures) < 2 and kind_of(items[j].text) in ("number", "text", "label"):
                 if kind_of(items[j].text) == "number":
                     figures.append((j, items[j].text))
+                elif _long(items[j].text):
+                    break  # a goal text: the figures are not after 总分
                 j += 1
+            if len(figures) < 2 and kind != "target_declaration" and (before := _totals_before(rows, cur)):
+                totals = before
+                notes.append(("total_score", "stranded_fragment",
+                              "总分 figures taken as the two figures left over before it (100 the weight)"))
+                continue
             if len(figures) == 2:
                 a, b = figures[0][1], figures[1][1]
                 weight, score = (b, a) if compact(b) in ("100", "100.00", "100.0") and compact(a) not in ("100", "100.00") else (a, b)
@@ -109,6 +116,11 @@ def rows_of(items: list[Piece], kind: str):
             label_tail = None if taxonomy.is_full_label(text) else text
             continue
         label_tail = None
+        if k == "text" and (split := _label_and_name(text)):
+            label, text = split
+            events.append((len(rows) + (1 if (cur["name"] or cur["values"] or cur["numbers"]) else 0), label))
+            notes.append((f"indicators[{len(rows)}].name", "stranded_fragment",
+                          f"{label} printed in the lines of its row's name; taken out of the name"))
         if k == "text":
             if kind == "target_declaration":
                 if cur["name"] and not _complete(cur, kind):
@@ -152,7 +164,64 @@ def rows_of(items: list[Piece], kind: str):
             flush()
         cur["numbers"].append(text)
     flush()
+    while totals[1] is not None and rows and not rows[-1]["values"] and not rows[-1]["numbers"]:
+        rows.pop()  # after 总分: the goal text printed below the table, not a row
     return [_record(row, kind, orphans, notes, n) for n, row in enumerate(rows)], events, totals, notes
+
+
+def _kind_here(text: str, kind: str) -> str:
+    """In a self-evaluation's indicator rows weights and scores are bare numbers: a figure with
+    % (`90%`) is a target or actual (VALIDATION.md §3)."""
+    k = kind_of(text)
+    if k == "number" and kind != "target_declaration" and text.endswith("%"):
+        return "value"
+    return k
+
+
+def _totals_before(rows: list[dict], cur: dict) -> tuple[str, str] | None:
+    """总分 printed after its figures: the last row holds just two figures (weight, score),
+    or a complete row carries them as two figures too many; the one that reads 100 is the weight."""
+    for row in (cur, rows[-1] if rows else None):
+        if row is None:
+            continue
+        nums = row["numbers"]
+        if not row["name"] and not row["values"] and len(nums) == 2:
+            pair = list(nums)
+            nums.clear() if row is cur else rows.pop()
+        elif row["name"] and len(row["values"]) == 2 and len(nums) == 4:
+            pair = nums[2:]
+            del nums[2:]
+        else:
+            continue
+        a, b = pair
+        if compact(b) in ("100", "100.00", "100.0") and compact(a) not in ("100", "100.00", "100.0"):
+            a, b = b, a
+        return a, b
+    return None
+
+
+def _label_and_name(text: str) -> tuple[str, str] | None:
+    """A 二级 label printed in the same lines as its row's name (two cells side by side, each
+    wrapped): the text starts with the label's head and holds the label's rest further on
+    (`服务对象满意达到上级党委满度指标意度` → 服务对象满意度指标 + 达到上级党委满意度)."""
+    best = None
+    for label in taxonomy.LEVEL2:
+        if len(text) <= len(label) or not text.startswith(label[:3]):
+            continue
+        k = 3
+        while k < len(label) and text[k] == label[k]:
+            k += 1
+        rest = label[k:]
+        if rest:
+            at = text.find(rest, k)
+            if at < 0:
+                continue
+            name = text[k:at] + text[at + len(rest):]
+        else:
+            name = text[k:]
+        if len(name) >= 2 and (best is None or len(label) > len(best[0])):
+            best = (label, name)
+    return best
 
 
 def _record(row: dict, kind: str, orphans: list[str], notes, n: int) -> dict:
