@@ -101,8 +101,20 @@ def _joined(items: list[Piece]) -> list[Piece]:
     piece on the line above, in the same block, when that one filled its line."""
     from .sequence_rows import kind_of
     out: list[Piece] = []
+    open_at: int | None = None  # a text cell that began a line the row's values ended
     for p in items:
         prev = out[-1] if out else None
+        if p.first and not p.last and kind_of(p.text) == "text":
+            open_at = len(out)
+        elif p.first:
+            if (open_at is not None and p.last and out[open_at].block == p.block and kind_of(p.text) == "text"
+                    and len(p.text) <= 6 and p.text not in _NOISE and p.text not in _HEADER
+                    and not taxonomy.is_full_label(p.text) and kind_of(prev.text) != "text"):
+                # `成本控制在预算 完成率 100%` / `内`: the name's wrapped line below its row's value
+                o = out[open_at]
+                out[open_at] = Piece(o.text + p.text, o.start, o.end, o.block, o.first, o.last)
+                continue
+            open_at = None
         if (prev is not None and prev.block == p.block and prev.last and p.first and p.last
                 and kind_of(prev.text) == "text" and kind_of(p.text) in ("text", "number")
                 and p.text not in _HEADER and prev.text not in _HEADER and p.text not in _NOISE
