@@ -305,6 +305,26 @@ DECLARATION = """## 财政项目支出绩效目标申报表
 """
 
 
+def test_a_declaration_label_after_a_page_break_flags_only_the_rows_it_may_span_naming_both_labels():
+    # No weights in a declaration: the label printed first after a page break may span rows
+    # before the break, but no more than it has after it (its text sits on the page holding the
+    # middle or the top of its cell). Those rows stay where they were read, flagged with both
+    # candidate labels; the rows further up are not in doubt.
+    head = DECLARATION.split("\t一级指标")[0]
+    table = "\t一级指标\t二级指标\t三级指标\t年度(/项目)指标值\t\n" \
+            "\t产出指标\t数量指标\t活动场次甲\t≥4.00(次)\t\n" + "".join(
+                f"\t\t\t活动场次{c}\t≥4.00(次)\t\n" for c in "乙丙丁戊己") + \
+            "\n\t\t质量指标\t设施完好率\t=100.00(%)\t\n\t\t\t设计达标率\t=100.00(%)\t\n" \
+            "\t效益指标\t可持续影响指标\t长效管理机制健全性\t建立健全\t\n"
+    form = _form(head + table)
+    assert [r.level2 for r in form.indicators] == ["数量指标"] * 6 + ["质量指标"] * 2 + ["可持续影响指标"]
+    flagged = {n.field: n.message for n in form.notes if n.code == "level_ambiguous"}
+    assert set(flagged) == {"indicators[4]", "indicators[5]"}
+    assert all("产出指标 / 数量指标" in m and "产出指标 / 质量指标" in m for m in flagged.values())
+    assert not any(n.code == "level_placed" for n in form.notes)
+    assert form.confidence < 0.5
+
+
 def test_declaration_fields():
     form = _form(DECLARATION)
     assert form.kind == "target_declaration"

@@ -129,8 +129,6 @@ class IndicatorTable:
                 code in ("floating_label", "after_break") for code, _ in row.notes):
             return
         group = [p for p in self.items if p.level1 is before[0] and p.level2 is before[1]]
-        for item in group[1:]:
-            item.row.notes.append(("level_ambiguous", "a label printed mid-group follows; this row may belong to it"))
         if len(group) > 1:
             floating = any(code == "floating_label" for code, _ in row.notes)
             self.events.append(_Event(len(self.items), group, before[0], floating))
@@ -188,23 +186,43 @@ class IndicatorTable:
 
     def _place(self) -> None:
         """Rows above a label printed mid-group, placed by the weights or by the label's position.
-        Either is a guess (the shares are a rule "in principle"): the rows keep `level_ambiguous`."""
+        Either is a guess (the shares are a rule "in principle"): the rows keep `level_ambiguous`,
+        whose message names both labels the row may have.
+
+        A label printed just after a page break sits on the page that holds the middle of its
+        merged cell (or its top), so its group has no more rows before the break than after it:
+        only that many rows above the break may be its. The layout tells no more; in a
+        declaration no weights decide it, so those rows are flagged, not moved."""
         for event in self.events:
+            candidates = event.group[1:]
             if event.at >= len(self.items):
+                self._ambiguous(candidates, None)
                 continue
             after = self.items[event.at]
-            candidates = event.group[1:]
+            below = sum(p.level2 is after.level2 for p in self.items[event.at:])
             k = placed_by_weights(self.items, event, after) if self.kind == "self_evaluation" else None
             how = "the 一级 weights then match the standard shares (产出 50 / 效益 30 / 满意度 10)"
+            if k is None and not event.floating and after.level2.text is not None:
+                candidates = candidates[max(0, len(candidates) - below):]
+            self._ambiguous(candidates, after)
             if k is None and event.floating and not top_aligned(self.starts):
                 # A merged cell prints its text at its middle: as many rows above it as below.
-                below = sum(p.level2 is after.level2 for p in self.items[event.at:])
                 k, how = min(below, len(candidates)), "the label sits at the middle of its rows"
             if not k:
                 continue
             for item in candidates[len(candidates) - k:]:
                 item.level1, item.level2 = after.level1, after.level2
                 item.row.notes.append(("level_placed", f"moved under the label printed below it: {how}"))
+
+    def _ambiguous(self, items: list[_Pending], after: _Pending | None) -> None:
+        """Flag rows whose group the layout leaves open, naming the label they were read under
+        and the one printed below them (mid-group or after a page break)."""
+        for item in items:
+            read = _labels_text(item.level1, item.level2)
+            other = _labels_text(after.level1, after.level2) if after else "the label printed below"
+            item.row.notes.append(("level_ambiguous", f"labels may be '{read}' (the label above this row) or "
+                                   f"'{other}' (printed below it, mid-group or after a page break); "
+                                   "the layout does not tell where the group above ends"))
 
     def records(self) -> tuple[list, list[Note]]:
         self._place()
@@ -227,6 +245,10 @@ class IndicatorTable:
                 notes.append(Note(field=f"indicators[{i}]", code=code, message=message))
         notes += [Note(field="indicators", code=c, message=m) for c, m in self.notes]
         return out, notes
+
+
+def _labels_text(level1: _Group, level2: _Group) -> str:
+    return " / ".join(g.text or "?" for g in (level1, level2))
 
 
 def _value_like(cell: Cell) -> bool:
