@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from . import taxonomy
-from .text import NULL_MARKS, compact, is_number
+from .text import NULL_MARKS, compact, is_number, parse_number
 
 # VALIDATION.md §3: an operator, a number with its unit, `label number %`, a qualitative word.
 _VALUE = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d[\d.,]*\s*(?:[(（%]|[\u4e00-\u9fff]{1,3}$)|[\u4e00-\u9fff]{1,4}\d[\d.,]*%$)")
@@ -68,6 +68,7 @@ def rows_of(items: list[Piece], kind: str):
     totals: tuple[str | None, str | None] = (None, None)
     cur = _row(kind)
     label_tail: str | None = None
+    seen_total = False
     i = 0
 
     def flush():
@@ -81,6 +82,7 @@ def rows_of(items: list[Piece], kind: str):
         text, k = p.text, _kind_here(p.text, kind)
         i += 1
         if text == "总分" or text.startswith("总分"):
+            seen_total = True
             figures = []
             j = i
             while j < len(items) and len(figures) < 2 and kind_of(items[j].text) in ("number", "text", "label"):
@@ -130,7 +132,8 @@ def rows_of(items: list[Piece], kind: str):
                 cur["name"] = text
                 cur["start"] = p.start
                 continue
-            if _complete(cur, kind) and (_long(text) or cur["deviation"]):
+            ended = bool(cur["deviation"]) and cur["deviation"].endswith(("。", "；", ";")) and not _long(text)
+            if _complete(cur, kind) and (_long(text) or cur["deviation"]) and not ended:
                 cur["deviation"] = (cur["deviation"] or "") + text
                 continue
             if (cur["values"] or cur["numbers"]) and _long(text) and cur["name"]:
@@ -164,6 +167,9 @@ def rows_of(items: list[Piece], kind: str):
             flush()
         cur["numbers"].append(text)
     flush()
+    if totals[1] is None and seen_total and kind != "target_declaration" and (before := _totals_before(rows, _row(kind))):
+        totals = before
+        notes.append(("total_score", "stranded_fragment", "总分 figures taken as the two figures left after the last row"))
     while totals[1] is not None and rows and not rows[-1]["values"] and not rows[-1]["numbers"]:
         rows.pop()  # after 总分: the goal text printed below the table, not a row
     return [_record(row, kind, orphans, notes, n) for n, row in enumerate(rows)], events, totals, notes
@@ -180,22 +186,25 @@ def _kind_here(text: str, kind: str) -> str:
 
 def _totals_before(rows: list[dict], cur: dict) -> tuple[str, str] | None:
     """总分 printed after its figures: the last row holds just two figures (weight, score),
-    or a complete row carries them as two figures too many; the one that reads 100 is the weight."""
+    or a complete row carries them as two figures too many; the one that reads 100 is the
+    weight, and the score is no more than the weight."""
     for row in (cur, rows[-1] if rows else None):
         if row is None:
             continue
         nums = row["numbers"]
-        if not row["name"] and not row["values"] and len(nums) == 2:
-            pair = list(nums)
-            nums.clear() if row is cur else rows.pop()
-        elif row["name"] and len(row["values"]) == 2 and len(nums) == 4:
-            pair = nums[2:]
-            del nums[2:]
-        else:
+        alone = not row["name"] and not row["values"] and len(nums) == 2
+        if not (alone or (row["name"] and len(row["values"]) == 2 and len(nums) == 4)):
             continue
-        a, b = pair
+        a, b = nums[-2:]
         if compact(b) in ("100", "100.00", "100.0") and compact(a) not in ("100", "100.00", "100.0"):
             a, b = b, a
+        weight, score = parse_number(a), parse_number(b)
+        if weight is None or score is None or score > weight:
+            continue
+        if alone and row is not cur:
+            rows.pop()
+        else:
+            del nums[-2:]
         return a, b
     return None
 
