@@ -132,12 +132,15 @@ def rows_of(items: list[Piece], kind: str):
                 cur["name"] = text
                 cur["start"] = p.start
                 continue
-            ended = bool(cur["deviation"]) and cur["deviation"].endswith(("。", "；", ";")) and not _long(text)
+            ended = bool(cur["deviation"]) and not _long(text) and (
+                cur["deviation"].endswith(("。", "；", ";")) or cur.get("deviation_block") != p.block)
             if _complete(cur, kind) and (_long(text) or cur["deviation"]) and not ended:
                 cur["deviation"] = (cur["deviation"] or "") + text
+                cur["deviation_block"] = p.block
                 continue
             if (cur["values"] or cur["numbers"]) and _long(text) and cur["name"]:
                 cur["deviation"] = (cur["deviation"] or "") + text
+                cur["deviation_block"] = p.block
                 continue
             if _long(text) and len(text) >= 25:
                 continue  # a goal text printed apart from its cell
@@ -309,7 +312,7 @@ def assign_levels(rows: list[dict], events: list[tuple[float, str]], notes: list
         fit = sum(any(w in words[j] for w in _AFFINITY.get(label, ())) for j in range(a, b))
         c = -fit
         if at is not None:
-            c += 0 if a <= at <= b else 3 * min(abs(at - a), abs(at - b))
+            c += 0 if a <= at <= b else min(abs(at - a), abs(at - b))
         return c
 
     inf = float("inf")
