@@ -155,6 +155,14 @@ def rows_of(items: list[Piece], kind: str):
             cur["name"], cur["start"] = text, p.start
             continue
         if k == "value":
+            if (kind != "target_declaration" and cur["name"] and len(cur["values"]) == 2 and not cur["numbers"]
+                    and not re.match(r"^[<>=≥≤≧≦＝]", cur["values"][0]) and i < len(items)
+                    and _kind_here(items[i].text, kind) in ("number", "value")):
+                # three values before the figures: a row holds two, so the first (no operator,
+                # `9人`) is the end of the name (`社区党校红色智囊团9人`)
+                cur["name"] += cur["values"].pop(0)
+                notes.append((f"indicators[{len(rows)}].name", "stranded_fragment",
+                              "a value-like piece before the row's two values joined to its name"))
             if len(cur["values"]) >= (1 if kind == "target_declaration" else 2) or (cur["numbers"] and len(cur["numbers"]) >= 2 and cur["values"]):
                 if _complete(cur, kind) or len(cur["values"]) >= 2:
                     flush()
