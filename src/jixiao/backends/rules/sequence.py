@@ -199,7 +199,12 @@ class _Reader:
         texts = self.blocks(start + 1, end)
         if count == 2 and len(texts) < 2:
             tail = self.index("总分", end)
-            texts += self.blocks(tail or len(self.items), len(self.items))
+            after = self.blocks(tail or len(self.items), len(self.items))
+            if len(texts) == 1 and len(after) > 1:
+                # below the table: the goal's cell first, then cells the rows left over (a deviation)
+                self.note("goal_actual", "stranded_fragment", "the first text block after 总分 taken as the goal")
+                after = after[:1]
+            texts += after
         if len(texts) > count:
             self.note("goals", "rejoined", f"{len(texts)} text pieces joined into {count} goal texts")
             texts = [texts[0], "".join(texts[1:])] if count == 2 else ["".join(texts)]

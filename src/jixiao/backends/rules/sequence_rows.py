@@ -248,6 +248,9 @@ def _record(row: dict, kind: str, orphans: list[str], notes, n: int) -> dict:
     values, numbers = list(row["values"]), list(row["numbers"])
     if kind != "target_declaration" and not values and len(numbers) == 4:
         values, numbers = numbers[:2], numbers[2:]  # a placeholder row: 0 0 0 0
+    elif kind != "target_declaration" and not values and len(numbers) == 3 and all(parse_number(x) == 0 for x in numbers):
+        values, numbers = numbers[:2], [numbers[0], *numbers[2:]]  # a placeholder row printing three of its four 0s
+        notes.append((f"indicators[{n}]", "stranded_fragment", "three 0s for a row of four cells: every cell read as 0"))
     name = row["name"]
     if name is None and orphans:
         name = orphans.pop(0)
@@ -266,7 +269,6 @@ def _record(row: dict, kind: str, orphans: list[str], notes, n: int) -> dict:
         notes.append((f"indicators[{n}].actual", "not_found", "one value found for target and actual"))
     if len(numbers) != 2 or len(values) != 2:
         notes.append((f"indicators[{n}]", "short_row", f"{len(values)} values and {len(numbers)} figures in this row"))
-    from .text import parse_number
     weight = parse_number(numbers[0]) if numbers else None
     score = parse_number(numbers[1]) if len(numbers) > 1 else None
     return {"level1": None, "level2": None, "name": name, "target": target, "actual": actual, "weight": weight,
