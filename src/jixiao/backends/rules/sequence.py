@@ -147,7 +147,8 @@ class _Reader:
         for label, name in labels.items():
             at = self.index(label)
             found = None
-            if at is not None and at < end + 12:
+            # a label printed past the fund rows (实施单位 after 其他资金) still heads the table
+            if at is not None and (at < end + 12 or at < (self.index("一级指标") or 0)):
                 for i in range(at + 1, min(len(self.items), at + 14)):
                     run = self.run(i)
                     text = "".join(self.items[j].text for j in run)
@@ -214,8 +215,9 @@ class _Reader:
     def blocks(self, start: int, end: int) -> list[str]:
         """The long texts between two cells: each block's text pieces joined."""
         by_block: dict[int, list[str]] = {}
-        for p in self.items[start:end]:
-            if p.text not in _NOISE and not _is_label_cell(p.text) and not taxonomy.is_full_label(p.text):
+        for i, p in enumerate(self.items[start:end], start):
+            if (i not in self.used and p.text not in _NOISE and not _is_label_cell(p.text)
+                    and not taxonomy.is_full_label(p.text)):
                 by_block.setdefault(p.block, []).append(p.text)
         return [text for texts in by_block.values() if _long(text := "".join(texts))]
 

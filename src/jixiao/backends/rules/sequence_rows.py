@@ -178,9 +178,11 @@ def rows_of(items: list[Piece], kind: str):
             flush()
         cur["numbers"].append(text)
     flush()
-    if totals[1] is None and seen_total and kind != "target_declaration" and (before := _totals_before(rows, _row(kind))):
+    if (totals[1] is None and seen_total and kind != "target_declaration"
+            and (before := _totals_before(rows, _row(kind)))):
         totals = before
-        notes.append(("total_score", "stranded_fragment", "总分 figures taken as the two figures left after the last row"))
+        notes.append(("total_score", "stranded_fragment",
+                      "总分 figures taken as the two figures left after the last row"))
     while totals[1] is not None and rows and not rows[-1]["values"] and not rows[-1]["numbers"]:
         rows.pop()  # after 总分: the goal text printed below the table, not a row
     return [_record(row, kind, orphans, notes, n) for n, row in enumerate(rows)], events, totals, notes
@@ -248,9 +250,11 @@ def _record(row: dict, kind: str, orphans: list[str], notes, n: int) -> dict:
     values, numbers = list(row["values"]), list(row["numbers"])
     if kind != "target_declaration" and not values and len(numbers) == 4:
         values, numbers = numbers[:2], numbers[2:]  # a placeholder row: 0 0 0 0
-    elif kind != "target_declaration" and not values and len(numbers) == 3 and all(parse_number(x) == 0 for x in numbers):
+    elif (kind != "target_declaration" and not values and len(numbers) == 3
+          and all(parse_number(x) == 0 for x in numbers)):
         values, numbers = numbers[:2], [numbers[0], *numbers[2:]]  # a placeholder row printing three of its four 0s
-        notes.append((f"indicators[{n}]", "stranded_fragment", "three 0s for a row of four cells: every cell read as 0"))
+        notes.append((f"indicators[{n}]", "stranded_fragment",
+                      "three 0s for a row of four cells: every cell read as 0"))
     name = row["name"]
     if name is None and orphans:
         name = orphans.pop(0)
