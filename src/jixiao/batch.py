@@ -26,6 +26,7 @@ from .ingest import MAX_FILE_MB, SCAN_FACTOR, SCANS, check_input, iter_paths  # 
 from .pipeline import check_form, extract_paths
 from .route import DEFAULT_THRESHOLD
 from .schema import BatchSummary, DocumentResult
+from .layout import _where
 from .store import Saved, Store, content_hash, run_lock
 
 LOCK_WAIT = 30.0  # seconds a run waits for another run on the same --out
@@ -44,21 +45,20 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
         store = Store(out)
         summary = BatchSummary()
         run = _Run()
-        try:
-            todo = _to_do(_documents(inputs), store, summary, run, retry_failed, max_file_mb, progress)
-            for result in extract_paths(todo, backend, threshold=threshold, concurrency=concurrency,
+
+        def read(paths) -> None:
+            for result in extract_paths(paths, backend, threshold=threshold, concurrency=concurrency,
                                          max_file_mb=max_file_mb):
                 _keep(result, store, summary, run)
                 if progress:
                     progress(summary)
+
+        try:
+            read(_to_do(_documents(inputs), store, summary, run, retry_failed, max_file_mb, progress))
             # Copies whose original this run superseded (or an earlier run left so): read now.
             again = _orphans(store, summary, run, max_file_mb)
             if again:
-                for result in extract_paths(again, backend, threshold=threshold, concurrency=concurrency,
-                                             max_file_mb=max_file_mb):
-                    _keep(result, store, summary, run)
-                    if progress:
-                        progress(summary)
+                read(again)
                 store.orphaned_duplicates()  # copies of one content read once: pointed at it
         finally:
             store.close()
@@ -96,18 +96,11 @@ def _documents(inputs: list[str | Path]) -> Iterator[tuple[Path, str, str]]:
     for item in inputs:
         root = Path(item)
         if root.is_dir():
-            name = _resolved(root).name
+            name = Path(_where(root)).name
             for path in iter_paths([root]):
                 yield path, path.relative_to(root).as_posix(), name
         else:
-            yield root, root.name, _resolved(root).parent.name
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):
-        return Path(os.path.abspath(path))
+            yield root, root.name, Path(_where(root)).parent.name
 
 
 def _to_do(documents: Iterator[tuple[Path, str, str]], store: Store, summary: BatchSummary, run: _Run,
@@ -115,7 +108,7 @@ def _to_do(documents: Iterator[tuple[Path, str, str]], store: Store, summary: Ba
     """The inputs that still need reading; the others are counted and reported."""
     for path, relative, root_name in documents:
         summary.documents += 1
-        where = str(_resolved(path))
+        where = _where(path)
         if where in run.given:  # the same file named twice
             summary.skipped += 1
             continue
@@ -130,7 +123,8 @@ def _to_do(documents: Iterator[tuple[Path, str, str]], store: Store, summary: Ba
             _failed(summary, store, problem[0], key, path, problem[1])
             continue
         status = store.status(digest, key, path)
-        orphaned = status and status[0] == "duplicate" and not store.done_elsewhere(digest, key)
+        elsewhere = store.done_elsewhere(digest, key)
+        orphaned = status and status[0] == "duplicate" and not elsewhere
         if status and not orphaned and (status[0] in ("done", "duplicate")
                                         or (status[0] in ("failed", "partial") and not retry_failed)):
             summary.skipped += 1
@@ -144,7 +138,7 @@ def _to_do(documents: Iterator[tuple[Path, str, str]], store: Store, summary: Ba
             continue
         if orphaned:
             summary.messages.append(_reread(path, key))
-        twin = store.done_elsewhere(digest, key) or _scheduled(run.queued, digest)
+        twin = elsewhere or _scheduled(run.queued, digest)
         if twin:
             store.duplicate(digest, key, path, *twin)
             summary.duplicates += 1
@@ -185,12 +179,7 @@ def _orphans(store: Store, summary: BatchSummary, run: _Run, max_file_mb: float)
             continue  # read once; the others of that content are pointed at it afterwards
         path = run.given.get(where) if where else None
         path = path or Path(where or stored)
-        try:
-            check_input(path, max_file_mb)
-            unchanged = content_hash(path) == digest
-        except (InputError, OSError):
-            unchanged = False
-        if not unchanged:
+        if _hashed(path, max_file_mb)[0] != digest:
             summary.messages.append(
                 f"{stored}: {key} 是副本，其原件已不在导出中，而此文件已不在原处或已改动；请重新运行它所在的文件夹 / {key} "
                 "was stored as a copy of a document no longer in the export, and its own file is gone or changed: "

@@ -51,10 +51,11 @@ def chain(db: sqlite3.Connection, form_id: int) -> list[int]:
     return out
 
 
-def stamp(db: sqlite3.Connection, form_id: int) -> int:
+def stamp(db: sqlite3.Connection, form_id: int, links: list[int] | None = None) -> int:
     """The audit row of the review whose record this form holds (0: none). Stores written
-    before `review_stamp` existed: the form's own latest audit row, else its source's."""
-    for link in chain(db, form_id):
+    before `review_stamp` existed: the form's own latest audit row, else its source's.
+    `links`: the form's chain, where the caller has it already."""
+    for link in links or chain(db, form_id):
         kept, own = db.execute("SELECT f.review_stamp, (SELECT MAX(id) FROM audit WHERE form_id = f.id) FROM forms f"
                                " WHERE f.id = ?", (link,)).fetchone()
         if kept is not None or own is not None:
@@ -75,7 +76,7 @@ def reviewed_forms(db: sqlite3.Connection, documents: list[int]) -> list[Reviewe
             if index < 0 and status == "rejected":
                 continue
             links = chain(db, form_id)
-            found.append(Reviewed(form_id, index, kind, record, status, reviewer, stamp(db, form_id), links,
+            found.append(Reviewed(form_id, index, kind, record, status, reviewer, stamp(db, form_id, links), links,
                                   known(db, links)))
     # One lineage, one candidate: a form another one carries on is represented by it.
     return [r for r in found if not any(r.id in o.chain[1:] and o.stamp >= r.stamp for o in found if o is not r)]
