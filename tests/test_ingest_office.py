@@ -11,6 +11,7 @@ import pytest
 
 from conftest import ROOT
 
+from jixiao.errors import InputError
 from jixiao.ingest import ingest
 from jixiao.schema import SourceDoc, Table
 
@@ -352,3 +353,20 @@ def test_a_run_over_a_folder_of_bad_files_reads_the_good_one(tmp_path, rendered)
         assert name in done.stderr, name
     assert {row[0] for row in stored(tmp_path / "out")} == {good.name}
     assert run_batch([folder], tmp_path / "again").failed == len(bad)
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_json_cells_with_a_number_no_cell_prints_are_refused_by_name(tmp_path, number):
+    # json.loads accepts NaN and Infinity; reading them as cells crashed the whole batch.
+    path = tmp_path / "cells.json"
+    path.write_text(f'[[["项目名称", {number}]]]', encoding="utf-8")
+    with pytest.raises(InputError, match="cells.json"):
+        ingest(path)
+
+
+def test_json_cells_keep_a_huge_integer_as_printed(tmp_path):
+    path = tmp_path / "cells.json"
+    digits = "9" * 400
+    path.write_text(f'[[["项目名称", {digits}]]]', encoding="utf-8")
+    doc = ingest(path)
+    assert doc.tables[0].rows[0][1].text == digits

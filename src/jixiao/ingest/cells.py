@@ -21,6 +21,7 @@ So `["项目资金", "年初预算数"]` over `[null, "10.00"]` is 项目资金 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from ..errors import CorruptFile, EmptyDocument
@@ -41,12 +42,14 @@ def tables_of(data) -> list[tuple[str, list[list]]] | None:
         out = []
         for k, page in enumerate(data, 1):
             for t, table in enumerate(page["tables"], 1):
-                if _table(table) is None:
+                rows = _table(table)
+                if rows is None:
                     return None
-                out.append((f"page {page.get('page', k)} table {t}", _table(table)))
+                out.append((f"page {page.get('page', k)} table {t}", rows))
         return out
-    if _table(data) is not None and all(_cell(x) for row in data for x in (row.values() if isinstance(row, dict) else row)):
-        return [("table 1", _table(data))]  # one table
+    one = _table(data)
+    if one is not None:
+        return [("table 1", one)]  # one table
     tables = [_table(t) for t in data]
     if any(t is None for t in tables):
         return None
@@ -62,7 +65,9 @@ def _no_tables(data) -> bool:
 
 
 def _cell(x) -> bool:
-    return x is None or isinstance(x, (str, int, float)) and not isinstance(x, bool)
+    # json.loads takes NaN and Infinity: no cell prints them, and a number must be finite.
+    return x is None or isinstance(x, str) or (isinstance(x, int) and not isinstance(x, bool)) or (
+        isinstance(x, float) and math.isfinite(x))
 
 
 def _table(table) -> list[list] | None:
@@ -81,16 +86,15 @@ def _table(table) -> list[list] | None:
     return rows
 
 
-def _number(x: float) -> str:
-    return str(int(x)) if float(x) == int(x) else repr(x)
+def _number(x: int | float) -> str:
+    return str(x) if isinstance(x, int) else str(int(x)) if x == int(x) else repr(x)
 
 
-def read_cells(path: Path, text: str | None = None) -> SourceDoc:
-    """A .json file of table cells (or a text file's content already decoded)."""
+def read_cells(path: Path) -> SourceDoc:
+    """A .json file of table cells."""
     from .text import decode
 
-    if text is None:
-        text = decode(path.read_bytes(), str(path))[0]
+    text = decode(path.read_bytes(), str(path))[0]
     try:
         data = json.loads(text.lstrip("\ufeff"))
     except (json.JSONDecodeError, RecursionError) as exc:
