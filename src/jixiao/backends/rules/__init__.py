@@ -22,6 +22,10 @@ _FUND_COLUMNS = (
     ("年初预算数", "initial_budget"), ("全年预算数", "annual_budget"), ("全年执行数", "executed"),
     ("分值", "weight"), ("分数", "weight"), ("执行率", "execution_rate"), ("得分", "score"),
 )
+# The header labels of both kinds and their fields, as the grid and cell-sequence readers pair them.
+_HEADER = {"项目名称": "project_name", "主管部门": "supervising_dept", "实施单位": "implementing_unit",
+           "项目性质": "project_nature", "项目类别": "project_category", "计划开始日期": "planned_start",
+           "计划完成日期": "planned_end"}
 _DEFAULT_COLUMNS = ["initial_budget", "annual_budget", "executed", "weight", "execution_rate", "score"]
 _SE_FUND_ROWS = {FUND_LABELS[k]: k for k in ("total", "current_year", "carryover", "other")}
 # 其他资金 is printed in both columns of a declaration: the reader places it by position.

@@ -20,16 +20,13 @@ from ...dates import iso_date
 from ...schema import (
     FORM_FIELDS, FUND_LABELS, Chunk, DeclarationFunds, FundRow, SelfEvaluation, SelfEvaluationFunds, TargetDeclaration,
 )
-from . import _DEFAULT_COLUMNS, _FUND_COLUMNS, _SE_FUND_ROWS, _TD_FUND_ROWS, _Reader
+from . import _DEFAULT_COLUMNS, _FUND_COLUMNS, _HEADER, _SE_FUND_ROWS, _TD_FUND_ROWS, _Reader
 from . import taxonomy
 from .fields import _TERMINAL, Found, labelled_values
 from .grid_cells import GridRow, Slot, grid_rows, is_amount, joined, key
 from .grid_indicators import INDICATOR_COLUMNS, IndicatorBlock
 from .text import NULL_MARKS, compact, long_text, parse_number
 
-_HEADER = {"项目名称": "project_name", "主管部门": "supervising_dept", "实施单位": "implementing_unit",
-           "项目性质": "project_nature", "项目类别": "project_category", "计划开始日期": "planned_start",
-           "计划完成日期": "planned_end"}
 _GOALS = {"self_evaluation": {"预期目标": "goal_expected", "实际完成情况": "goal_actual"},
           "target_declaration": {"项目总目标": "goal_overall", "年度总体目标": "goal_annual"}}
 _GRADES = ("评分等级", "自评等级", "评价等级", "绩效等级")

@@ -17,22 +17,14 @@ from ...schema import (
     Chunk, DeclarationFunds, DeclarationIndicator, Form, FundRow, Note, SelfEvaluation, SelfEvaluationFunds,
     SelfEvaluationIndicator, TargetDeclaration,
 )
-from . import taxonomy
+from . import _DEFAULT_COLUMNS, _HEADER, _TD_FUND_ROWS, taxonomy
 from .fields import Anchors, amount_unit, year
 from .layouts import glued
 from .sequence_rows import Piece, assign_levels, rows_of
 from .text import NULL_MARKS, Cell, compact, is_number, long_text, parse_number
 
-_HEADER = {"项目名称": "project_name", "主管部门": "supervising_dept", "实施单位": "implementing_unit",
-           "项目性质": "project_nature", "项目类别": "project_category",
-           "计划开始日期": "planned_start", "计划完成日期": "planned_end"}
 _DATE = re.compile(r"^\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?$")
 _ORG = re.compile(r"(?:政府|办事处|中心|局|委员会|街道|镇|区|所|站|馆|院|校|会|部|室|队)(?:\(汇总\)|（汇总）)?$")
-_SE_FUNDS = (("年度资金总额", "total"), ("当年财政拨款", "current_year"), ("上年结转资金", "carryover"),
-             ("其他资金", "other"))
-_TD_FUNDS = (("项目资金总额", "project_total"), ("财政资金", "project_fiscal"), ("年度资金申请总额", "annual_total"),
-             ("当年财政拨款", "annual_current_year"), ("上年结转资金", "annual_carryover"))
-_FUND_COLUMNS = ("initial_budget", "annual_budget", "executed", "weight", "execution_rate", "score")
 _NOISE = ("年初预算数", "全年预算数", "全年执行数", "分值", "分数", "执行率", "得分", "年度指标值", "实际完成值",
           "偏差原因分析", "改进措施", "三级指标", "一级指标", "二级指标", "年度总体目标", "预期目标", "实际完成情况",
           "项目总目标", "项目绩效目标", "绩效指标", "评分等级", "总分", "指标值", "项目资金", "年度", "实际", "完成值")
@@ -178,9 +170,6 @@ class _Reader:
                 break
             run.append(run[-1] + 1)
         return run
-
-
-        return values
 
     def numbers_after(self, label: str, count: int, start: int = 0) -> list[str] | None:
         at = self.index(label, start)
@@ -347,11 +336,11 @@ def read_sequence(chunk: Chunk) -> Form:
     r.note("kind", "cell_sequence", "一格一行的文本：标签与数值按顺序配对，需人工核对 / one cell per line: labels "
                                     "and values paired by their order, not their place; a person checks them")
     if chunk.kind == "target_declaration":
-        header = r.header({k: v for k, v in _HEADER.items()})
+        header = r.header(dict(_HEADER))
         for name in ("planned_start", "planned_end"):
             header[name] = iso_date(header[name]) if header[name] else None
         funds = {}
-        for label, key in _TD_FUNDS:
+        for label, key in _TD_FUND_ROWS.items():
             run = r.numbers_after(label, 1)
             funds[key] = parse_number(run[0]) if run else None
         others = [i for i, p in enumerate(r.items) if p.text == "其他资金"]
@@ -371,7 +360,7 @@ def read_sequence(chunk: Chunk) -> Form:
     funds = {}
     for key, run in _fund_rows(r).items():
         if run is not None:
-            funds[key] = FundRow(**{col: parse_number(v) for col, v in zip(_FUND_COLUMNS, run)})
+            funds[key] = FundRow(**{col: parse_number(v) for col, v in zip(_DEFAULT_COLUMNS, run)})
         else:
             r.note(f"funds.{key}", "not_found", f"{key}: its six figures not found in the cell sequence")
     expected, actual = r.goals(2)

@@ -103,7 +103,7 @@ def rows_of(items: list[Piece], kind: str):
                 items = items[:figures[0][0]] + items[figures[0][0] + 1:figures[1][0]] + items[figures[1][0] + 1:]
                 notes.append(("total_score", "stranded_fragment", "总分 figures taken as the two figures after it"))
             continue
-        if text in _SKIP or any(text == s for s in ("评分等级",)):
+        if text in _SKIP:
             continue
         if k != "label" and label_tail and (joined := taxonomy.joined(label_tail, text)):
             label, rest = joined
