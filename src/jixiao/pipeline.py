@@ -38,7 +38,7 @@ def extract_source(doc: SourceDoc, backend: Backend | str | None = "rules",
     scored and routed (`checks=False` leaves the forms as the back-end read them)."""
     backend = _backend(backend)
     chunks = segment(doc)
-    forms = _noted([_read(chunk, backend) for chunk in chunks], doc)
+    forms = [_read(chunk, backend) for chunk in chunks]
     if checks:
         forms = [check_form(form, doc.text, threshold, chunk.boxes) for form, chunk in zip(forms, chunks)]
     return DocumentRecord(document=doc.name, forms=forms)
@@ -54,19 +54,13 @@ def check_form(form: Form, source: str | None, threshold: float = DEFAULT_THRESH
     return route(score(form, source), threshold)
 
 
-def _noted(forms: list[Form], doc: SourceDoc) -> list[Form]:
-    """The forms, each with what reading their file noticed (a blank page of the scan)."""
-    for form in forms:
-        form.notes += [note.model_copy() for note in doc.notes]
-    return forms
-
-
 def _read(chunk: Chunk, backend: Backend) -> Form:
     """The chunk's record, or a failed record of its kind that says why."""
     try:
         return extract_form(chunk, backend)
     except ExtractionFailed as exc:
         form = _RECORDS[chunk.kind](error=str(exc), backend=backend.name, usage=exc.usage,
+                                    notes=[note.model_copy() for note in chunk.notes],
                                     source=FormSource(document=chunk.document, form_index=chunk.index,
                                                       span=chunk.span))
         return form
@@ -125,11 +119,11 @@ def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor, threshold: fl
     except JixiaoError as exc:
         return _Pending(path, error=exc)
     # Each form is read and checked in a worker, so checking overlaps other forms' requests.
-    return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc, threshold) for chunk in chunks])
+    return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc.text, threshold) for chunk in chunks])
 
 
-def _read_and_check(chunk: Chunk, backend: Backend, doc: SourceDoc, threshold: float) -> Form:
-    return check_form(_noted([_read(chunk, backend)], doc)[0], doc.text, threshold, chunk.boxes)
+def _read_and_check(chunk: Chunk, backend: Backend, source: str, threshold: float) -> Form:
+    return check_form(_read(chunk, backend), source, threshold, chunk.boxes)
 
 
 def _finish(item: _Pending, threshold: float) -> DocumentResult:

@@ -64,7 +64,8 @@ def segment(doc: SourceDoc) -> list[Chunk]:
                 f"no form title: found by its body, kind {kind} read off its columns ({why})")))
         chunks.append(Chunk(document=doc.name, index=i, kind=kind, span=Span(start=start, end=end), text=text,
                             boxes=[b for b in doc.boxes if b.start < end and b.end > start],
-                            tables=_tables_within(doc.tables, start, end), notes=notes))
+                            tables=_tables_within(doc.tables, start, end),
+                            notes=notes + [note.model_copy() for note in doc.notes]))  # a blank page
     return chunks
 
 
