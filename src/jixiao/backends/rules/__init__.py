@@ -5,6 +5,8 @@ read is null with a note saying why."""
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from ...dates import iso_date
 from ...schema import (
     FUND_LABELS, Chunk, DeclarationFunds, Form, FundRow, Note, SelfEvaluation, SelfEvaluationFunds, Span,
@@ -40,9 +42,13 @@ class _Reader:
     def __init__(self, chunk: Chunk):
         self.chunk = chunk
         self.anchors = Anchors(chunk.text, chunk.span.start)
-        self.layout: Layout = detect_layout(chunk.text)
         self.spans: dict[str, Span] = {}
         self.notes: list[Note] = []
+
+    @cached_property
+    def layout(self) -> Layout:
+        # Found when first read: the grid reader, which reads cells, never asks for it.
+        return detect_layout(self.chunk.text)
 
     def note(self, field: str, code: str, message: str) -> None:
         self.notes.append(Note(field=field, code=code, message=message))
