@@ -16,8 +16,10 @@ weight, score closing the line or followed by the deviation text), not by positi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from . import taxonomy
+from .indicators import _VALUE_CELL
 from .layouts import _is_label, _lines, _values, glued
 from .text import Cell, Row, compact
 
@@ -36,10 +38,11 @@ _PIECE = re.compile(r"\S+(?: \S+)*")  # a run of text whose gaps are single spac
 _GOAL_WORDS = ("年度总体目标", "预期目标", "实际完成情况", "项目绩效目标", "项目总目标")
 # Two goal texts side by side: a self-evaluation's, a declaration's.
 _GOAL_PAIRS = (("预期目标", "实际完成情况"), ("项目总目标", "年度总体目标"))
-_TARGET = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d[\d.,]*[(（%])")  # a target by its form: =100.00(%), ≥4.00(次)
+_TARGET = _VALUE_CELL  # a target by its form: =100.00(%), ≥4.00(次)
 _TOLERANCE = 1  # a piece may start a character left of its column (rounding of x positions)
 
 
+@lru_cache(maxsize=None)
 def _head(label: str) -> re.Pattern[str]:
     return re.compile(" ?".join(re.escape(ch) for ch in label))
 
