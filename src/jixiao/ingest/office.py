@@ -37,7 +37,7 @@ def _container(path: Path, kind: str, part: str) -> None:
     OLE2 file holding an encrypted package), another OLE2 file, a broken zip, a zip without
     `part`, or one that unpacks to more than MAX_UNPACKED_MB."""
     if _head(path).startswith(_OLE):
-        if "EncryptionInfo".encode("utf-16-le") in path.read_bytes():
+        if _encrypted(path):
             raise EncryptedFile(f"{path}: 文件有密码保护（已加密），无法读取；请取消密码后另存为 {kind} / the file is password-"
                                 f"protected (encrypted): remove the password (File > Info > Protect) and save it again")
         raise CorruptFile(f"{path}: 这是旧版 Office 文件（.doc/.xls），不是 {kind}；请另存为 {kind} / an old-format Office "
@@ -55,6 +55,11 @@ def _container(path: Path, kind: str, part: str) -> None:
         raise InputTooLarge(f"{path}: 解压后过大（{unpacked / 2**20:.0f} MB），不像绩效表文件 / unpacks to "
                             f"{unpacked / 2**20:.0f} MB (> {MAX_UNPACKED_MB} MB): not a form document",
                             size=unpacked / 2**20, limit=MAX_UNPACKED_MB)
+
+
+def _encrypted(path: Path) -> bool:
+    """An OLE2 file holding an encrypted Office package (a password-protected .docx/.xlsx)."""
+    return "EncryptionInfo".encode("utf-16-le") in path.read_bytes()
 
 
 def _head(path: Path) -> bytes:
@@ -183,7 +188,7 @@ class Sheet:
 def read_xlsx(path: Path) -> SourceDoc:
     """An .xlsx (.xlsm): every visible sheet's tables of displayed values. An Excel 97-2003
     workbook named .xlsx is read as the .xls it is."""
-    if _head(path).startswith(_OLE) and "EncryptionInfo".encode("utf-16-le") not in path.read_bytes():
+    if _head(path).startswith(_OLE) and not _encrypted(path):
         return read_xls(path)
     _container(path, ".xlsx", "xl/workbook.xml")
     import openpyxl
