@@ -12,7 +12,10 @@ from starlette.testclient import TestClient
 
 from conftest import RAW, SEEDS
 from jixiao.batch import run_batch
+from jixiao.ingest import ingest
 from jixiao.review import Review
+from jixiao.runs import load_gold
+from jixiao.segment import segment
 from jixiao.webapp import create_app
 
 
@@ -123,6 +126,12 @@ def test_approved_records_become_gold_files(store, tmp_path):
     assert [f["project_name"] for f in gold["forms"]] == ["党群综合服务", "社区自治管理"]  # every form of it
     assert "source" not in gold["forms"][0] and "span" not in gold["forms"][0]["indicators"][0]
     assert len(gold["forms"][0]["indicators"]) == 41
+    # each form's own source text goes beside it (what --examples shows a model), and whether a
+    # reviewer approved it (the second form was accepted without review)
+    chunks = segment(ingest(RAW / "001_ec90f154ecebac5e.txt"))
+    assert [s["text"] for s in gold["sources"]] == [c.text for c in chunks]
+    assert [s["reviewed"] for s in gold["sources"]] == [True, False]
+    assert load_gold(tmp_path / "gold")[0].forms[0].project_name == "党群综合服务"  # still a gold file to the eval
     # 003 has a form still waiting for review: approving nothing there writes nothing for it
     assert not any("003" in p.name for p in written)
 

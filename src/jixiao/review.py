@@ -104,10 +104,7 @@ class Review:
         if row is None:
             raise InputError(f"没有这张表 / no form {form_id}")
         form = FORM.validate_python(json.loads(row[0]))
-        text = row[1] or ""
-        span = form.source.span if form.source else None
-        chunk = text[span.start:span.end] if span and span.end <= len(text) else text
-        return form, chunk, row[2], row[3]
+        return form, _chunk_text(form, row[1]), row[2], row[3]
 
     def recheck(self, form_id: int, record: dict) -> Form:
         """The findings, confidence and route of an edited record, against the source."""
@@ -253,22 +250,25 @@ class Review:
         """Reviewed documents as gold files, `<document-stem>.json`, FORMAT.md fields only (a
         document in a subfolder, `A/自评表.txt`, as `A__自评表.json`). A gold file holds every
         form of its document, so a document is written only once each of its forms is approved
-        or was accepted without review (and none was rejected)."""
+        or was accepted without review (and none was rejected). Beside the forms, `sources`
+        holds each form's source text and whether a reviewer approved it: what `--examples`
+        needs to show a model a form and its reading (the eval reads `forms` only)."""
         to = Path(to)
         to.mkdir(parents=True, exist_ok=True)
         rows = self.db.execute(
-            "SELECT d.name, f.form_index, f.record, f.route, COALESCE(r.status, 'pending') FROM forms f"
+            "SELECT d.name, f.form_index, f.record, f.route, COALESCE(r.status, 'pending'), d.text FROM forms f"
             " JOIN documents d ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id"
             " WHERE d.status IN ('done', 'partial') AND f.form_index >= 0 ORDER BY d.name, f.form_index").fetchall()
         by_document: dict[str, list] = {}
-        for name, _, record, route, status in rows:
-            by_document.setdefault(name, []).append((record, route, status))
+        for name, _, record, route, status, text in rows:
+            by_document.setdefault(name, []).append((FORM.validate_python(json.loads(record)), route, status, text))
         written, stems = [], {}
         self.skipped: list[str] = []
         for name, forms in by_document.items():
-            if not any(status == "approved" for _, _, status in forms):
+            if not any(status == "approved" for _, _, status, _ in forms):
                 continue
-            if not all(status == "approved" or (status == "pending" and route == "accepted") for _, route, status in forms):
+            if not all(status == "approved" or (status == "pending" and route == "accepted")
+                       for _, route, status, _ in forms):
                 self.skipped.append(f"{name}: 还有未复核的表 / some of its forms are not approved yet")
                 continue
             # A document stored by its resolved path (two files of one relative path and one
@@ -279,13 +279,21 @@ class Review:
                 self.skipped.append(f"{name}: 与 {stems[stem]} 同名，未写 / same file stem as {stems[stem]}; not written")
                 continue
             stems[stem] = name
-            gold = [_format_only(FORM.validate_python(json.loads(record)).model_dump(mode="json"))
-                    for record, _, _ in forms]
+            gold = [_format_only(form.model_dump(mode="json")) for form, _, _, _ in forms]
+            sources = [{"text": _chunk_text(form, text), "reviewed": status == "approved"}
+                       for form, _, status, text in forms]
             path = to / f"{stem}.json"
-            path.write_text(json.dumps({"document": name, "forms": gold}, ensure_ascii=False, indent=1) + "\n",
-                            encoding="utf-8")
+            path.write_text(json.dumps({"document": name, "forms": gold, "sources": sources}, ensure_ascii=False,
+                                       indent=1) + "\n", encoding="utf-8")
             written.append(path)
         return written
+
+
+def _chunk_text(form: Form, text: str | None) -> str:
+    """The form's own text within its document's (the whole text when its span is unknown)."""
+    text = text or ""
+    span = form.source.span if form.source else None
+    return text[span.start:span.end] if span and span.end <= len(text) else text
 
 
 def _format_only(record: dict) -> dict:
