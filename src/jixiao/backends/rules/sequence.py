@@ -11,6 +11,7 @@ where they stand and by the taxonomy's order. Everything it places by guesswork 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from ...dates import iso_date
 from ...schema import (
@@ -67,7 +68,39 @@ def pieces(text: str, offset: int) -> list[Piece]:
             cells = _resplit(cells)
         for i, cell in enumerate(cells):
             out.append(Piece(cell.compact, cell.start, cell.end, block, first=i == 0, last=i == len(cells) - 1))
-    return _joined(out)
+    return _joined(_wrapped_cells(out))
+
+
+def _wrapped_cells(items: list[Piece]) -> list[Piece]:
+    """A block of text lines alone, each as wide as the others but the last (`一至三层党` /
+    `建中心建设`, `经济效益指` / `标`): one narrow cell wrapped at its width, joined."""
+    out: list[Piece] = []
+    i = 0
+    while i < len(items):
+        j = i
+        while j + 1 < len(items) and items[j + 1].block == items[i].block:
+            j += 1
+        block = items[i:j + 1]
+        i = j + 1
+        if len(block) > 1 and _one_wrapped_cell(block):
+            out.append(Piece("".join(p.text for p in block), block[0].start, block[-1].end, block[0].block))
+        else:
+            out.extend(block)
+    return out
+
+
+def _one_wrapped_cell(block: list[Piece]) -> bool:
+    from .sequence_rows import kind_of
+    if not all(p.first and p.last and kind_of(p.text) == "text" and not _is_label_cell(p.text) for p in block):
+        return False
+    widths = [_width(p.text) for p in block]
+    full = widths[:-1]
+    # a CJK character is two columns, a digit one: a full line may end a column short
+    return max(full) - min(full) <= 2 and widths[-1] <= max(full)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _splittable(text: str) -> bool:

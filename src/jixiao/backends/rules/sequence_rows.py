@@ -123,6 +123,16 @@ def rows_of(items: list[Piece], kind: str):
             events.append((len(rows) + (1 if (cur["name"] or cur["values"] or cur["numbers"]) else 0), label))
             notes.append((f"indicators[{len(rows)}].name", "stranded_fragment",
                           f"{label} printed in the lines of its row's name; taken out of the name"))
+        if k == "text" and kind != "target_declaration" and _heads_values(text, items, i):
+            # a text with no sentence punctuation right before a row's values is that row's name,
+            # however long (`党群服务站各项日常管理运行工作完成及时率`), not the deviation above
+            if cur["name"] and not (cur["values"] or cur["numbers"]):
+                orphans.append(cur["name"])
+                cur["name"] = text
+                continue
+            flush()
+            cur["name"], cur["start"] = text, p.start
+            continue
         if k == "text":
             if kind == "target_declaration":
                 if cur["name"] and not _complete(cur, kind):
@@ -186,6 +196,16 @@ def rows_of(items: list[Piece], kind: str):
     while totals[1] is not None and rows and not rows[-1]["values"] and not rows[-1]["numbers"]:
         rows.pop()  # after 总分: the goal text printed below the table, not a row
     return [_record(row, kind, orphans, notes, n) for n, row in enumerate(rows)], events, totals, notes
+
+
+def _heads_values(text: str, items: list[Piece], i: int) -> bool:
+    """A text that is a row's name by what follows it: no sentence punctuation, and the next
+    piece past any 一级/二级 label is a value or a figure."""
+    if re.search(r"[，。；,;]", text):
+        return False
+    while i < len(items) and kind_of(items[i].text) == "label":
+        i += 1
+    return i < len(items) and _kind_here(items[i].text, "self_evaluation") in ("value", "number")
 
 
 def _kind_here(text: str, kind: str) -> str:
