@@ -18,12 +18,16 @@ HEAD = _cells(
 TAIL = _cells("总分", "100", "90", "评分等级", "优")
 
 
-def _rows(*rows: tuple[str, ...]) -> list:
-    record = extract_text(HEAD + "".join(_cells(*row) for row in rows) + TAIL, name="cells.txt")
+def _form(*rows: tuple[str, ...], tail: str = TAIL):
+    record = extract_text(HEAD + "".join(_cells(*row) for row in rows) + tail, name="cells.txt")
     assert len(record.forms) == 1
     form = record.forms[0]
     assert any(n.code == "cell_sequence" for n in form.notes) and form.route.decision == "needs_review"
-    return form.indicators
+    return form
+
+
+def _rows(*rows: tuple[str, ...]) -> list:
+    return _form(*rows).indicators
 
 
 def test_a_narrow_cell_wrapped_over_lines_is_one_name():
@@ -44,3 +48,34 @@ def test_a_long_name_before_its_values_is_not_the_deviation_above():
     assert [r.name for r in rows] == ["采购及时性", "党群服务站各项日常管理运行工作完成及时率", "书籍上架完好率", "读者满意率"]
     assert rows[0].deviation is None and rows[1].target == "=100.00(%)"
     assert rows[2].deviation == "部分书籍破损，今后加强管理。"
+
+
+def test_cells_printed_below_the_table_complete_the_row_short_of_them():
+    # The last row's name and 得分 stand in their place; its target, actual and 分值 come on
+    # one line after 总分 and 评分等级, 总分's own figures after them. A row's name printed
+    # with the labels after the rows goes to the row printed without one.
+    form = _form(("书籍购置量", "≥100(册)", "90(册)", "6.00", "5.40"), ("逐年提升", "达成指标", "5.00", "4.50"),
+                 ("读者满意率", "3.00"),
+                 tail=_cells("效益指标 社会效益指标 文化素养提升", "总分", "评分等级", "≥95.00(%) 95.00(%) 2.00",
+                             "100.00 97.55", "优"))
+    assert [r.name for r in form.indicators] == ["书籍购置量", "文化素养提升", "读者满意率"]
+    last = form.indicators[-1]
+    assert (last.name, last.target, last.actual, last.weight, last.score) == ("读者满意率", "≥95.00(%)", "95.00(%)", 2.0, 3.0)
+    assert (form.total_weight, form.total_score) == (100.0, 97.55)
+
+
+def test_labels_printed_after_the_rows_are_placed_in_the_template_order():
+    # pdftotext prints merged 二级 cells where its reading order falls: 满意度 beside its row,
+    # 时效 and 社会效益 after the last row. The template orders them 产出 (数量, 质量, 时效),
+    # 效益, 满意度; the rows' words place the cuts.
+    form = _form(("书籍购置量", "≥100(册)", "90(册)", "6.00", "5.40"),
+                 ("质量指标",), ("书籍上架完好率", "=100.00(%)", "100.00(%)", "5.00", "5.00"),
+                 ("采购及时性", "及时", "达成指标", "5.00", "5.00"),
+                 ("文化素养提升", "逐年提升", "达成指标", "5.00", "5.00"),
+                 ("满意度指标 服务对象满意度指标 读者满意率 ≥95.00(%) 95.00(%) 3.00", "3.00"),
+                 ("时效指标",), ("效益指标 社会效益指标",))
+    assert [(r.level1, r.level2) for r in form.indicators] == [
+        ("产出指标", "数量指标"), ("产出指标", "质量指标"), ("产出指标", "时效指标"), ("效益指标", "社会效益指标"),
+        ("满意度指标", "服务对象满意度指标")]
+    assert all(any(n.code == "level_ambiguous" and n.field == f"indicators[{i}].level2" for n in form.notes)
+               for i in range(5))

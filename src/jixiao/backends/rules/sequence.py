@@ -83,10 +83,20 @@ def _wrapped_cells(items: list[Piece]) -> list[Piece]:
         block = items[i:j + 1]
         i = j + 1
         if len(block) > 1 and _one_wrapped_cell(block):
-            out.append(Piece("".join(p.text for p in block), block[0].start, block[-1].end, block[0].block))
+            out.append(Piece(_rejoined([p.text for p in block]), block[0].start, block[-1].end, block[0].block))
         else:
             out.extend(block)
     return out
+
+
+def _rejoined(lines: list[str]) -> str:
+    """A wrapped cell's lines joined; a 一级/二级 label whose break printed a character twice
+    (`可持续影响` / `响指标`) joined as the label."""
+    text = lines[0]
+    for line in lines[1:]:
+        label = taxonomy.joined(text, line)
+        text = label[0] if label and not label[1] else text + line
+    return text
 
 
 def _one_wrapped_cell(block: list[Piece]) -> bool:

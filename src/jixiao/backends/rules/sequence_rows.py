@@ -85,7 +85,12 @@ def rows_of(items: list[Piece], kind: str):
             seen_total = True
             figures = []
             j = i
-            while j < len(items) and len(figures) < 2 and kind_of(items[j].text) in ("number", "text", "label"):
+            while j < len(items) and len(figures) < 2:
+                if _holds_values(items, j, kind):
+                    j = _line_end(items, j) + 1  # a row's cells printed below the table, not 总分's
+                    continue
+                if kind_of(items[j].text) not in ("number", "text", "label"):
+                    break
                 if kind_of(items[j].text) == "number":
                     figures.append((j, items[j].text))
                 elif _long(items[j].text):
@@ -113,7 +118,8 @@ def rows_of(items: list[Piece], kind: str):
                 continue
             text, k = rest, kind_of(rest)
         if k == "label" or (k == "text" and taxonomy.level_of(text) and len(text) <= 6):
-            at = len(rows) + (0.5 if (cur["values"] or cur["numbers"]) else 0)
+            # a label after a complete row heads the next one; inside a row's cells, it is between
+            at = len(rows) + (1 if _complete(cur, kind) else 0.5 if (cur["values"] or cur["numbers"]) else 0)
             events.append((at, text))
             label_tail = None if taxonomy.is_full_label(text) else text
             continue
@@ -195,7 +201,53 @@ def rows_of(items: list[Piece], kind: str):
                       "总分 figures taken as the two figures left after the last row"))
     while totals[1] is not None and rows and not rows[-1]["values"] and not rows[-1]["numbers"]:
         rows.pop()  # after 总分: the goal text printed below the table, not a row
+    if kind != "target_declaration":
+        rows = _completed(rows, orphans, notes, events)
     return [_record(row, kind, orphans, notes, n) for n, row in enumerate(rows)], events, totals, notes
+
+
+def _completed(rows: list[dict], orphans: list[str], notes: list, events: list) -> list[dict]:
+    """A row short of cells (`读者满意率` and one figure) completed by a later run holding just
+    the cells it lacks (`≥95.00(%) 95.00(%) 3.00`, printed below the table): a row holds two
+    values and two figures, its name first and its 得分 last. A name that run was read with
+    goes to a row without one."""
+    out = list(rows)
+    nameless = any(r["name"] is None and _complete(r, "self_evaluation") for r in out)
+    for r in rows:
+        have_v, have_n = len(r["values"]), len(r["numbers"])
+        if r not in out or not r["name"] or have_v + have_n in (0, 4) or have_v > 2 or have_n > 2:
+            continue
+        at = out.index(r)
+        fill = next((f for f in out[at + 1:] if len(f["values"]) == 2 - have_v and len(f["numbers"]) == 2 - have_n
+                     and (f["name"] is None or nameless)), None)
+        if fill is None:
+            continue
+        if fill["name"]:
+            orphans.append(fill["name"])
+        r["values"] = r["values"] + fill["values"]
+        r["numbers"] = fill["numbers"] + r["numbers"]
+        r["deviation"] = r["deviation"] or fill["deviation"]
+        notes.append((f"indicators[{at}]", "stranded_fragment",
+                      "cells printed apart from the row (below the table) joined to the row short of them"))
+        gone = out.index(fill)
+        out.remove(fill)
+        # labels that stood after the run stand one row earlier now
+        events[:] = [(at - 1 if at > gone else at, label) for at, label in events]
+    return out
+
+
+def _line_end(items: list[Piece], j: int) -> int:
+    while j + 1 < len(items) and not items[j].last:
+        j += 1
+    return j
+
+
+def _holds_values(items: list[Piece], j: int, kind: str) -> bool:
+    """Piece j starts a line holding a target or actual value (a row's cells, not figures)."""
+    if not items[j].first:
+        return False
+    end = _line_end(items, j)
+    return any(_kind_here(p.text, kind) == "value" for p in items[j:end + 1])
 
 
 def _heads_values(text: str, items: list[Piece], i: int) -> bool:
@@ -316,8 +368,10 @@ def assign_levels(rows: list[dict], events: list[tuple[float, str]], notes: list
     level1 = [(at, label) for at, label in events if label in taxonomy.LEVEL1 and (at, label) not in level2]
     seen, groups = set(), []
     order = list(taxonomy.LEVEL2)
-    placed = [(at, label) for at, label in level2 if at < n]
-    apart = [label for at, label in level2 if at >= n]
+    # a label past the last row's first cells stands after the rows (pdftotext prints merged
+    # cells' labels in a block there)
+    placed = [(at, label) for at, label in level2 if at <= n - 1]
+    apart = [label for at, label in level2 if at > n - 1]
     for at, label in placed:
         if label not in seen:
             seen.add(label)
@@ -336,6 +390,9 @@ def assign_levels(rows: list[dict], events: list[tuple[float, str]], notes: list
         groups.insert(pos, (None, label))
     if not groups:
         return
+    # the template prints its 二级 groups in the taxonomy's order; where a label stands in
+    # one-cell-per-line text is only a hint (the extractor's reading order, not the row's)
+    groups = _in_template_order(groups, n)
     g = len(groups)
     groups = groups[:n] if g > n else groups
     g = len(groups)
@@ -378,6 +435,33 @@ def assign_levels(rows: list[dict], events: list[tuple[float, str]], notes: list
             if guessed:
                 notes.append((f"indicators[{j}].level2", "level_ambiguous",
                               "一级/二级 placed by the labels' order and the rows' words (labels printed apart from rows)"))
+
+
+_LEVEL1_ORDER = ("产出指标", "成本指标", "效益指标", "满意度指标")
+
+
+def _in_template_order(groups: list[tuple[float | None, str]], n: int) -> list[tuple[float | None, str]]:
+    """二级 groups as the template prints them: under each 一级 in the taxonomy's order; the
+    一级 blocks in the order their labels first stand among the rows (成本指标 opens a 2024
+    declaration, closes nothing in a self-evaluation), a 一级 whose labels all stand after
+    the rows put in the usual order (产出, 成本, 效益, 满意度) among the others."""
+    def parent(label: str) -> str:
+        found = taxonomy.parent_of(label)
+        return found[0] if found else ""
+
+    def usual(p: str) -> int:
+        return _LEVEL1_ORDER.index(p) if p in _LEVEL1_ORDER else len(_LEVEL1_ORDER)
+
+    parents: list[str] = []
+    for at, label in groups:
+        if at is not None and at < n and parent(label) not in parents:
+            parents.append(parent(label))
+    for p in sorted({parent(label) for _, label in groups} - set(parents), key=usual):
+        later = next((k for k, q in enumerate(parents) if usual(q) > usual(p)), len(parents))
+        parents.insert(later, p)
+    order = list(taxonomy.LEVEL2)
+    return sorted(groups, key=lambda g: (parents.index(parent(g[1])),
+                                         order.index(g[1]) if g[1] in order else len(order)))
 
 
 def _is_level1_here(label: str, events) -> bool:
