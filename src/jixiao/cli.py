@@ -58,6 +58,12 @@ def main(
 
 ModeOption = Annotated[Optional[str], typer.Option(
     help="Instructor mode: auto (probe once, remember), tools, json_schema, json, md_json.")]
+ExamplesOption = Annotated[Optional[Path], typer.Option(
+    help="Folder of gold files from `jixiao review export-gold`: forms a reviewer approved, shown to the LLM as "
+         "examples (the most alike of the same kind).")]
+ExamplesKOption = Annotated[Optional[int], typer.Option(min=1, help="At most this many examples in a prompt (default 3).")]
+ExamplesTokensOption = Annotated[Optional[int], typer.Option(
+    min=1, help="At most this many estimated tokens of examples in a prompt (default 8000).")]
 
 
 @app.command()
@@ -77,6 +83,9 @@ def extract(
     tpm: Annotated[Optional[float], typer.Option(help="At most this many LLM tokens per minute.")] = None,
     max_tokens_total: Annotated[Optional[int], typer.Option(help="Stop new LLM requests once this many tokens are used.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the LLM answer cache.")] = False,
+    examples: ExamplesOption = None,
+    examples_k: ExamplesKOption = None,
+    examples_tokens: ExamplesTokensOption = None,
     max_file_mb: Annotated[float, typer.Option(
         min=0.0, help="Larger text files are refused, not read (PDFs and images: ten times this).")] = MAX_FILE_MB,
     debug: Annotated[bool, typer.Option(help="Show tracebacks for unexpected errors.")] = False,
@@ -85,7 +94,8 @@ def extract(
     validated (findings), scored (confidence) and routed (accepted / needs_review)."""
     try:
         settings = load_settings(model=model, base_url=base_url, mode=mode, timeout=timeout, concurrency=concurrency,
-                                 requests_per_minute=rpm, tokens_per_minute=tpm, max_tokens_total=max_tokens_total)
+                                 requests_per_minute=rpm, tokens_per_minute=tpm, max_tokens_total=max_tokens_total,
+                                 examples=examples, examples_k=examples_k, examples_tokens=examples_tokens)
         chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
     except JixiaoError as exc:
         err.print("error 错误:", style="red", end=" ")
@@ -141,13 +151,17 @@ def run_command(
     mode: ModeOption = None,
     concurrency: Annotated[Optional[int], typer.Option(min=1, help="LLM requests in flight at once (forms are prepared and checked around them).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the LLM answer cache.")] = False,
+    examples: ExamplesOption = None,
+    examples_k: ExamplesKOption = None,
+    examples_tokens: ExamplesTokensOption = None,
     max_file_mb: Annotated[float, typer.Option(
         help="Larger text files are refused, not read (PDFs and images: ten times this).")] = MAX_FILE_MB,
 ) -> None:
     """批量运行 / Batch: extract into a resumable store under --out. A re-run skips finished
     documents; a kill at any moment loses nothing finished. Exit 1 when any document failed."""
     try:
-        settings = load_settings(model=model, base_url=base_url, mode=mode, concurrency=concurrency)
+        settings = load_settings(model=model, base_url=base_url, mode=mode, concurrency=concurrency, examples=examples,
+                                 examples_k=examples_k, examples_tokens=examples_tokens)
         chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
     except JixiaoError as exc:
         err.print("error 错误:", style="red", end=" ")

@@ -40,7 +40,11 @@ class LLMSettings(BaseModel):
                                                 "endpoint is marked down")
     down_for: float = Field(300.0, gt=0, description="seconds an endpoint marked down gets no request")
     cache_dir: Path | None = Field(default_factory=lambda: Path(os.environ.get("JIXIAO_CACHE", Path.home() / ".cache" / "jixiao")))
-    prompt_version: str = "v1"
+    prompt_version: str | None = Field(None, description="the prompt files' version; default v1, or v2 with examples")
+    examples: Path | None = Field(None, description="a folder of gold files from `jixiao review export-gold`: "
+                                                    "forms a reviewer approved, shown to the model as examples")
+    examples_k: int = Field(3, ge=1, description="at most this many examples in one prompt")
+    examples_tokens: int = Field(8000, ge=1, description="at most this many (estimated) tokens of examples in one prompt")
 
     @property
     def configured(self) -> bool:
@@ -69,6 +73,8 @@ def load_settings(**flags) -> LLMSettings:
             values.update(tomllib.loads(path.read_text(encoding="utf-8")).get("llm", {}))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: 配置文件无法解析 / cannot parse the config file ({exc})") from None
+        if isinstance(values.get("examples"), str):  # a folder the file names is where the file says
+            values["examples"] = path.parent / Path(values["examples"]).expanduser()
     values.update({field: os.environ[env] for field, env in _ENV.items() if os.environ.get(env)})
     values.update({k: v for k, v in flags.items() if v is not None})
     try:

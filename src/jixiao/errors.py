@@ -61,3 +61,8 @@ class ExtractionFailed(JixiaoError):
 
 class ConfigError(JixiaoError):
     """Settings are missing or inconsistent."""
+
+
+class BadExamples(ConfigError):
+    """The `--examples` folder cannot serve: not there, a file in it not a gold file, or no
+    form in it approved by a reviewer and kept with its source text."""

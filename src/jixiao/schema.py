@@ -183,6 +183,8 @@ class _Form(_Record):
     route: Route | None = None
     model: str | None = Field(None, description="the LLM that read the form, where one did")
     prompt_version: str | None = None
+    examples: list[str] = Field(default_factory=list, description="ids of the reviewed forms the prompt showed as "
+                                                                  "examples (`<gold file>#<form>@<content hash>`)")
     usage: Usage | None = None
     error: str | None = Field(None, description="why the form could not be read; its fields are then null")
     alternatives: dict[str, dict[str, object]] = Field(
@@ -251,7 +253,7 @@ def format_paths(form: "SelfEvaluation | TargetDeclaration") -> list[str]:
 
 PROVENANCE = frozenset({"span", "source", "field_spans", "field_boxes", "notes", "backend", "confidence", "field_confidence",
                          "extraction_confidence",
-                         "confidence_reasons", "findings", "route", "model", "prompt_version", "usage", "error",
+                         "confidence_reasons", "findings", "route", "model", "prompt_version", "examples", "usage", "error",
                          "alternatives"})
 
 

@@ -60,8 +60,8 @@ class HybridBackend:
 
     def _merge(self, chunk: Chunk, rules: Form, llm: Form) -> Form:
         merged = rules.model_copy(deep=True)
-        merged.backend, merged.model, merged.prompt_version, merged.usage = \
-            self.name, llm.model, llm.prompt_version, llm.usage
+        merged.backend, merged.model, merged.prompt_version, merged.usage, merged.examples = \
+            self.name, llm.model, llm.prompt_version, llm.usage, llm.examples
         merged.findings, merged.route = [], None
         rules_values, llm_values = Values(rules, None, chunk.text), Values(llm, None, chunk.text)
         pairs = pair_rows(rules.indicators, llm.indicators) if rules.kind == llm.kind else {}

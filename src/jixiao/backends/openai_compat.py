@@ -31,8 +31,9 @@ from ..schema import FUND_LABELS, Chunk, Form, Note, SelfEvaluation, TargetDecla
 from ..templates import render_prompt
 from ..validate import validate
 from ..validate.triage import triage
+from .examples import Example, load_examples, require_examples_block
 from .split import merge_answers, parts_needed, rows_seen, split_chunk
-from .support import Breaker, BudgetSpent, DiskCache, EndpointDown, RateLimiter, TokenBudget
+from .support import Breaker, BudgetSpent, DiskCache, EndpointDown, RateLimiter, TokenBudget, estimated_tokens
 from .transport import (RetryWait, describe, is_connection_failure, is_transient, is_unanswered, public_url,
                         unreachable)
 
@@ -73,7 +74,11 @@ class LLMBackend:
             raise BackendUnavailable("没有设置接口 / no endpoint: pass --base-url or set OPENAI_BASE_URL / OPENAI_API_KEY")
         install_redaction(settings.key())  # before any request: an endpoint may echo the key in its errors
         self.settings = settings
-        self.model, self.prompt_version = settings.model, settings.prompt_version
+        self.model = settings.model
+        self.examples = load_examples(settings.examples) if settings.examples else None
+        self.prompt_version = settings.prompt_version or ("v2" if self.examples else "v1")
+        if self.examples:
+            require_examples_block(self.prompt_version)
         self.base_url = settings.base_url or "https://api.openai.com/v1"
         self.openai = openai.OpenAI(base_url=self.base_url, api_key=settings.key(), timeout=settings.timeout,
                                     max_retries=0)
@@ -107,8 +112,10 @@ class LLMBackend:
         record = RECORDS[chunk.kind]
         answer_cls = _wrapped(answer_model(record))
         mode = self.mode()
+        examples = self._examples_for(chunk)
+        ids = [e.id for e in examples]
         key = DiskCache.key(self.base_url, self.model, mode, f"extract_{chunk.kind}.{self.prompt_version}",
-                            schema_hash(answer_cls), chunk.text)
+                            schema_hash(answer_cls), chunk.text, *([ids] if ids else []))  # none: the key as before
         hit = self.cache.get(key) if self.cache else None
         if hit is not None:
             answer, usage = answer_cls.model_validate(hit["answer"]), Usage(cached=True)
@@ -116,9 +123,9 @@ class LLMBackend:
             seen = rows_seen(chunk)
             parts = parts_needed(chunk, seen, self.settings.max_output_tokens)
             if parts > 1:
-                answer, usage = self._ask_in_parts(chunk, answer_cls, mode, parts)
+                answer, usage = self._ask_in_parts(chunk, answer_cls, mode, parts, examples)
             else:
-                messages = self._messages(chunk)
+                messages = self._messages(chunk, examples)
                 answer, usage = self._ask(answer_cls, messages, mode, chunk)
                 answer, usage = self._reask_missing_rows(chunk, answer_cls, messages, answer, usage, mode, seen)
                 answer, usage = self._reask_suspects(chunk, answer_cls, messages, answer, usage, mode)
@@ -128,6 +135,7 @@ class LLMBackend:
         self._add_totals(usage)
         form = record.model_validate(answer, from_attributes=True)
         form.model, form.prompt_version, form.usage = self.model, f"extract_{chunk.kind}.{self.prompt_version}", usage
+        form.examples = ids
         if usage.reask_failed:
             form.notes.append(Note(field="form", code="reask_failed", message=usage.reask_failed))
         seen = usage.rows_seen if hit is None else hit.get("rows_seen", 0)
@@ -136,14 +144,15 @@ class LLMBackend:
                                    message=f"the source's table has {seen} rows; the answer has {len(form.indicators)}"))
         return form
 
-    def _ask_in_parts(self, chunk: Chunk, answer_cls, mode: str, parts: int):
-        """A long form read piece by piece, so no answer outgrows the model's budget."""
+    def _ask_in_parts(self, chunk: Chunk, answer_cls, mode: str, parts: int, examples: list[Example]):
+        """A long form read piece by piece, so no answer outgrows the model's budget; each piece
+        shows the examples chosen for the whole form."""
         pieces = split_chunk(chunk, parts)
         answers, total = [], Usage()
         for k, piece in enumerate(pieces, 1):
             note = (f"这是一张长表的第{k}/{len(pieces)}部分：只返回这一部分中出现的指标行。"
                     f"Part {k} of {len(pieces)} of a long form: return the indicator rows shown in this part.")
-            messages = [*self._messages(piece), {"role": "user", "content": note}]
+            messages = [*self._messages(piece, examples), {"role": "user", "content": note}]
             answer, usage = self._ask(answer_cls, messages, mode, chunk)
             answers.append(answer.model_dump())
             total = _plus(total, usage)
@@ -164,9 +173,16 @@ class LLMBackend:
         return better, _plus(usage, more)
 
     # --- requests -------------------------------------------------------------------------
-    def _messages(self, chunk: Chunk) -> list[dict]:
-        prompt = render_prompt(f"extract_{chunk.kind}", self.prompt_version, chunk_text=chunk.text)
+    def _messages(self, chunk: Chunk, examples: list[Example] | None = None) -> list[dict]:
+        """The request for a chunk, with the examples given (by default, those chosen for it)."""
+        examples = self._examples_for(chunk) if examples is None else examples
+        prompt = render_prompt(f"extract_{chunk.kind}", self.prompt_version, chunk_text=chunk.text, examples=examples)
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+
+    def _examples_for(self, chunk: Chunk) -> list[Example]:
+        if self.examples is None:
+            return []
+        return self.examples.choose(chunk, self.settings.examples_k, self.settings.examples_tokens)
 
     def _client(self, mode: str) -> instructor.Instructor:
         with self._lock:
@@ -185,7 +201,7 @@ class LLMBackend:
         messages = kwargs.get("messages") or []
         self.slots.acquire()  # a slot first: a request waiting for one has not spent its rate yet
         self._local.slot = True
-        self.limiter.acquire(sum(len(str(m.get("content") or "")) for m in messages) // 2)
+        self.limiter.acquire(estimated_tokens("".join(str(m.get("content") or "") for m in messages)))
 
     def _free_slot(self, *args, **kwargs) -> None:
         if getattr(self._local, "slot", False):

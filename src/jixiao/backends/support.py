@@ -18,6 +18,12 @@ from ..errors import BackendUnavailable, ExtractionFailed
 log = logging.getLogger("jixiao")
 
 
+def estimated_tokens(text: str) -> int:
+    """What a text will cost in tokens, estimated before it is sent (for the tokens-per-minute
+    limit and the examples' budget): half its characters. The endpoint's count is the truth."""
+    return len(text) // 2
+
+
 class DiskCache:
     """Content-addressed answers on disk. Writes go to a temporary file that is renamed into
     place, so concurrent writers (threads or processes) never leave a torn entry."""
