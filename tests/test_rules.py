@@ -1,5 +1,6 @@
 """The rules back-end on short hand-written forms: each test pins one reading rule."""
 
+import pytest
 from jixiao import extract_text
 
 MARKDOWN = """财政项目支出绩效自评表
@@ -323,6 +324,44 @@ def test_a_declaration_label_after_a_page_break_flags_only_the_rows_it_may_span_
     assert all("产出指标 / 数量指标" in m and "产出指标 / 质量指标" in m for m in flagged.values())
     assert not any(n.code == "level_placed" for n in form.notes)
     assert form.confidence < 0.5
+
+
+def _broken_declaration(before_break: list[tuple[str, str]]) -> str:
+    """A declaration whose 质量指标 label is printed first after a page break (a blank line),
+    with `before_break` the rows printed under 数量指标 before it."""
+    head = DECLARATION.split("\t一级指标")[0]
+    rows = "".join(f"\t\t\t{name}\t{target}\t\n" for name, target in before_break)
+    return head + "\t一级指标\t二级指标\t三级指标\t年度(/项目)指标值\t\n" \
+        "\t产出指标\t数量指标\t培训班举办场次\t≥6.00(场)\t\n" + rows + \
+        "\n\t\t质量指标\t课程考核合格率\t≥95.00(%)\t\n\t\t\t教材内容规范率\t=100.00(%)\t\n" \
+        "\t\t\t学员档案完整率\t=100.00(%)\t\n\t效益指标\t社会效益指标\t居民知晓率\t≥85.00(%)\t\n"
+
+
+@pytest.mark.parametrize("spaces", [False, True], ids=["tabs", "columns-by-spaces"])
+def test_rows_before_a_page_break_are_placed_by_the_kind_of_their_label_and_still_reviewed(spaces):
+    # Counts (场, 册, 人次) end the 数量 group; a staffing standard (名/班) starts the 质量 group
+    # whose label the page break pushed below it, and a bare rate after it goes with it (a
+    # group's rows are contiguous). Placed by meaning: a guess, so noted and reviewed.
+    text = _broken_declaration([("宣传手册印制数量", "≥500.00(册)"), ("志愿者服务人次", "≥800.00(人次)"),
+                                ("讲师配备标准", "=2.00(名/班)"), ("任务完成率", "=100.00(%)")])
+    form = _form(text.replace("\t", "    ") if spaces else text)
+    assert [r.level2 for r in form.indicators] == ["数量指标"] * 3 + ["质量指标"] * 5 + ["社会效益指标"]
+    placed = {n.field for n in form.notes if n.code == "level_placed"}
+    assert placed == {"indicators[3]", "indicators[4]"}
+    flagged = {n.field for n in form.notes if n.code == "level_ambiguous"}
+    assert placed <= flagged
+    assert form.route.decision == "needs_review" and form.confidence < 0.5
+
+
+@pytest.mark.parametrize("spaces", [False, True], ids=["tabs", "columns-by-spaces"])
+def test_rows_the_kinds_leave_open_before_a_page_break_are_flagged_not_moved(spaces):
+    # A bare rate between the last count and the standard could end either group.
+    text = _broken_declaration([("宣传手册印制数量", "≥500.00(册)"), ("任务完成率", "=100.00(%)"),
+                                ("讲师配备标准", "=2.00(名/班)")])
+    form = _form(text.replace("\t", "    ") if spaces else text)
+    assert [r.level2 for r in form.indicators] == ["数量指标"] * 4 + ["质量指标"] * 3 + ["社会效益指标"]
+    assert not any(n.code == "level_placed" for n in form.notes)
+    assert {"indicators[2]", "indicators[3]"} <= {n.field for n in form.notes if n.code == "level_ambiguous"}
 
 
 def test_declaration_fields():

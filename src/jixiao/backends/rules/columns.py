@@ -191,18 +191,22 @@ class ColumnLayout:
         lines = list(_lines(text, offset))
         if lines and not text.startswith("\n"):
             lines = lines[1:]  # the rest of the header's last line
+        blank = False
         for line, start in lines:
             tokens = [Cell(m.group(), start + m.start(), start + m.end(), m.start()) for m in _TOKEN.finditer(line)]
             tokens = tokens[self._side_label(tokens):]
             cells = glued(tokens)
+            # A blank line inside the table is where a page broke (as in the tab layout); the
+            # side label's pieces printed there (绩效 / 指标) do not end the gap.
+            notes = [("after_break", "first row after a page break")] if blank and rows and cells else []
+            blank = not line.strip() or (blank and not cells)
             labels = []
             while cells and _is_label(cells[0]) and (len(labels) < 2 or taxonomy.is_full_label(cells[0].text)):
                 labels.append(cells.pop(0))
             if not cells:
                 if labels:
-                    rows.append(Row(labels))
+                    rows.append(Row(labels, notes))
                 continue
-            notes = []
             k = len(cells)
             while k > 1 and cells[k - 1].col + _TOLERANCE >= target_at:
                 k -= 1

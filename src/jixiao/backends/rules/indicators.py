@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from ...schema import DeclarationIndicator, Note, SelfEvaluationIndicator, Span
-from . import taxonomy
+from . import kinds, taxonomy
 from .text import Cell, Row, is_number, long_text, parse_number
 
 
@@ -192,7 +192,10 @@ class IndicatorTable:
         A label printed just after a page break sits on the page that holds the middle of its
         merged cell (or its top), so its group has no more rows before the break than after it:
         only that many rows above the break may be its. The layout tells no more; in a
-        declaration no weights decide it, so those rows are flagged, not moved."""
+        declaration no weights decide it. The template does: each 二级 holds its own kind of
+        indicator (counts, standards, time, money, effects), so where the rows' words and values
+        clearly end one kind and start the other, the rows are placed there; placed or not, they
+        keep `level_ambiguous` (a placement by meaning is a guess too), so the form is reviewed."""
         for event in self.events:
             candidates = event.group[1:]
             if event.at >= len(self.items):
@@ -204,15 +207,29 @@ class IndicatorTable:
             how = "the 一级 weights then match the standard shares (产出 50 / 效益 30 / 满意度 10)"
             if k is None and not event.floating and after.level2.text is not None:
                 candidates = candidates[max(0, len(candidates) - below):]
-            self._ambiguous(candidates, after)
             if k is None and event.floating and not top_aligned(self.starts):
                 # A merged cell prints its text at its middle: as many rows above it as below.
                 k, how = min(below, len(candidates)), "the label sits at the middle of its rows"
+            if k is None and (k := self._placed_by_kind(event, candidates, after)) is not None:
+                how = ("by kind: these rows' words and values are of that label's kind (count, standard, time, "
+                       "money, effect), the rows above them of the label above")
+            self._ambiguous(candidates, after)
             if not k:
                 continue
             for item in candidates[len(candidates) - k:]:
                 item.level1, item.level2 = after.level1, after.level2
                 item.row.notes.append(("level_placed", f"moved under the label printed below it: {how}"))
+
+    def _placed_by_kind(self, event: _Event, candidates: list[_Pending], after: _Pending) -> int | None:
+        """How many of the candidate rows belong to the label printed below them, by the kind of
+        indicator each 二级 holds (kinds.py); None when the rows' words do not say clearly."""
+        above, below = event.group[0].level2.text, after.level2.text
+        if not candidates or above is None or below is None or above == below:
+            return None
+        rows = [_kind_row(p) for p in event.group]
+        under = [_kind_row(p) for p in self.items[event.at:] if p.level2 is after.level2]
+        split = kinds.boundary(rows, above, below, len(event.group) - len(candidates), under)
+        return None if split is None else len(event.group) - split
 
     def _ambiguous(self, items: list[_Pending], after: _Pending | None) -> None:
         """Flag rows whose group the layout leaves open, naming the label they were read under
@@ -245,6 +262,10 @@ class IndicatorTable:
                 notes.append(Note(field=f"indicators[{i}]", code=code, message=message))
         notes += [Note(field="indicators", code=c, message=m) for c, m in self.notes]
         return out, notes
+
+
+def _kind_row(item: _Pending) -> tuple[str | None, tuple[str | None, ...]]:
+    return item.fields.get("name"), (item.fields.get("target"), item.fields.get("actual"))
 
 
 def _labels_text(level1: _Group, level2: _Group) -> str:
