@@ -216,3 +216,29 @@ def test_the_command_line_takes_examples_and_names_a_bad_folder(server, tmp_path
     bad = subprocess.run([*cmd, "--examples", str(tmp_path / "nothing")], env=env, capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "示例文件夹不存在 / the examples folder is not there" in bad.stderr
+
+
+def test_a_run_through_hybrid_records_the_examples_of_the_forms_it_asked_about(server, tmp_path):
+    import sqlite3
+
+    folder = write_examples(tmp_path / "examples", stems=("003_f9c598031c2c4aa2",))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "003.txt").write_text((RAW / "003_f9c598031c2c4aa2.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "JIXIAO_MODEL": "fake-model",
+           "JIXIAO_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "jixiao", "run", str(docs), "--out", str(tmp_path / "out"), "--backend",
+                           "hybrid", "--mode", "tools", "--examples", str(folder), "--examples-k", "2"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "out" / "jixiao.sqlite") as db:
+        forms = {r["project_name"]: r for r in (json.loads(row[0]) for row in db.execute("SELECT record FROM forms"))}
+    asked = [f for f in forms.values() if f["model"]]
+    assert asked and server.completions == len(asked)
+    for form in asked:  # the document's other forms, never the form itself
+        index = next(i for i, f in enumerate(json.loads((GOLD / "003_f9c598031c2c4aa2.json").read_text(
+            encoding="utf-8"))["forms"]) if f["project_name"] == form["project_name"])
+        assert form["prompt_version"] == "extract_target_declaration.v2" and form["backend"] == "hybrid"
+        assert len(form["examples"]) == 2 and all(i.startswith("003_f9c598031c2c4aa2#") for i in form["examples"])
+        assert f"003_f9c598031c2c4aa2#{index}@" not in " ".join(form["examples"])
+    assert all(f["examples"] == [] for f in forms.values() if not f["model"])
