@@ -23,7 +23,14 @@ renderings found in the form's own source text). Per kind:
   title and year are the table's first row, merged across it (as when a form's title sits
   inside its border; the extractor matrix has the title-less case).
 
-    python evals/formats.py OUT [--kinds docx,xlsx,html,json] [--no-score]
+- `pdf` (only when asked for): each form printed on A4 pages as a PDF with a text layer, the
+  cells ruled by lines, no rule inside a merged cell, a merged cell's text at the middle of its
+  rows (a 一级 label beside its group's middle row, as printed forms show it), long texts
+  wrapped in their cells, a long table going on over the next page.
+- `scan` (only when asked for; read by OCR, slow): those pages rendered at 200 dpi into a
+  multi-page TIFF.
+
+    python evals/formats.py OUT [--kinds docx,xlsx,html,json,pdf,scan] [--no-score]
 
 writes OUT/<kind>/<stem>.<ext> (paired with the gold by stem, as `jixiao eval` pairs documents),
 then runs `jixiao extract` and `jixiao eval` on each kind's folder and prints forms found, field
@@ -45,6 +52,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "fixtures" / "raw"
 GOLD = ROOT / "fixtures" / "gold"
 KINDS = ("docx", "xlsx", "html", "json")
+# The same forms printed: a PDF with a text layer, and its pages as a scan (read by OCR: slow,
+# about 4 s a page). Rendered only when asked for (--kinds pdf,scan).
+PRINTED = ("pdf", "scan")
+ALL_KINDS = (*KINDS, *PRINTED)
 SPLIT_ROWS = 30  # a form with more indicator rows is split over two DOCX tables
 TITLES = {"self_evaluation": "财政项目支出绩效自评表", "target_declaration": "财政项目支出绩效目标申报表"}
 SE_FUNDS = (("total", "年度资金总额"), ("current_year", "其中：当年财政拨款"), ("carryover", "上年结转资金"),
@@ -479,6 +490,124 @@ def write_html(grids: list[Grid], out: Path, title: str) -> Path:
     return out
 
 
+# A4 in points; the print of a form (8 pt, as small as the forms print their tables).
+PAGE_W, PAGE_H, PAGE_MARGIN, PDF_SIZE, PDF_LEAD, PDF_PAD = 595.0, 842.0, 36.0, 8.0, 10.0, 3.0
+PDF_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+
+
+def write_pdf(grids: list[Grid], out: Path) -> Path:
+    """Each form on A4 pages as a PDF with a text layer (reportlab), as the templates print: the
+    title and year centred above a ruled table, each cell's four rules drawn as lines, none
+    inside a merged cell, its text wrapped to the cell's width and a merged cell's text at the
+    middle of its rows (where a merged 一级/二级 label stands); a table longer than a page goes
+    on over the next, a merge cut at the page's end (its text on the first page, as `cut`)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("wqy", str(PDF_FONT), subfontIndex=0))
+    pdf = canvas.Canvas(str(out), pagesize=(PAGE_W, PAGE_H))
+    for g in grids:
+        widths = _pdf_widths(g)
+        y = PAGE_H - PAGE_MARGIN
+        for line in (g.title, g.subtitle):
+            pdf.setFont("wqy", PDF_SIZE + 4 if line == g.title else PDF_SIZE)
+            pdf.drawCentredString(PAGE_W / 2, y - PDF_SIZE - 4, line)
+            y -= 2 * PDF_LEAD
+        part = g
+        while part.cells:
+            heights = _pdf_heights(part, widths)
+            fit = next((k for k in range(1, len(heights) + 1) if sum(heights[:k]) > y - PAGE_MARGIN), None)
+            if fit is not None and fit > 1:
+                part, rest = cut(part, fit - 1)
+                heights = heights[:fit - 1]
+            else:
+                rest = replace(part, cells=[])
+            _pdf_table(pdf, part, widths, heights, y)
+            if rest.cells:
+                pdf.showPage()
+                y = PAGE_H - PAGE_MARGIN
+            part = rest
+        pdf.showPage()
+    pdf.save()
+    return out
+
+
+def _pdf_text_width(text: str) -> float:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return stringWidth(text, "wqy", PDF_SIZE)
+
+
+def _pdf_widths(g: Grid) -> list[float]:
+    """Column widths: each column's widest one-column text (bounded), scaled to the page."""
+    natural = [30.0] * g.width
+    for _, c, cell in g.origins():
+        if cell.cols == 1:
+            longest = max((_pdf_text_width(line) for line in cell.text.split("\n")), default=0.0)
+            natural[c] = min(max(natural[c], longest + 2 * PDF_PAD), 160.0)
+    room = PAGE_W - 2 * PAGE_MARGIN
+    return [w * room / sum(natural) for w in natural]
+
+
+def _pdf_lines(text: str, width: float) -> list[str]:
+    """A cell's text wrapped to `width`, its own line breaks kept."""
+    out = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for char in paragraph:
+            if line and _pdf_text_width(line + char) > width:
+                out.append(line)
+                line = ""
+            line += char
+        out.append(line)
+    return out if any(out) else []
+
+
+def _pdf_heights(g: Grid, widths: list[float]) -> list[float]:
+    """Row heights: each row tall enough for its one-row cells, a merged cell's last row taller
+    where its rows are not tall enough for it."""
+    heights = [PDF_LEAD + 2 * PDF_PAD] * len(g.cells)
+    needed = [(r, c, len(_pdf_lines(cell.text, sum(widths[c:c + cell.cols]) - 2 * PDF_PAD)) * PDF_LEAD + 2 * PDF_PAD)
+              for r, c, cell in g.origins()]
+    for r, c, h in needed:
+        if g.cells[r][c].rows == 1:
+            heights[r] = max(heights[r], h)
+    for r, c, h in needed:
+        rows = g.cells[r][c].rows
+        if rows > 1 and sum(heights[r:r + rows]) < h:
+            heights[r + rows - 1] += h - sum(heights[r:r + rows])
+    return heights
+
+
+def _pdf_table(pdf, g: Grid, widths: list[float], heights: list[float], top: float) -> None:
+    lefts = [PAGE_MARGIN + sum(widths[:c]) for c in range(g.width + 1)]
+    tops = [top - sum(heights[:r]) for r in range(len(g.cells) + 1)]
+    pdf.setLineWidth(0.6)
+    pdf.setFont("wqy", PDF_SIZE)
+    for r, c, cell in g.origins():
+        x0, x1, y0, y1 = lefts[c], lefts[c + cell.cols], tops[r], tops[r + cell.rows]
+        for a, b, d, e in ((x0, y0, x1, y0), (x0, y1, x1, y1), (x0, y0, x0, y1), (x1, y0, x1, y1)):
+            pdf.line(a, b, d, e)
+        lines = _pdf_lines(cell.text, x1 - x0 - 2 * PDF_PAD)
+        first = (y0 + y1) / 2 + len(lines) * PDF_LEAD / 2  # the text block's top, at the cell's middle
+        for k, line in enumerate(lines):
+            pdf.drawString(x0 + PDF_PAD, first - (k + 1) * PDF_LEAD + (PDF_LEAD - PDF_SIZE) / 2 + 1, line)
+
+
+def write_scan(pdf: Path, out: Path, dpi: int = 200) -> Path:
+    """The PDF's pages as a scan: a multi-page TIFF of the pages rendered at `dpi`, no text layer."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        pages = [doc[k].render(scale=dpi / 72).to_pil().convert("L") for k in range(len(doc))]
+    finally:
+        doc.close()
+    pages[0].save(out, save_all=True, append_images=pages[1:], compression="tiff_deflate")
+    return out
+
+
 def json_cells(grids: list[Grid]) -> list[list[list[str | None]]]:
     """pdfplumber's extract_tables shape: a merged cell's text at its top left, None elsewhere;
     the title and year a first row merged across the table."""
@@ -506,6 +635,12 @@ def render(out: Path, kinds: tuple[str, ...] = KINDS, gold_dir: Path = GOLD, raw
             write_xlsx(grids, document_grids(gold, seed, decoy=True), folders["xlsx"] / f"{stem}.xlsx")
         if "html" in folders:
             write_html(grids, folders["html"] / f"{stem}.html", stem)
+        if "pdf" in folders or "scan" in folders:
+            printed = write_pdf(grids, (folders.get("pdf") or out) / f"{stem}.pdf")
+            if "scan" in folders:
+                write_scan(printed, folders["scan"] / f"{stem}.tif")
+                if "pdf" not in folders:
+                    printed.unlink()
         if "json" in folders:
             (folders["json"] / f"{stem}.json").write_text(json.dumps(json_cells(grids), ensure_ascii=False, indent=1),
                                                          encoding="utf-8")
@@ -551,9 +686,9 @@ def main() -> None:
     parser.add_argument("--no-score", action="store_true", help="only write the files")
     args = parser.parse_args()
     kinds = tuple(k for k in args.kinds.split(",") if k)
-    unknown = set(kinds) - set(KINDS)
+    unknown = set(kinds) - set(ALL_KINDS)
     if unknown:
-        parser.error(f"unknown kinds {sorted(unknown)}; choose from {','.join(KINDS)}")
+        parser.error(f"unknown kinds {sorted(unknown)}; choose from {','.join(ALL_KINDS)}")
     folders = render(args.out, kinds)
     for kind, folder in folders.items():
         print(f"{kind}: {len(list(folder.iterdir()))} files in {folder}", file=sys.stderr)

@@ -62,7 +62,7 @@ def test_a_tilted_page_is_turned_straight_and_its_rules_found(page):
     rules, wiped = image_rules(page)
     (first, *_) = scanset.seed_pages(SEEDS[3])
     printed = sorted({y0 for x0, y0, x1, y1 in scanset._rules(first) if y0 == y1})
-    assert [-y for y in rules.horizontal] == pytest.approx(printed, abs=2)
+    assert [-y for y, _, _ in rules.horizontal] == pytest.approx(printed, abs=2)
     top = printed[0]  # the first rule, wiped: nothing dark left along it
     assert np.asarray(page)[top - 1:top + 2, 200:1400].min() < 160 <= np.asarray(wiped)[top - 1:top + 2, 200:1400].min()
 

@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 
 from ..errors import FileMissing, InputError, InputTooLarge, NotRegularFile
-from ..schema import Note, SourceDoc
+from ..schema import Note, SourceDoc, Span, Table
 from .text import decode, ingest_bytes, ingest_text, read_text
 
 __all__ = ["IMAGES", "MAX_FILE_MB", "SCANS", "SCAN_FACTOR", "SUFFIXES", "check_input", "decode", "ingest",
@@ -121,11 +121,25 @@ def _paged(pages, path: Path, encoding: str) -> SourceDoc:
     if len(blank) == len(pages):
         raise InputError(f"{path}: 没有识别出文字 / no text found in it" if len(pages) == 1 else
                          f"{path}: {len(pages)} 页都没有识别出文字 / no text found on any of its {len(pages)} pages")
-    doc = ingest_text("\n\n".join(page.text for page in pages), name=path.name, path=str(path), encoding=encoding)
-    doc.boxes = text_boxes(pages)
+    joiner = "\n\n"
+    doc = ingest_text(joiner.join(page.text for page in pages), name=path.name, path=str(path), encoding=encoding)
+    doc.boxes = text_boxes(pages, joiner)
+    offset = 0
+    for number, page in enumerate(pages, 1):
+        doc.tables += [_moved(table, offset, f"page {number}") for table in page.tables]
+        offset += len(page.text) + len(joiner)
     doc.notes = [Note(field="form", code="blank_page", message=f"{path.name} 第 {k} 页没有文字（空白页？），已跳过 / "
                       f"page {k} of {path.name}: no text found (a blank page?); skipped") for k in blank]
     return doc
+
+
+def _moved(table: Table, offset: int, source: str) -> Table:
+    """A page's table with its spans moved from the page's text to the document's."""
+    def moved(span: Span | None) -> Span | None:
+        return span and Span(start=span.start + offset, end=span.end + offset)
+
+    rows = [[cell.model_copy(update={"span": moved(cell.span)}) for cell in row] for row in table.rows]
+    return Table(rows=rows, span=moved(table.span), source=source)
 
 
 def iter_paths(inputs: list[str | Path]) -> list[Path]:

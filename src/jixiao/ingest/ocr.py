@@ -109,8 +109,8 @@ def image_page(image, name: str, engine) -> PageText:
     chars = [char for k, box in enumerate(result) for char in _chars(box, k)]
     if engine is not _tesseract:
         chars += _unread_cells(clean, rules, chars, engine, len(result))
-    text, order = table_layout(chars, _line_text, rules)
-    return PageText(text, order, 0.0, "px")
+    text, order, tables = table_layout(chars, _line_text, rules)
+    return PageText(text, order, 0.0, "px", tables)
 
 
 _ROUND_MARKS = {"。", "○", "〇", "°", "º", "O", "o"}
@@ -335,8 +335,9 @@ def image_rules(page):
     pixels = np.asarray(page).copy()
     dark = pixels < 160
     width = dark.shape[1]
-    rows = [y for y in np.flatnonzero(dark.sum(axis=1) > 0.3 * width) if _longest_run(dark[y]) > 0.5 * width]
-    horizontal = _runs(rows)
+    reach = {int(y): run for y in np.flatnonzero(dark.sum(axis=1) > 0.3 * width)
+             if (run := _longest_run(dark[y]))[1] - run[0] > 0.5 * width}
+    horizontal = _runs(reach)
     vertical = []
     for (top, top_end), (bottom, _) in zip(horizontal, horizontal[1:]):
         inner = dark[top_end + 3:bottom - 2]
@@ -352,20 +353,28 @@ def image_rules(page):
         vertical += [((a + b) / 2, -bottom, -top) for a, b in columns]
         for a, b in columns:
             pixels[top:bottom + 1, max(0, a - 2):b + 3] = 255
+    rules = []
     for a, b in horizontal:
-        pixels[max(0, a - 2):b + 3, :] = 255
-    return Rules(horizontal=[-(a + b) / 2 for a, b in horizontal], vertical=vertical), Image.fromarray(pixels)
+        # A rule's reach: a merged cell's bottom rule is not printed across it (ruled.py), and
+        # the label at its middle may stand where the rule of the cells beside it runs.
+        left = min(reach[y][0] for y in range(a, b + 1) if y in reach)
+        right = max(reach[y][1] for y in range(a, b + 1) if y in reach)
+        pixels[max(0, a - 2):b + 3, max(0, left - 2):right + 2] = 255
+        rules.append((-(a + b) / 2, float(left), float(right)))
+    return Rules(horizontal=rules, vertical=vertical), Image.fromarray(pixels)
 
 
-def _longest_run(row) -> int:
-    """The longest stretch of dark pixels in a pixel row, gaps of two pixels bridged."""
+def _longest_run(row) -> tuple[int, int]:
+    """The longest stretch of dark pixels in a pixel row, gaps of two pixels bridged: (first
+    pixel, past its last)."""
     import numpy as np
 
     bridged = row.copy()
     bridged[1:] |= row[:-1]
     bridged[2:] |= row[:-2]
     edges = np.flatnonzero(np.diff(np.concatenate(([0], bridged.astype(np.int8), [0]))))
-    return int(max((b - a for a, b in zip(edges[::2], edges[1::2])), default=0))
+    return max(((int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])), key=lambda run: run[1] - run[0],
+               default=(0, 0))
 
 
 def _runs(indices) -> list[tuple[int, int]]:

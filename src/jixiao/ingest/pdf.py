@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import InputError, InputTooLarge
-from ..schema import TextBox
+from ..schema import Table, TextBox
+from .ruled import distinct, ruled_tables
 
 log = logging.getLogger("jixiao")
 CELL_GAP = 3.0  # a gap wider than this many character widths separates two cells (as in OCR)
@@ -65,10 +66,10 @@ class Char:
 
 @dataclass
 class Rules:
-    """A page's table rules, in the boxes' coordinates (y upwards): the heights of its
-    horizontal rules, and each vertical rule as (x, low, high)."""
+    """A page's table rules, in the boxes' coordinates (y upwards): each horizontal rule as
+    (y, left, right), each vertical rule as (x, low, high)."""
 
-    horizontal: list[float] = field(default_factory=list)
+    horizontal: list[tuple[float, float, float]] = field(default_factory=list)
     vertical: list[tuple[float, float, float]] = field(default_factory=list)
 
 
@@ -77,12 +78,14 @@ class PageText:
     """One page's text, and its characters in the order the text shows them (spaces and the
     tabs and line ends the layout adds are not characters), for provenance. `height` turns
     the characters' upward y into distances from the page's top (0 for OCR boxes, whose y is
-    already the negated pixel row); `unit` is "pt" or "px"."""
+    already the negated pixel row); `unit` is "pt" or "px". `tables` are its ruled tables as
+    cells, their spans in `text`."""
 
     text: str
     chars: list[Char]
     height: float
     unit: str
+    tables: list[Table] = field(default_factory=list)
 
 
 @dataclass
@@ -220,8 +223,8 @@ def _page_text(page) -> PageText:
             chars.append(Char(text, left, right, bottom, top))
     finally:
         textpage.close()
-    text, order = table_layout(chars, _line_text, _pdf_rules(page))
-    return PageText(text, order, page.get_height(), "pt")
+    text, order, tables = table_layout(chars, _line_text, _pdf_rules(page))
+    return PageText(text, order, page.get_height(), "pt", tables)
 
 
 def _pdf_rules(page) -> Rules:
@@ -232,26 +235,29 @@ def _pdf_rules(page) -> Rules:
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH]):
         left, bottom, right, top = obj.get_bounds()
         if top - bottom <= 3 and right - left >= 20:
-            rules.horizontal.append((top + bottom) / 2)
+            rules.horizontal.append(((top + bottom) / 2, left, right))
         elif right - left <= 3 and top - bottom >= 5:
             rules.vertical.append(((left + right) / 2, bottom, top))
     return rules
 
 
-def table_layout(chars: list[Char], line_text, rules: Rules | None) -> tuple[str, list[Char]]:
+def table_layout(chars: list[Char], line_text, rules: Rules | None) -> tuple[str, list[Char], list[Table]]:
     """Boxes into text where ruled table rows are one line each: a row's boxes go to the cells
     its vertical rules make, a cell's wrapped lines are joined, and cells are tab-separated
     (empty ones too, as a tab-separated table keeps them). Text outside the rules is laid
-    out line by line, as `layout` does. Also the characters in the text's order."""
+    out line by line, as `layout` does. Also the characters in the text's order, and the
+    ruled rows as tables of cells (`ruled.ruled_tables`), their spans in the text."""
     bands = table_bands(rules) if rules else []
     if not bands:
-        return layout(chars, line_text)
+        return (*layout(chars, line_text), [])
     free: list[Char] = []
     rows: dict[int, list[Char]] = {}
     for char in chars:
         k = next((i for i, b in enumerate(bands) if b.low < char.middle < b.high), None)
         (free if k is None else rows.setdefault(k, [])).append(char)
-    entries = [(line[0].top, min(c.bottom for c in line), line_text(line), _shown(line)) for line in _lines(free)]
+    # (top, bottom, the line's cells (one for a free line), its characters, its band or None)
+    entries = [(line[0].top, min(c.bottom for c in line), [line_text(line)], _shown(line), None)
+               for line in _lines(free)]
     for k, members in rows.items():
         band = bands[k]
         cells: list[list[Char]] = [[] for _ in band.edges[:-1]]
@@ -259,16 +265,24 @@ def table_layout(chars: list[Char], line_text, rules: Rules | None) -> tuple[str
             i = bisect_right(band.edges, (char.left + char.right) / 2) - 1
             cells[min(max(i, 0), len(cells) - 1)].append(char)
         lines = [_lines(cell) for cell in cells]
-        entries.append((band.high, band.low, "\t".join(_cell_text(cell, line_text) for cell in lines),
-                        [c for cell in lines for line in cell for c in _shown(line)]))
+        entries.append((band.high, band.low, [_cell_text(cell, line_text) for cell in lines],
+                        [c for cell in lines for line in cell for c in _shown(line)], k))
     entries.sort(key=lambda e: -e[0])
     heights = sorted(c.height for c in chars) or [0.0]
     out: list[str] = []
-    for i, (top, _, text, _) in enumerate(entries):
+    offset = 0  # of the next line in the text
+    placed: dict[int, list[tuple[int, str]]] = {}  # each band's cells: (offset, text)
+    for i, (top, _, texts, _, band) in enumerate(entries):
         if i and entries[i - 1][1] - top > heights[len(heights) // 2]:
             out.append("")  # a gap taller than a line: a blank line of the source
-        out.append(text)
-    return "\n".join(out), [c for entry in entries for c in entry[3]]
+            offset += 1
+        if band is not None:
+            starts = [offset + sum(len(t) + 1 for t in texts[:j]) for j in range(len(texts))]
+            placed[band] = list(zip(starts, texts))
+        out.append("\t".join(texts))
+        offset += len(out[-1]) + 1
+    tables = ruled_tables(bands, placed, rules.horizontal)
+    return "\n".join(out), [c for entry in entries for c in entry[3]], tables
 
 
 def _shown(line: list[Char]) -> list[Char]:
@@ -283,24 +297,16 @@ def _cell_text(lines: list[list[Char]], line_text) -> str:
 def table_bands(rules: Rules, tolerance: float = 2.0) -> list[Band]:
     """The table rows the rules enclose: strips between adjacent horizontal rules that at
     least two vertical rules cross from top to bottom."""
-    heights = _merged(sorted(rules.horizontal, reverse=True), tolerance)
+    heights = distinct(sorted((y for y, _, _ in rules.horizontal), reverse=True), tolerance)
     bands = []
     for high, low in zip(heights, heights[1:]):
         if high - low <= tolerance:
             continue
         xs = sorted(x for x, lo, hi in rules.vertical if lo <= low + tolerance and hi >= high - tolerance)
-        edges = _merged(xs, tolerance)
+        edges = distinct(xs, tolerance)
         if len(edges) >= 3:  # two cells at least: a page border or a framed note is not a table row
             bands.append(Band(low, high, edges))
     return bands
-
-
-def _merged(values: list[float], tolerance: float) -> list[float]:
-    out: list[float] = []
-    for v in values:
-        if not out or abs(v - out[-1]) > tolerance:
-            out.append(v)
-    return out
 
 
 def layout(chars: list[Char], line_text) -> tuple[str, list[Char]]:

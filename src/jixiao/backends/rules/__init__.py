@@ -92,10 +92,12 @@ class _Reader:
             self.note("goals", "rejoined", f"{len(cells)} text pieces joined into {slots} goal texts")
         return join_goals(cells, slots)
 
-    def common(self) -> dict:
+    def common(self, unit: Found | None = None) -> dict:
+        """The year and the amount unit read from the text; `unit`, the unit a reader found
+        elsewhere, when the text does not print it after 项目资金."""
         return {
             "year": self.value("year", year(self.anchors)),
-            "amount_unit": self.value("amount_unit", amount_unit(self.anchors)),
+            "amount_unit": self.value("amount_unit", amount_unit(self.anchors) or unit),
         }
 
 

@@ -22,7 +22,7 @@ from ...schema import (
 )
 from . import _DEFAULT_COLUMNS, _FUND_COLUMNS, _HEADER, _SE_FUND_ROWS, _TD_FUND_ROWS, _Reader
 from . import taxonomy
-from .fields import _TERMINAL, Found, labelled_values
+from .fields import _TERMINAL, _UNIT, Found, labelled_values
 from .grid_cells import GridRow, Slot, grid_rows, is_amount, joined, key
 from .grid_indicators import INDICATOR_COLUMNS, IndicatorBlock
 from .text import NULL_MARKS, compact, long_text, parse_number
@@ -235,6 +235,22 @@ class _GridReader:
         scalars["total_weight"] = (cells.get("weight"), head)
         scalars["total_score"] = (cells.get("score"), head)
 
+    def unit(self) -> Found | None:
+        """The unit in the 项目资金 cell (项目资金（万元）) where the text does not print it after the
+        label: a printed table's text puts a merged cell's wrapped lines in the rows they stand
+        beside, so `（万元` and `）` may be lines apart. Its span: the unit's characters, after the
+        cell's last opening bracket."""
+        offset, text = self.r.anchors.offset, self.r.chunk.text
+        for s in (s for row in self.rows for s in row.own if s.key == "项目资金" and s.cell.span is not None):
+            m = _UNIT.search(compact(s.text))
+            if m:
+                start, end = s.cell.span.start - offset, s.cell.span.end - offset
+                bracket = max(text.rfind("（", start, end), text.rfind("(", start, end))
+                at = text.find(m.group(1), bracket, end)
+                if bracket >= 0 and at >= 0:
+                    return Found(m.group(1), at + offset, at + offset + len(m.group(1)))
+        return None
+
     # --- the record ---
 
     def form(self, scalars: dict, funds: dict, indicators: list, columns) -> SelfEvaluation | TargetDeclaration:
@@ -273,8 +289,8 @@ class _GridReader:
                     continue
                 rows[name] = FundRow(**{col: self.number(f"funds.{name}.{col}", slot)
                                         for col, slot in funds[name].items()})
-            return SelfEvaluation(**values, **r.common(), funds=SelfEvaluationFunds(**rows), indicators=indicators,
-                                  field_spans=r.spans, notes=r.notes)
+            return SelfEvaluation(**values, **r.common(self.unit()), funds=SelfEvaluationFunds(**rows),
+                                  indicators=indicators, field_spans=r.spans, notes=r.notes)
         if "goal_annual" not in scalars:
             values["goal_annual"] = r.value("goal_annual", None)
         amounts = {}
@@ -284,8 +300,8 @@ class _GridReader:
                 amounts[name] = self.number(f"funds.{name}", funds[name])
             else:
                 r.note(f"funds.{name}", "not_found", f"fund cell {name} not found")
-        return TargetDeclaration(**values, **r.common(), funds=DeclarationFunds(**amounts), indicators=indicators,
-                                 field_spans=r.spans, notes=r.notes)
+        return TargetDeclaration(**values, **r.common(self.unit()), funds=DeclarationFunds(**amounts),
+                                 indicators=indicators, field_spans=r.spans, notes=r.notes)
 
 
 def read_grid(chunk: Chunk) -> SelfEvaluation | TargetDeclaration:
