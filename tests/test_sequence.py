@@ -79,3 +79,25 @@ def test_labels_printed_after_the_rows_are_placed_in_the_template_order():
         ("满意度指标", "服务对象满意度指标")]
     assert all(any(n.code == "level_ambiguous" and n.field == f"indicators[{i}].level2" for n in form.notes)
                for i in range(5))
+
+
+def test_a_label_whose_end_is_printed_rows_later_is_completed_there():
+    # `社会效益` stands before its rows; `指标` comes with the next label at the start of a
+    # later name's line: both are labels, not part of the name.
+    form = _form(("完成居民区工作数量 =48.00(个) 48.00(个)", "10.00", "10.00"), ("社会效益",),
+                 ("提升辖区居民生活获得感 提升", "达成指标", "12.00", "12.00"),
+                 ("指标可持续影响指标居民区党组织工作长效管理机制健全性 健全", "达成指标", "10.00", "10.00"))
+    assert [(r.level2, r.name) for r in form.indicators] == [
+        ("数量指标", "完成居民区工作数量"), ("社会效益指标", "提升辖区居民生活获得感"),
+        ("可持续影响指标", "居民区党组织工作长效管理机制健全性")]
+
+
+def test_qualitative_targets_outside_the_vocabulary_and_targets_printed_after_the_total():
+    # `正常运转` is no word of the value vocabulary, but its actual is written 达成指标: a target.
+    # The next row's target is printed after 总分 and 评分等级: the one value that row lacks.
+    form = _form(("居委会运转情况",), ("正常运转",), ("达成指标",), ("12.00",), ("12.00",),
+                 ("居民群众满意度",), ("85.00(%)",), ("12.00",), ("11.00",),
+                 tail=_cells("总分", "评分等级", "≥85.00(%)", "100.00 99.83", "优"))
+    assert [(r.name, r.target, r.actual, r.weight, r.score) for r in form.indicators] == [
+        ("居委会运转情况", "正常运转", "达成指标", 12.0, 12.0), ("居民群众满意度", "≥85.00(%)", "85.00(%)", 12.0, 11.0)]
+    assert (form.total_weight, form.total_score) == (100.0, 99.83)

@@ -68,7 +68,9 @@ def rows_of(items: list[Piece], kind: str):
     totals: tuple[str | None, str | None] = (None, None)
     cur = _row(kind)
     label_tail: str | None = None
+    pending: int | None = None  # the event of a label printed in part, its end still to come
     seen_total = False
+    before_total: set[int] | None = None  # the rows begun before 总分
     i = 0
 
     def flush():
@@ -82,6 +84,8 @@ def rows_of(items: list[Piece], kind: str):
         text, k = p.text, _kind_here(p.text, kind)
         i += 1
         if text == "总分" or text.startswith("总分"):
+            if not seen_total:
+                before_total = {id(r) for r in rows} | {id(cur)}
             seen_total = True
             figures = []
             j = i
@@ -113,15 +117,28 @@ def rows_of(items: list[Piece], kind: str):
         if k != "label" and label_tail and (joined := taxonomy.joined(label_tail, text)):
             label, rest = joined
             events[-1] = (events[-1][0], label)
-            label_tail = None
+            label_tail = pending = None
             if not rest:
                 continue
             text, k = rest, kind_of(rest)
+        if k == "text" and pending is not None and (rest := _label_rest(events, pending, text)) is not None:
+            # `社会效益` … `指标可持续影响指标居民区…`: a label's end printed rows later, before a name
+            label_tail = pending = None
+            if not rest:
+                continue
+            text, k = rest, kind_of(rest)
+        if k == "text" and (lead := taxonomy.label_prefix(text)) and lead in taxonomy.LEVEL2:
+            events.append((len(rows) + (1 if _complete(cur, kind) else 0.5 if (cur["values"] or cur["numbers"]) else 0),
+                           lead))
+            notes.append((f"indicators[{len(rows)}].name", "stranded_fragment",
+                          f"{lead} printed at the start of a row's name; taken out of the name"))
+            text, k = text[len(lead):], kind_of(text[len(lead):])
         if k == "label" or (k == "text" and taxonomy.level_of(text) and len(text) <= 6):
             # a label after a complete row heads the next one; inside a row's cells, it is between
             at = len(rows) + (1 if _complete(cur, kind) else 0.5 if (cur["values"] or cur["numbers"]) else 0)
             events.append((at, text))
             label_tail = None if taxonomy.is_full_label(text) else text
+            pending = None if label_tail is None else len(events) - 1
             continue
         label_tail = None
         if k == "text" and (split := _label_and_name(text)):
@@ -129,6 +146,11 @@ def rows_of(items: list[Piece], kind: str):
             events.append((len(rows) + (1 if (cur["name"] or cur["values"] or cur["numbers"]) else 0), label))
             notes.append((f"indicators[{len(rows)}].name", "stranded_fragment",
                           f"{label} printed in the lines of its row's name; taken out of the name"))
+        if (k == "text" and kind != "target_declaration" and cur["name"] and not cur["values"] and not cur["numbers"]
+                and len(text) <= 8 and i < len(items) and items[i].text.startswith("达成")):
+            # a qualitative target outside the value vocabulary (`正常运转`): its actual is written
+            # 达成指标 (VALIDATION.md §3, qualitative actuals)
+            k = "value"
         if k == "text" and kind != "target_declaration" and _heads_values(text, items, i):
             # a text with no sentence punctuation right before a row's values is that row's name,
             # however long (`党群服务站各项日常管理运行工作完成及时率`), not the deviation above
@@ -203,6 +225,8 @@ def rows_of(items: list[Piece], kind: str):
         rows.pop()  # after 总分: the goal text printed below the table, not a row
     if kind != "target_declaration":
         rows = _completed(rows, orphans, notes, events)
+        if before_total is not None:
+            rows = _strays_placed(rows, before_total, notes)
     return [_record(row, kind, orphans, notes, n) for n, row in enumerate(rows)], events, totals, notes
 
 
@@ -234,6 +258,37 @@ def _completed(rows: list[dict], orphans: list[str], notes: list, events: list) 
         # labels that stood after the run stand one row earlier now
         events[:] = [(at - 1 if at > gone else at, label) for at, label in events]
     return out
+
+
+def _strays_placed(rows: list[dict], before_total: set[int], notes: list) -> list[dict]:
+    """Single cells printed after 总分 (`正常运转`, `≥85.00(%)`: targets the extractor read last)
+    given, in order, to the rows short of just their values — only when the cells are exactly
+    as many as the values those rows lack, and no figure is among them."""
+    strays = [r for r in rows if id(r) not in before_total]
+    short = [r for r in rows if id(r) in before_total and r["name"] and len(r["values"]) < 2
+             and len(r["numbers"]) == 2]
+    cells = [c for r in strays for c in ([r["name"]] if r["name"] else []) + r["values"]]
+    if (not strays or not short or any(r["numbers"] or r["deviation"] for r in strays)
+            or len(cells) != sum(2 - len(r["values"]) for r in short)):
+        return rows
+    for r in short:
+        need = 2 - len(r["values"])
+        r["values"], cells = cells[:need] + r["values"], cells[need:]
+        notes.append((f"indicators[{rows.index(r)}].target", "stranded_fragment",
+                      "a cell printed after 总分 taken as the value this row lacks"))
+    return [r for r in rows if id(r) in before_total]
+
+
+def _label_rest(events: list, pending: int, text: str) -> str | None:
+    """The text after the end of the pending part-label (events[pending]) it opens with, the
+    event completed; None when it does not open with that end."""
+    at, part = events[pending]
+    full = next((label for label in taxonomy.LEVEL2 if label.startswith(part) and len(label) > len(part)
+                 and text.startswith(label[len(part):])), None)
+    if full is None:
+        return None
+    events[pending] = (at, full)
+    return text[len(full) - len(part):]
 
 
 def _line_end(items: list[Piece], j: int) -> int:
@@ -403,7 +458,7 @@ def assign_levels(rows: list[dict], events: list[tuple[float, str]], notes: list
         fit = sum(any(w in words[j] for w in _AFFINITY.get(label, ())) for j in range(a, b))
         c = -fit
         if at is not None:
-            c += 0 if a <= at <= b else min(abs(at - a), abs(at - b))
+            c += 0 if a <= at <= b else 0.5 * min(abs(at - a), abs(at - b))
         return c
 
     inf = float("inf")
