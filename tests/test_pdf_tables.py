@@ -94,3 +94,20 @@ def test_printed_forms_are_read_from_their_cells(printed):
         for path in ("project_name", "indicators[0]", "indicators[0].name", "amount_unit"):
             box = form.field_boxes[path]
             assert box.unit == "pt" and box.page >= 1 and box.right > box.left and box.bottom > box.top
+
+
+def test_a_page_ruled_as_a_dense_grid_is_not_handed_over_as_cells():
+    from jixiao.ingest.pdf import Band
+    from jixiao.ingest.ruled import MAX_CELLS, ruled_tables
+
+    def page(rows: int, cols: int):
+        edges = [10.0 * c for c in range(cols + 1)]
+        bands = [Band(-10.0 * (r + 1), -10.0 * r, edges) for r in range(rows)]
+        cells = {r: [(0, "1")] + [(0, "")] * (cols - 1) for r in range(rows)}
+        rules = [(-10.0 * r, 0.0, edges[-1]) for r in range(rows + 1)]
+        return ruled_tables(bands, cells, rules)
+
+    assert len(page(40, 10)) == 1  # a form's size
+    # Squared paper (or a hostile file): a cell object per position would cost memory and time;
+    # its text is still read.
+    assert page(MAX_CELLS // 100 + 1, 100) == []

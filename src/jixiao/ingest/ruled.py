@@ -10,6 +10,7 @@ text, which lays each row out as one line of tab-separated cells (`pdf.table_lay
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Protocol
 
 from ..schema import Span, Table
@@ -18,6 +19,10 @@ from .rendering import grid
 # (offset of the cell's text in the page text, the text) for each cell of a row, left to right
 RowCells = list[tuple[int, str]]
 Rule = tuple[float, float, float]  # a horizontal rule: (height, left, right)
+# A form's table has some hundreds of cells. A page ruled as a dense grid (squared paper, a
+# hostile file) is not handed over as cells, which would cost a cell object per position; its
+# text still is.
+MAX_CELLS = 20_000
 
 
 class _Band(Protocol):
@@ -29,8 +34,10 @@ class _Band(Protocol):
 def ruled_tables(bands: list[_Band], cells: dict[int, RowCells], horizontal: list[Rule],
                  tolerance: float = 2.0) -> list[Table]:
     """The tables the rows make, top of the page first; `cells` gives each row's cell texts
-    (a row with no text is missing). A table of no text is left out."""
+    (a row with no text is missing). A table of no text, or of more than MAX_CELLS
+    positions, is left out."""
     tables = []
+    horizontal = sorted(horizontal)
     for group in _touching(bands, tolerance):
         table = _table([bands[k] for k in group], [cells.get(k) for k in group], horizontal, tolerance)
         if table is not None:
@@ -51,9 +58,12 @@ def _touching(bands: list[_Band], tolerance: float) -> list[list[int]]:
 
 def _table(bands: list[_Band], texts: list[RowCells | None], horizontal: list[Rule], tolerance: float) -> Table | None:
     xs = distinct(sorted(x for band in bands for x in band.edges), tolerance)
+    if len(bands) * (len(xs) - 1) > MAX_CELLS:
+        return None
 
-    def column(x: float) -> int:
-        return min(range(len(xs)), key=lambda i: abs(xs[i] - x))
+    def column(x: float) -> int:  # the column rule nearest x
+        i = bisect_left(xs, x)
+        return i if i == 0 or (i < len(xs) and xs[i] - x < x - xs[i - 1]) else i - 1
 
     origins: dict[tuple[int, int], list] = {}  # (row, col) -> [texts, rowspan, colspan, first, last]
     above: dict[tuple[int, int], tuple[int, int]] = {}  # the cell each (left, right) column pair ends in
@@ -88,9 +98,9 @@ def _table(bands: list[_Band], texts: list[RowCells | None], horizontal: list[Ru
 
 
 def _ruled(horizontal: list[Rule], height: float, x: float, tolerance: float) -> bool:
-    """Whether a horizontal rule is printed at `height` across `x`."""
-    return any(abs(y - height) <= tolerance and left - tolerance <= x <= right + tolerance
-               for y, left, right in horizontal)
+    """Whether a horizontal rule (`horizontal` sorted) is printed at `height` across `x`."""
+    near = horizontal[bisect_left(horizontal, (height - tolerance,)):bisect_right(horizontal, (height + tolerance, 1e30))]
+    return any(left - tolerance <= x <= right + tolerance for _, left, right in near)
 
 
 def distinct(values: list[float], tolerance: float) -> list[float]:
