@@ -1,12 +1,15 @@
 """The review app driven in headless Chromium (Debian's chromium and chromedriver, through
 Selenium): open the queue, open the lowest-confidence form, edit a cell, approve; the store
-and the audit log show it; a form whose text holds <script> stays inert. Saves a screenshot
-of the form page to artifacts/review_form.png."""
+and the audit log show it; a form whose text holds <script> stays inert; a scanned form
+(a PDF with a text layer and a page image, both printed from a seed by evals/scanset.py)
+reviewed with its page in view. Saves screenshots of the form page to artifacts/
+(review_form.png, review_scan.png, review_scan_pdf.png) for the README."""
 
 from __future__ import annotations
 
 import shutil
 import socket
+import sys
 import threading
 import time
 
@@ -16,7 +19,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import ROOT, SEEDS
 from jixiao.batch import run_batch
@@ -24,6 +27,8 @@ from jixiao.review import Review
 from jixiao.webapp import create_app
 
 ARTIFACTS = ROOT / "artifacts"
+sys.path.insert(0, str(ROOT / "evals"))
+import scanset  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +42,29 @@ def site(tmp_path_factory):
         "党群综合服务", "党群<script>window.pwned=1</script><img src=x onerror='window.pwned=2'>服务", 1)
     (docs / "005_hostile.txt").write_text(hostile, encoding="utf-8")
     run_batch([docs], tmp / "out")
+    yield from _served(tmp / "out")
+
+
+@pytest.fixture(scope="module")
+def scan_site(tmp_path_factory):
+    """Seed 003 printed (evals/scanset.py) as a PDF with a text layer, and its first page as
+    a scanned image turned 1.5° (read by OCR: one small page, a few seconds)."""
+    tmp = tmp_path_factory.mktemp("scans")
+    docs = tmp / "docs"
+    docs.mkdir()
+    seed = next(s for s in SEEDS if s.name.startswith("003"))
+    pages = scanset.seed_pages(seed)
+    scanset.write_pdf(pages, docs / "003_printed.pdf")
+    scanset.degrade(scanset.draw(pages[0]), "rotated").save(docs / "003_scanned_page1.png")
+    run_batch([docs], tmp / "out")
+    yield from _served(tmp / "out")
+
+
+def _served(store):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(tmp / "out", "李四"), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(store, "李四"), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -48,7 +72,7 @@ def site(tmp_path_factory):
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started
-    yield f"http://127.0.0.1:{port}", tmp / "out"
+    yield f"http://127.0.0.1:{port}", store
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -123,3 +147,82 @@ def test_keyboard_shortcuts(site, browser):
     browser.execute_script("document.activeElement.blur()")
     body.send_keys("j")  # next form
     WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith(f"/forms/{items[1]['id']}"))
+
+
+def _page_shown(browser) -> None:
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script(
+        "const i = document.getElementById('page-img'); return i && i.complete && i.naturalWidth > 0"
+        " && document.querySelectorAll('#sheet .box').length > 0"))
+
+
+def _hot(browser) -> dict | None:
+    """The highlighted box: its path, and whether it is inside the viewer's visible area."""
+    return browser.execute_script(
+        "const h = document.querySelector('#sheet .box.hot'); if (!h) return null;"
+        "const r = h.getBoundingClientRect(), v = document.getElementById('viewer').getBoundingClientRect();"
+        "return {path: h.dataset.path, page: Number(document.getElementById('page-select').value),"
+        " visible: r.top >= v.top && r.bottom <= v.bottom && r.left >= v.left - 1 && r.right <= v.right + 1}")
+
+
+def _open(browser, url, store, document: str) -> int:
+    item = next(i for i in Review(store).queue() if i["document"] == document)
+    browser.get(f"{url}/forms/{item['id']}")
+    _page_shown(browser)
+    return item["id"]
+
+
+def test_review_a_printed_pdf_with_its_page_in_view(scan_site, browser):
+    url, store = scan_site
+    form_id = _open(browser, url, store, "003_printed.pdf")
+    form, _, _, _ = Review(store).form(form_id)
+    assert not browser.find_element(By.ID, "source").is_displayed()  # the page, not the text
+    # A row on a later page: focusing its cell turns to that page and shows its box.
+    row = max(int(p[11:p.index("]")]) for p, b in form.field_boxes.items() if p.startswith("indicators[")
+              and b.page > form.field_boxes["project_name"].page)
+    cell = browser.find_element(By.CSS_SELECTOR, f"input[name='indicators.{row}.name']")
+    browser.execute_script("arguments[0].focus()", cell)
+    WebDriverWait(browser, 10).until(lambda b: (_hot(b) or {}).get("path") == f"indicators[{row}]")
+    hot = _hot(browser)
+    assert hot["page"] == form.field_boxes[f"indicators[{row}]"].page and hot["visible"]
+    # Clicking a box on the page focuses its cell.
+    Select(browser.find_element(By.ID, "page-select")).select_by_value(str(form.field_boxes["project_name"].page))
+    _page_shown(browser)
+    box = WebDriverWait(browser, 10).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, "#sheet .box[data-path='project_name']"))
+    box.click()
+    assert browser.switch_to.active_element.get_attribute("name") == "project_name"
+    # Zoom: the page grows, its boxes with it.
+    before = browser.execute_script("return document.querySelector('#sheet .box').getBoundingClientRect().width")
+    browser.find_element(By.ID, "zoom-in").click()
+    after = browser.execute_script("return document.querySelector('#sheet .box').getBoundingClientRect().width")
+    assert after > before * 1.2
+    # Rows in doubt stand out on the page.
+    assert browser.find_elements(By.CSS_SELECTOR, "#sheet .box.low") or browser.find_elements(
+        By.CSS_SELECTOR, "#sheet .box.finding") or any(b.page != form.field_boxes["project_name"].page
+                                                        for p, b in form.field_boxes.items())
+    browser.find_element(By.ID, "zoom-fit").click()
+    browser.execute_script("arguments[0].focus()", cell)
+    WebDriverWait(browser, 10).until(lambda b: (_hot(b) or {}).get("path") == f"indicators[{row}]")
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "review_scan_pdf.png"))
+
+
+def test_review_a_scanned_page_straightened_with_its_boxes(scan_site, browser):
+    url, store = scan_site
+    form_id = _open(browser, url, store, "003_scanned_page1.png")
+    form, _, _, _ = Review(store).form(form_id)
+    assert all(b.unit == "px" for b in form.field_boxes.values())
+    rows = [p for p in form.field_boxes if p.startswith("indicators[")]
+    doubtful = next((p for p in rows if form.extraction_confidence.get(p + ".name", 1) < form.route.threshold), rows[-1])
+    cell = browser.find_element(By.CSS_SELECTOR, f"input[name='indicators.{doubtful[11:-1]}.name']")
+    browser.execute_script("arguments[0].focus()", cell)
+    WebDriverWait(browser, 10).until(lambda b: (_hot(b) or {}).get("path") == doubtful)
+    assert _hot(browser)["visible"]
+    # The page drawn is the straightened scan OCR read: as large as the image, each box on ink.
+    size = browser.execute_script("const i = document.getElementById('page-img'); return [i.naturalWidth, i.naturalHeight]")
+    assert size == [1716, 2383]
+    assert "为什么要复核" in browser.find_element(By.ID, "why").text
+    browser.execute_script("window.scrollTo(0, 0)")  # the reasons in view beside the page, for the README
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "review_scan.png"))
+    assert (ARTIFACTS / "review_scan.png").stat().st_size > 10_000

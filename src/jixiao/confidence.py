@@ -32,6 +32,7 @@ NOT_IN_SOURCE = 0.4
 AGREEMENT = 0.25
 OCR_SURE = 0.9  # an OCR character read with less confidence than this lowers its field
 OCR_FLOOR = 0.3
+NOT_IN_SOURCE_WHY = "value not found in its source text"  # the review page finds these reasons by it
 
 
 def score(form: Form, source: str | None) -> Form:
@@ -63,7 +64,7 @@ def score(form: Form, source: str | None) -> Form:
     values = Values(form, source)
     for path, value in format_values(form):
         if value is not None and found_in_source(values, path, value) is False:
-            lower([path], NOT_IN_SOURCE, "value not found in its source text")
+            lower([path], NOT_IN_SOURCE, NOT_IN_SOURCE_WHY)
     # Doubt about the reading, apart from doubt about the form's own numbers: routing uses it.
     extraction = dict(conf)
     for finding in form.findings:

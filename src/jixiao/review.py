@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 from . import carry
 from .errors import InputError, JixiaoError
 from .export import open_store
+from .pages import PageUnavailable, shows_pages
 from .pipeline import check_form
 from .schema import PROVENANCE, Form, format_paths, format_values
 from .store import Store
@@ -239,6 +240,29 @@ class Review:
             rest = ids[position + 1:] + ids[:position]
             return rest[0] if rest else None
         return ids[0] if ids else None
+
+    # --- the page view ---------------------------------------------------------------------
+    def pages(self, form_id: int) -> list[int]:
+        """The pages (1-based) a form was printed on, first to last of its boxes, when its file
+        is a PDF or a scan; empty for a text source or a form with no boxes."""
+        form, _, _, _ = self.form(form_id)
+        source = self._source_file(form_id)
+        on = sorted({box.page for box in form.field_boxes.values()})
+        return list(range(on[0], on[-1] + 1)) if on and source and shows_pages(source[0]) else []
+
+    def page_file(self, form_id: int, page: int) -> tuple[Path, str, str]:
+        """(the run's folder, the file, its content hash when read) to draw a page of the form
+        from (pages.page_png); only a page the form is on."""
+        if page not in self.pages(form_id):
+            raise PageUnavailable(f"表 {form_id} 不在第 {page} 页 / form {form_id} is not on page {page}")
+        path, digest = self._source_file(form_id)
+        return self.store.folder, path, digest
+
+    def _source_file(self, form_id: int) -> tuple[str, str] | None:
+        """(the file the form's document was read from, its content hash then)."""
+        row = self.db.execute("SELECT COALESCE(d.resolved, d.path), d.content_hash FROM forms f JOIN documents d"
+                              " ON d.id = f.document_id WHERE f.id = ?", (form_id,)).fetchone()
+        return (row[0], row[1]) if row and row[0] else None
 
     def _document_text(self, form_id: int) -> str:
         row = self.db.execute("SELECT d.text FROM forms f JOIN documents d ON d.id = f.document_id WHERE f.id = ?",

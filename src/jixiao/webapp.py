@@ -13,6 +13,7 @@ import json
 import math
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -20,6 +21,7 @@ from markupsafe import Markup, escape
 from urllib.parse import urlencode, urlsplit
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -27,27 +29,15 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from .errors import InputError
+from .explain import DECL_FUNDS, FUND_COLS, FUND_ROWS, LABELS, ROW_LABELS, doubts, findings_explained, form_reasons, page_boxes
+from .pages import page_png
 from .review import Review, StaleEdit, SupersededForm
-from .schema import FORM_FIELDS, FUND_LABELS, ROW_FIELDS, Form, format_paths
+from .worklist import approve_printed_errors, printed_errors_only, progress
+from .schema import FORM_FIELDS, ROW_FIELDS, Form, format_paths
 
 _TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("jixiao", "web"), autoescape=True,
                                 undefined=jinja2.StrictUndefined)
 NUMERIC = re.compile(r"^(funds\..*|indicators\.\d+\.(weight|score)|total_weight|total_score|year)$")
-LABELS = {"project_name": "项目名称", "year": "年度", "supervising_dept": "主管部门", "implementing_unit": "实施单位",
-          "amount_unit": "金额单位", "project_nature": "项目性质", "project_category": "项目类别",
-          "planned_start": "计划开始日期", "planned_end": "计划完成日期", "goal_expected": "预期目标",
-          "goal_actual": "实际完成情况", "goal_overall": "项目总目标", "goal_annual": "年度总体目标",
-          "total_weight": "总分·分值", "total_score": "总分·得分", "grade": "评分等级", "kind": "表类型"}
-FUND_ROWS = {k: ("其中：" if k == "current_year" else "") + FUND_LABELS[k] for k in ("total", "current_year", "carryover", "other")}
-FUND_COLS = {"initial_budget": "年初预算数", "annual_budget": "全年预算数", "executed": "全年执行数", "weight": "分值",
-             "execution_rate": "执行率", "score": "得分"}
-DECL_FUNDS = {"project_total": "项目资金总额", "project_fiscal": "其中：财政资金", "project_other": "其他资金（项目）",
-              "annual_total": "年度资金申请总额", "annual_current_year": "其中：当年财政拨款",
-              "annual_carryover": "上年结转资金", "annual_other": "其他资金（年度）"}
-ROW_LABELS = {"level1": "一级指标", "level2": "二级指标", "name": "三级指标", "target": "年度指标值", "actual": "实际完成值",
-              "weight": "分值", "score": "得分", "deviation": "偏差原因分析及改进措施"}
-
-
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
 MAX_ID = 2**63 - 1
@@ -76,25 +66,20 @@ def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str,
     csrf_cookie = f"jixiao_csrf_{tag}"
     allowed = set(hosts) | {"testserver"}
 
+    state = _State(review=review, reviewer=reviewer, csrf=token, csrf_cookie=csrf_cookie)
+
     def page(name: str, **values) -> HTMLResponse:
-        response = HTMLResponse(_TEMPLATES.get_template(name).render(csrf=token, reviewer=reviewer, **values))
-        # The form's POST is checked against this cookie before its body is read; SameSite=Strict:
-        # a page on another site never sends it.
-        response.set_cookie(csrf_cookie, token, httponly=True, samesite="strict")
-        return response
+        return _page(state, name, **values)
 
     def check_csrf(request: Request, sent: str | None) -> None:
-        origin = request.headers.get("origin")
-        if origin is not None and not _same_origin(origin, request):
-            raise _Forbidden()
-        if not sent or not hmac.compare_digest(str(sent), token):
-            raise _Forbidden()
+        _check_csrf(state, request, sent)
 
     async def queue(request: Request) -> Response:
         q = request.query_params
         items = review.queue(code=q.get("code") or None, document=q.get("document") or None,
                              severity=q.get("severity") or None)
-        return page("queue.html", items=items, facets=review.facets(), filters=dict(q))
+        return page("queue.html", items=items, facets=review.facets(), filters=dict(q), progress=progress(review),
+                    printed=sum(not c.blocked for c in printed_errors_only(review)))
 
     async def form_page(request: Request) -> Response:
         form_id = request.path_params["form_id"]
@@ -110,20 +95,17 @@ def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str,
                     row_fields=ROW_FIELDS[form.kind], row_labels=ROW_LABELS, findings=form.findings,
                     flagged=sorted({p for f in form.findings if f.severity != "info" for p in f.fields}),
                     audit=review.audit(form_id), newer=review.newer_reading(form_id), next_id=review.next_form(form_id),
-                    funds=form.funds.model_dump())
+                    funds=form.funds.model_dump(), pages=review.pages(form_id), boxes=page_boxes(form),
+                    doubts=doubts(form), form_reasons=form_reasons(form), explained=findings_explained(form))
 
     async def form_post(request: Request) -> Response:
         form_id = request.path_params["form_id"]
         if form_id > MAX_ID:
             return HTMLResponse("没有这张表 / no such form", status_code=404)
         try:
-            check_csrf(request, request.cookies.get(csrf_cookie))
-            data = await _form(request, await _body(request))
-            check_csrf(request, data.get("csrf"))
-        except _Forbidden:
-            return HTMLResponse("CSRF 校验失败 / missing or wrong CSRF token", status_code=403)
-        except _TooLarge:
-            return HTMLResponse(_TOO_LARGE, status_code=413)
+            data = await _checked_form(request)
+        except (_Forbidden, _TooLarge) as exc:
+            return _refused(exc)
         try:
             version = data.get("version")
             if version is None or not str(version).isdigit():
@@ -164,18 +146,101 @@ def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str,
         except (InputError, ValueError, OverflowError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"confidence": checked.confidence, "findings": [
-            {"code": f.code, "severity": f.severity, "message": f.message, "fields": f.fields, "triage": f.triage}
-            for f in checked.findings]})
+            f.model_dump() for f in findings_explained(checked)]})
 
     app = Starlette(routes=[
         Route("/", queue),
         Route("/forms/{form_id:int}", form_page, methods=["GET"]),
         Route("/forms/{form_id:int}", form_post, methods=["POST"]),
         Route("/api/forms/{form_id:int}/check", check, methods=["POST"]),
+        Route("/forms/{form_id:int}/pages/{page:int}", page_image, methods=["GET"]),
+        Route("/approve-printed-errors", printed_errors_page, methods=["GET"]),
+        Route("/approve-printed-errors", printed_errors_post, methods=["POST"]),
     ], lifespan=_closing(review), middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=sorted(allowed)),
                                               Middleware(_Gate, access_token=access_token, tag=tag)])
     app.state.review = review
+    app.state.jixiao = state
     return app
+
+
+async def page_image(request: Request) -> Response:
+    """A page of the form's PDF or scan, by form id and page number (never a file name)."""
+    form_id, number = request.path_params["form_id"], request.path_params["page"]
+    if form_id > MAX_ID or number > MAX_ID:
+        return PlainTextResponse("没有这一页 / no such page", status_code=404)
+    try:
+        folder, path, digest = request.app.state.jixiao.review.page_file(form_id, number)
+        # Drawing a page takes a moment (a scan is straightened first): off the event loop,
+        # the store's connection left to it.
+        png = await run_in_threadpool(page_png, folder, path, digest, number)
+    except InputError as exc:
+        return PlainTextResponse(str(exc), status_code=404)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600",
+                                                              "X-Content-Type-Options": "nosniff"})
+
+
+async def printed_errors_page(request: Request) -> Response:
+    """The confirm page: the forms an approval of printed errors would approve, and those it leaves."""
+    state = request.app.state.jixiao
+    candidates = printed_errors_only(state.review)
+    return _page(state, "printed.html", ready=[c for c in candidates if not c.blocked],
+                 blocked=[c for c in candidates if c.blocked], done=None, left=None)
+
+
+async def printed_errors_post(request: Request) -> Response:
+    """Approve the forms the confirm page listed (each with the version it showed)."""
+    state = request.app.state.jixiao
+    try:
+        data = await _checked_form(request)
+    except (_Forbidden, _TooLarge) as exc:
+        return _refused(exc)
+    chosen = _chosen(data.getlist("form"))
+    if chosen is None:
+        return HTMLResponse("表单无效 / malformed request", status_code=400)
+    done, left = approve_printed_errors(state.review, chosen)
+    return _page(state, "printed.html", ready=[], blocked=[], done=done, left=left)
+
+
+@dataclass
+class _State:
+    """What the module-level handlers need of their app: its store, reviewer and CSRF token."""
+
+    review: Review
+    reviewer: str
+    csrf: str
+    csrf_cookie: str
+
+
+def _page(state: _State, name: str, **values) -> HTMLResponse:
+    response = HTMLResponse(_TEMPLATES.get_template(name).render(csrf=state.csrf, reviewer=state.reviewer, **values))
+    # The form's POST is checked against this cookie before its body is read; SameSite=Strict:
+    # a page on another site never sends it.
+    response.set_cookie(state.csrf_cookie, state.csrf, httponly=True, samesite="strict")
+    return response
+
+
+def _check_csrf(state: _State, request: Request, sent: str | None) -> None:
+    origin = request.headers.get("origin")
+    if origin is not None and not _same_origin(origin, request):
+        raise _Forbidden()
+    if not sent or not hmac.compare_digest(str(sent), state.csrf):
+        raise _Forbidden()
+
+
+async def _checked_form(request: Request):
+    """A POSTed form, its CSRF cookie and Origin checked before its body is read (capped), its
+    token after. Raises _Forbidden or _TooLarge."""
+    state = request.app.state.jixiao
+    _check_csrf(state, request, request.cookies.get(state.csrf_cookie))
+    data = await _form(request, await _body(request))
+    _check_csrf(state, request, data.get("csrf"))
+    return data
+
+
+def _refused(exc: Exception) -> HTMLResponse:
+    if isinstance(exc, _TooLarge):
+        return HTMLResponse(_TOO_LARGE, status_code=413)
+    return HTMLResponse("CSRF 校验失败 / missing or wrong CSRF token", status_code=403)
 
 
 class _Gate:
@@ -263,6 +328,17 @@ def _closing(review: Review):
 
 class _Forbidden(Exception):
     pass
+
+
+def _chosen(values: list[str]) -> dict[int, int] | None:
+    """`id:version` pairs a confirm page posted (None when one is not such a pair)."""
+    chosen = {}
+    for value in values:
+        form_id, _, version = str(value).partition(":")
+        if not (form_id.isdigit() and version.isdigit()) or int(form_id) > MAX_ID or int(version) > MAX_ID:
+            return None
+        chosen[int(form_id)] = int(version)
+    return chosen
 
 
 def record_from_fields(form: Form, fields: dict) -> dict:

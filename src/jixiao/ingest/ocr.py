@@ -89,12 +89,10 @@ def image_page(image, name: str, engine) -> PageText:
     if ink(image) < BLANK_INK:  # a white page: a note (ingest), and the engine never sees it
         return PageText("", [], 0.0, "px")
     try:
-        page = image.convert("L")
         # A page scanned a little askew is turned straight first, so that its rows are level
         # and its table rules run along pixel rows and columns; the rules are then found and
         # wiped, so that the reader does not take a rule beside a 一 for part of it.
-        page = page.rotate(skew(page), resample=Image.Resampling.BICUBIC, fillcolor=255)
-        rules, clean = image_rules(page)
+        rules, clean = image_rules(straightened(image))
         # No text-direction classifier: it reads short upright boxes as upside down ("90%" as
         # "%06"); pages are upright once straightened.
         result, _ = engine(clean.convert("RGB"), use_cls=False, return_word_box=True)
@@ -301,6 +299,15 @@ def _tesseract(image, use_cls: bool = False, return_word_box: bool = False):
         result.append(([[left, top], [right, top], [right, bottom], [left, bottom]], text,
                        min(float(w["conf"]) for w in run) / 100))
     return result, None
+
+
+def straightened(image):
+    """The page as OCR reads it: greyscale, turned straight. Its field boxes (unit px) are in
+    this image's pixels, so the review app shows this same image."""
+    from PIL import Image
+
+    page = image.convert("L")
+    return page.rotate(skew(page), resample=Image.Resampling.BICUBIC, fillcolor=255)
 
 
 def skew(page, widest: float = 3.0) -> float:

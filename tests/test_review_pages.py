@@ -1,0 +1,228 @@
+"""Review of a PDF or a scan with its page in view, the reasons a form is in review as a
+person reads them, and the queue as a work list (issue 16). In-process through Starlette's
+test client; the browser side is in test_review_browser.py."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import sys
+
+import pytest
+from PIL import Image
+from starlette.testclient import TestClient
+
+from conftest import ROOT, SEEDS
+from jixiao.batch import run_batch
+from jixiao.explain import doubts, place_label, place_of
+from jixiao.review import Review
+from jixiao.schema import Route
+from jixiao.webapp import create_app
+
+sys.path.insert(0, str(ROOT / "evals"))
+import scanset  # noqa: E402
+
+SEED = next(s for s in SEEDS if s.name.startswith("003"))  # one form in review (党建经费), four pages
+
+
+@pytest.fixture(scope="module")
+def pdf_store(tmp_path_factory):
+    """Seed 003 printed as a PDF with a text layer (evals/scanset.py), read by a batch."""
+    tmp = tmp_path_factory.mktemp("pdf")
+    (tmp / "docs").mkdir()
+    pdf = scanset.write_pdf(scanset.seed_pages(SEED), tmp / "docs" / f"{SEED.stem}.pdf")
+    run_batch([tmp / "docs"], tmp / "out")
+    return tmp / "out", pdf
+
+
+def client(store, **kwargs):
+    c = TestClient(create_app(store, "张三", **kwargs))
+    token = re.search(r'name="csrf" content="([^"]+)"', c.get("/").text)
+    return c, token.group(1) if token else None
+
+
+def _in_review(store) -> int:
+    return next(i["id"] for i in Review(store).queue() if i["project_name"] == "党建经费")
+
+
+def _ink(image: Image.Image, box: dict) -> float:
+    """The share of dark pixels inside a box of the page image."""
+    crop = image.convert("L").crop((box["left"], box["top"], box["left"] + box["width"], box["top"] + box["height"]))
+    counts = crop.histogram()
+    return sum(counts[:128]) / max(1, sum(counts))
+
+
+def test_a_pdf_form_shows_its_pages_with_every_box_on_its_printed_text(pdf_store):
+    store, pdf = pdf_store
+    form_id = _in_review(store)
+    c, _ = client(store)
+    html = c.get(f"/forms/{form_id}").text
+    pages = json.loads(re.search(r'<script id="pages" type="application/json">([^<]*)</script>', html).group(1))
+    boxes = json.loads(re.search(r'<script id="boxes" type="application/json">([^<]*)</script>', html).group(1))
+    assert pages and pages == list(range(pages[0], pages[-1] + 1)) and 'id="page-img"' in html
+    assert str(pdf.parent) not in html  # no file path in the page, nor in any URL on it
+    drawn = {}
+    for n in pages:
+        answer = c.get(f"/forms/{form_id}/pages/{n}")
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
+        drawn[n] = Image.open(io.BytesIO(answer.content))
+    # Each box, scaled from points to the image's pixels, sits on printed text: ink inside it.
+    on_pages = [b for b in boxes if b["page"] in drawn]
+    assert len(on_pages) == len(boxes) > 20
+    inked = [b["path"] for b in on_pages if _ink(drawn[b["page"]], b) > 0.02]
+    assert len(inked) == len(on_pages), sorted({b["path"] for b in on_pages} - set(inked))[:5]
+    # ... and boxes moved by a quarter of the page's width would not be (the test can fail).
+    moved = [dict(b, left=b["left"] + drawn[b["page"]].width / 4) for b in on_pages
+             if b["left"] + b["width"] + drawn[b["page"]].width / 4 < drawn[b["page"]].width]
+    assert sum(_ink(drawn[b["page"]], b) > 0.02 for b in moved) < len(moved)
+    # The rows and cells in doubt or in findings are marked for the page to show apart.
+    assert any(b["low"] for b in boxes) and not all(b["low"] for b in boxes)
+    assert list((store / "pages").rglob("*.png"))  # cached in the run's folder
+
+
+def test_a_page_is_served_only_for_its_form_and_never_from_a_changed_file(pdf_store, tmp_path):
+    store, pdf = pdf_store
+    copy = tmp_path / "out"
+    shutil.copytree(store, copy)
+    shutil.rmtree(copy / "pages", ignore_errors=True)
+    form_id = _in_review(copy)
+    c, _ = client(copy)
+    pages = Review(copy).pages(form_id)
+    assert c.get(f"/forms/{form_id}/pages/{pages[-1] + 1}").status_code == 404
+    assert c.get(f"/forms/{form_id}/pages/0").status_code == 404
+    assert c.get(f"/forms/{2**63 + 5}/pages/1").status_code == 404
+    # The file changed on disk since it was read: its boxes belong to the old pages.
+    saved = pdf.read_bytes()
+    try:
+        pdf.write_bytes(saved + b"\n%changed\n")
+        refused = c.get(f"/forms/{form_id}/pages/{pages[0]}")
+        assert refused.status_code == 404 and "改动" in refused.text and "changed" in refused.text
+        assert str(pdf.parent) not in refused.text
+    finally:
+        pdf.write_bytes(saved)
+    assert c.get(f"/forms/{form_id}/pages/{pages[0]}").status_code == 200
+
+
+def test_page_images_keep_the_apps_access_rules(pdf_store):
+    store, _ = pdf_store
+    form_id = _in_review(store)
+    c = TestClient(create_app(store, "张三", access_token="s3cret"))
+    assert c.get(f"/forms/{form_id}/pages/1").status_code == 403
+    assert c.get(f"/forms/{form_id}/pages/1?token=s3cret").status_code == 200
+
+
+def test_a_text_source_keeps_the_text_view(tmp_path):
+    (tmp_path / "docs").mkdir()
+    shutil.copy(SEED, tmp_path / "docs" / SEED.name)
+    run_batch([tmp_path / "docs"], tmp_path / "out")
+    form_id = _in_review(tmp_path / "out")
+    c, _ = client(tmp_path / "out")
+    html = c.get(f"/forms/{form_id}").text
+    assert 'id="page-img"' not in html and '<pre id="source">' in html
+    assert c.get(f"/forms/{form_id}/pages/1").status_code == 404
+
+
+def test_reasons_are_grouped_by_row_in_the_forms_own_words(pdf_store):
+    store, _ = pdf_store
+    form_id = _in_review(store)
+    form, _, _, _ = Review(store).form(form_id)
+    per_field = [r for r in form.route.reasons if " confidence " in r]
+    places = doubts(form)
+    assert len(per_field) > 3 * len(places) > 0  # dozens of field lines, a few places
+    # Every place of a field the route names is one the reviewer is shown.
+    shown = {key for place in places for key in (place.rows or [place.key])}
+    assert {place_of(form, r.split(" ")[0]) for r in per_field} == shown
+    assert all(place.why for place in places)  # each place says why, in words
+    c, _ = client(store)
+    html = c.get(f"/forms/{form_id}").text
+    reasons = html[html.index('id="reasons"'):html.index("</details>", html.index('id="reasons"'))]
+    assert not any(r.replace("<", "&lt;") in reasons for r in per_field) and "&lt; 0.80" not in reasons
+    assert reasons.count('<li class="doubt"') == len(places)
+    assert "一级/二级指标归属不确定" in reasons and "indicator row" in reasons
+    assert place_label(form, "indicators[13]").startswith(f"第 14 行指标「{form.indicators[13].name}」")
+
+
+def _routed_by_an_earlier_version(store, form_ids: list[int]) -> None:
+    """Forms an earlier jixiao sent to review for their printed errors alone (it routed on
+    the confidence that printed errors lower): their reading itself is sure."""
+    review = Review(store)
+    for form_id in form_ids:
+        form, _, _, _ = review.form(form_id)
+        form.route = Route(decision="needs_review", threshold=0.8, reasons=[
+            f"{p} confidence {c:.2f} < 0.80" for p, c in form.field_confidence.items() if c < 0.8])
+        review.db.execute("UPDATE forms SET route = 'needs_review', record = ? WHERE id = ?",
+                          (json.dumps(form.model_dump(mode="json"), ensure_ascii=False), form_id))
+    review.close()
+
+
+@pytest.fixture
+def text_store(tmp_path):
+    (tmp_path / "docs").mkdir()
+    for seed in SEEDS:
+        shutil.copy(seed, tmp_path / "docs" / seed.name)
+    run_batch([tmp_path / "docs"], tmp_path / "out")
+    return tmp_path / "out"
+
+
+def _printed_only(review: Review) -> list[int]:
+    """Accepted forms whose every finding (info aside) is a printed error."""
+    out = []
+    for (form_id,) in review.db.execute("SELECT id FROM forms WHERE route = 'accepted' ORDER BY id"):
+        form, _, _, _ = review.form(form_id)
+        serious = [f for f in form.findings if f.severity != "info"]
+        if serious and all(f.triage == "source_inconsistency" for f in serious):
+            out.append(form_id)
+    return out
+
+
+def test_the_queue_counts_reviewed_and_left_by_document_and_finding(text_store):
+    c, token = client(text_store)
+    queue = Review(text_store).queue()
+    page = c.get("/").text
+    assert f"待复核 left {len(queue)}" in page and "已复核 reviewed 0" in page
+    by_document = page[page.index('id="by-document"'):page.index("</table>", page.index('id="by-document"'))]
+    for item in queue:
+        assert item["document"] in by_document
+    first = queue[0]
+    codes = {f.code for f in Review(text_store).form(first["id"])[0].findings if f.severity != "info"}
+    by_code = page[page.index('id="by-code"'):page.index("</table>", page.index('id="by-code"'))]
+    assert codes and all(f"?code={code}" in by_code for code in codes)
+    version = Review(text_store).form(first["id"])[2]
+    assert c.post(f"/forms/{first['id']}", data={"csrf": token, "version": version, "action": "approve"},
+                  follow_redirects=False).status_code == 303
+    assert "已复核 reviewed 1" in c.get("/").text and f"待复核 left {len(queue) - 1}" in c.get("/").text
+
+
+def test_forms_with_only_printed_errors_are_listed_then_approved_with_audit_rows(text_store):
+    review = Review(text_store)
+    printed = _printed_only(review)[:3]
+    doubtful = [i["id"] for i in review.queue()]
+    review.close()
+    assert len(printed) == 3
+    _routed_by_an_earlier_version(text_store, printed)
+    c, token = client(text_store)
+    confirm = c.get("/approve-printed-errors").text
+    ready = confirm[confirm.index('id="ready"'):confirm.index("</table>", confirm.index('id="ready"'))]
+    assert sorted(int(i) for i in re.findall(r'name="form" value="(\d+):0"', ready)) == printed
+    assert "source_inconsistency" not in ready and "SE-" in ready  # each printed error named, in words
+    # A form in the queue whose findings are printed errors but whose reading is in doubt stays out.
+    blocked = [i for i in doubtful if all(f.triage == "source_inconsistency" for f in Review(text_store).form(i)[0]
+                                          .findings if f.severity != "info")]
+    assert blocked and all(f'/forms/{i}"' in confirm[confirm.index('id="blocked"'):] for i in blocked)
+    # Nothing is approved by looking at the list.
+    assert all(Review(text_store).form(i)[3] == "pending" for i in printed)
+    # One of them is saved by someone meanwhile: it is left, the others approved.
+    saved = printed[0]
+    c.post(f"/forms/{saved}", data={"csrf": token, "version": 0, "action": "save"})
+    done = c.post("/approve-printed-errors", data={"csrf": token, "form": [f"{i}:0" for i in printed + blocked]})
+    assert done.status_code == 200
+    review = Review(text_store)
+    assert [review.form(i)[3] for i in printed] == ["saved", "approved", "approved"]
+    assert all(review.form(i)[3] == "pending" for i in blocked)
+    for form_id in printed[1:]:
+        log = review.audit(form_id)
+        assert [(a["action"], a["reviewer"]) for a in log if a["field"] is None] == [("approve", "张三")]
+    assert c.post("/approve-printed-errors", data={"form": [f"{printed[1]}:1"]}).status_code == 403  # no CSRF token
+    assert c.post("/approve-printed-errors", data={"csrf": token, "form": ["../x"]}).status_code == 400
