@@ -9,8 +9,10 @@ from pydantic import BaseModel
 from .explain import doubts, form_reasons, where
 from .review import Review, StaleEdit
 
-_IN_REVIEW = ("(f.route = 'needs_review' OR f.error IS NOT NULL) AND d.status IN ('done', 'partial')")
-_LEFT = "COALESCE(r.status, 'pending') IN ('pending', 'saved')"
+_LIVE = "d.status IN ('done', 'partial')"
+_LEFT = "COALESCE(r.status, 'pending') IN ('pending', 'saved') AND (f.route = 'needs_review' OR f.error IS NOT NULL)"
+# Reviewed whatever its route now: an approved edit may have settled every doubt.
+_REVIEWED = "r.status IN ('approved', 'rejected')"
 
 
 class Progress(BaseModel):
@@ -38,11 +40,12 @@ class Candidate(BaseModel):
 
 def progress(review: Review) -> Progress:
     rows = review.db.execute(
-        f"SELECT d.name, SUM(NOT {_LEFT}), SUM({_LEFT}) FROM forms f JOIN documents d ON d.id = f.document_id"
-        f" LEFT JOIN reviews r ON r.form_id = f.id WHERE {_IN_REVIEW} GROUP BY d.name ORDER BY d.name").fetchall()
+        f"SELECT d.name, COALESCE(SUM({_REVIEWED}), 0), SUM({_LEFT}) FROM forms f JOIN documents d"
+        f" ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id WHERE {_LIVE} AND ({_REVIEWED} OR {_LEFT})"
+        " GROUP BY d.name ORDER BY d.name").fetchall()
     codes = review.db.execute(
         f"SELECT x.code, COUNT(DISTINCT f.id) FROM findings x JOIN forms f ON f.id = x.form_id JOIN documents d"
-        f" ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id WHERE {_IN_REVIEW} AND {_LEFT}"
+        f" ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id WHERE {_LIVE} AND {_LEFT}"
         " AND x.severity != 'info' GROUP BY x.code ORDER BY COUNT(DISTINCT f.id) DESC, x.code").fetchall()
     return Progress(reviewed=sum(r[1] for r in rows), left=sum(r[2] for r in rows),
                     documents=[tuple(r) for r in rows], codes=[tuple(c) for c in codes])
@@ -53,8 +56,12 @@ def printed_errors_only(review: Review) -> list[Candidate]:
     error. Those whose reading is also in doubt (a place less sure than the threshold, a
     file changed after review, a form read with no counterpart, a failed reading) are
     `blocked`: a printed error is the auditor's, a doubt about the reading is the reviewer's."""
+    # Only these forms' records are read: a long queue is mostly other forms.
+    printed = {i for (i,) in review.db.execute(
+        "SELECT form_id FROM findings WHERE severity != 'info' GROUP BY form_id"
+        " HAVING SUM(COALESCE(triage, '') != 'source_inconsistency') = 0")}
     out = []
-    for item in review.queue():
+    for item in (i for i in review.queue() if i["id"] in printed):
         form, _, version, _ = review.form(item["id"])
         serious = [f for f in form.findings if f.severity != "info"]
         if not serious or any(f.triage != "source_inconsistency" for f in serious):
