@@ -6,7 +6,8 @@ read by
 - `pdfplumber`: `page.extract_text()` (a line per printed line: cells run together, wrapped
   cells over several lines, merged labels between rows);
 - `pdfplumber-layout`: `page.extract_text(layout=True)` (the page's geometry kept in spaces);
-- `pdfplumber-tables`: `page.extract_tables()`, every page's tables in one list, as JSON cells;
+- `pdfplumber-tables`: `page.extract_tables()`, every page's tables in one list, as JSON cells
+  (a PDF with no ruled table: its text, `extract_text()`, as a user told so by jixiao does);
 - `pdftotext` and `pdftotext-layout`: Debian's poppler-utils, default and `-layout`;
 - `pypdfium2`: `page.get_textpage().get_text_range()`;
 
@@ -41,12 +42,19 @@ def _plumber(pdf: Path, **options) -> str:
         return "\n".join(page.extract_text(**options) or "" for page in doc.pages)
 
 
-def _plumber_tables(pdf: Path) -> str:
+def _plumber_tables(pdf: Path) -> tuple[str, str]:
+    """Every page's ruled tables as JSON cells; a PDF with no ruled table at all (seed 001 is
+    printed without rules) as its pages' text, which is what jixiao's no-tables error tells its
+    user to read instead. pdfplumber's text strategies are no substitute on such a page: by
+    default they crop every word right of the columns they find, and with `min_words_vertical`
+    at 1 they keep the words but cut figures across cells (`815` | `,82` | `6.17`)."""
     import pdfplumber
 
     with pdfplumber.open(pdf) as doc:
         tables = [table for page in doc.pages for table in page.extract_tables()]
-    return json.dumps(tables, ensure_ascii=False, indent=1)
+        if not tables:
+            return ".txt", "\n".join(page.extract_text() or "" for page in doc.pages)
+    return ".json", json.dumps(tables, ensure_ascii=False, indent=1)
 
 
 def _pdftotext(pdf: Path, *options: str) -> str:
@@ -84,7 +92,9 @@ def extract_all(pdfs: Path, out: Path, names: list[str]) -> dict[str, Path]:
         folder = folders[name] = out / name
         folder.mkdir(parents=True, exist_ok=True)
         for pdf in sorted(pdfs.glob("*.pdf")):
-            (folder / f"{pdf.stem}{suffix}").write_text(read(pdf), encoding="utf-8")
+            text = read(pdf)
+            own, text = text if isinstance(text, tuple) else (suffix, text)  # a reader may choose its file's kind
+            (folder / f"{pdf.stem}{own}").write_text(text, encoding="utf-8")
     return folders
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from jixiao.dates import iso_date
+from jixiao.dates import iso_date, plan_year
 from jixiao.ingest import ingest_text
 from jixiao.pipeline import extract_source
 from jixiao.schema import TargetDeclaration, answer_model
@@ -57,3 +57,12 @@ def test_the_grid_reader_records_iso_dates():
 def test_the_llm_answer_model_normalises_dates():
     answer = answer_model(TargetDeclaration).model_validate({"planned_start": "2026/1/1", "planned_end": "2026年3月"})
     assert (answer.planned_start, answer.planned_end) == ("2026-01-01", "2026年3月")
+
+
+@pytest.mark.parametrize("start, end, year", [
+    ("2024-01-01", "2024-12-31", 2024), ("2024-03-15", "2024-06-30", 2024),
+    ("2024-01-01", "2026-12-31", None),  # a project over several years: no one year
+    ("2024年1月", "2024-12-31", None), ("2024-02-30", "2024-12-31", None), (None, "2024-12-31", None),
+])
+def test_the_year_a_plan_falls_in(start, end, year):
+    assert plan_year(start, end) == year

@@ -86,3 +86,30 @@ def test_a_lone_project_name_is_not_a_form():
 
     with pytest.raises(SegmentationError, match="no form"):
         segment(ingest_text("项目名称：某某\n会议纪要\n"))
+
+
+DECLARATION = "003_f9c598031c2c4aa2"
+
+
+def _year_notes(form):
+    return [n.code for n in form.notes if n.field == "year"]
+
+
+def test_a_declaration_without_its_title_takes_the_year_its_plan_falls_in_noted():
+    # The 年度 is printed beside the title; without it, a declaration's planned dates give it.
+    text = "\n".join(line for line in _untitled(DECLARATION).split("\n") if "年度)" not in line)
+    forms = extract_source(ingest_text(text, name="d.txt")).forms
+    assert [f.year for f in forms] == [2024] * 3
+    assert all(_year_notes(f) == ["year_from_plan"] and f.field_confidence["year"] < 0.9 for f in forms)
+    # A plan over several years names no one year: left blank, as before.
+    spanning = extract_source(ingest_text(text.replace("2024-12-31", "2026-12-31"), name="d.txt")).forms
+    assert all(f.year is None and _year_notes(f) == ["not_found"] for f in spanning)
+
+
+def test_json_cells_of_a_declaration_take_the_year_of_its_plan_and_a_self_evaluation_none():
+    for stem, year in ((DECLARATION, 2024), ("004_eec2255c4764dfed", None)):
+        gold = GOLDS[stem]
+        tables = [t[1:] for t in formats.json_cells(formats.document_grids(gold, RAW / gold["document"]))]
+        forms = extract_source(cells_doc(tables_of(tables), name=gold["document"])).forms
+        assert {f.year for f in forms} == {year}
+        assert {tuple(_year_notes(f)) for f in forms} == {("year_from_plan",) if year else ("not_found",)}

@@ -25,6 +25,8 @@ NOTE_FACTORS = {
     # The grid reader guessing: a label it does not know, a cell that should be a number and is not.
     "unknown_label": 0.75, "not_a_number": 0.3, "filled_down": 0.8,
     "blank_value": 0.75,
+    # A declaration's year read off its planned dates (its title, which prints it, not there).
+    "year_from_plan": 0.85,
 }
 FINDING_FACTORS = {"extraction_suspect": 0.2, "unverified": 0.6, "source_inconsistency": 0.7, None: 0.8}
 SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.15}

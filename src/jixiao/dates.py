@@ -34,3 +34,22 @@ def iso_dates_in(text: str) -> set[str]:
         except ValueError:
             continue
     return found
+
+
+def plan_year(start: str | None, end: str | None) -> int | None:
+    """The one calendar year a plan's ISO start and end dates fall in (a declaration's 年度 when
+    its title, which prints the year, is not in the text); None when they span years or are not
+    both full dates."""
+    days = [_iso_day(start), _iso_day(end)]
+    if None in days or days[0].year != days[1].year:
+        return None
+    return days[0].year
+
+
+def _iso_day(text: str | None) -> datetime.date | None:
+    if text is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:  # 2024-02-30: printed, not a date
+        return None

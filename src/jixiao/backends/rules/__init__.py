@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from ...dates import iso_date
+from ...dates import iso_date, plan_year
 from ...schema import (
     FUND_LABELS, Chunk, DeclarationFunds, Form, FundRow, Note, SelfEvaluation, SelfEvaluationFunds, Span,
     TargetDeclaration,
@@ -92,11 +92,19 @@ class _Reader:
             self.note("goals", "rejoined", f"{len(cells)} text pieces joined into {slots} goal texts")
         return join_goals(cells, slots)
 
-    def common(self, unit: Found | None = None) -> dict:
+    def common(self, unit: Found | None = None, plan: tuple[str | None, str | None] = (None, None)) -> dict:
         """The year and the amount unit read from the text; `unit`, the unit a reader found
-        elsewhere, when the text does not print it after 项目资金."""
+        elsewhere, when the text does not print it after 项目资金. A declaration whose title (and
+        so its 年度) is not in the text takes the year its planned dates (`plan`) fall in, noted:
+        the plan is for the declared year, but it is read off other fields."""
+        found = year(self.anchors)
+        if found is None and (at := plan_year(*plan)) is not None and "planned_start" in self.spans:
+            span = self.spans["planned_start"]
+            found = Found(at, span.start, span.start + 4)
+            self.note("year", "year_from_plan", f"年度未印出，按计划起止日期取 {at} / no 年度 printed: the year "
+                      f"the planned dates fall in, {at}")
         return {
-            "year": self.value("year", year(self.anchors)),
+            "year": self.value("year", found),
             "amount_unit": self.value("amount_unit", amount_unit(self.anchors) or unit),
         }
 
@@ -237,7 +245,8 @@ def read_target_declaration(chunk: Chunk) -> TargetDeclaration:
             goal_annual = r.value("goal_annual", annual)
     table_start = _header_end(a, head_at, ("指标值",)) if head_at else n
     return TargetDeclaration(
-        **header, **r.common(), funds=funds, goal_overall=goal_overall, goal_annual=goal_annual,
+        **header, **r.common(plan=(header["planned_start"], header["planned_end"])), funds=funds,
+        goal_overall=goal_overall, goal_annual=goal_annual,
         indicators=r.indicators(table_start, n), field_spans=r.spans, notes=r.notes,
     )
 

@@ -300,7 +300,8 @@ class _GridReader:
                 amounts[name] = self.number(f"funds.{name}", funds[name])
             else:
                 r.note(f"funds.{name}", "not_found", f"fund cell {name} not found")
-        return TargetDeclaration(**values, **r.common(self.unit()), funds=DeclarationFunds(**amounts),
+        plan = (values.get("planned_start"), values.get("planned_end"))
+        return TargetDeclaration(**values, **r.common(self.unit(), plan), funds=DeclarationFunds(**amounts),
                                  indicators=indicators, field_spans=r.spans, notes=r.notes)
 
 
