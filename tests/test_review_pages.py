@@ -102,6 +102,8 @@ def test_a_page_is_served_only_for_its_form_and_never_from_a_changed_file(pdf_st
         assert str(pdf.parent) not in refused.text
     finally:
         pdf.write_bytes(saved)
+    # A run folder the app cannot write to (here `pages` is a file): the page is served uncached.
+    (copy / "pages").write_text("not a folder")
     assert c.get(f"/forms/{form_id}/pages/{pages[0]}").status_code == 200
 
 

@@ -125,6 +125,11 @@ def cell_label(path: str) -> str:
     return LABELS.get(path) or ROW_LABELS.get(last) or FUND_COLS.get(last) or DECL_FUNDS.get(last) or path
 
 
+def _own_cell(path: str) -> str | None:
+    """A cell's label; None for a whole row's box (`indicators[3]`), named by its place."""
+    return cell_label(path) if "." in path or path in LABELS else None
+
+
 def cells_named(form: Form, place: str, paths: list[str]) -> str:
     """The cells of one place, by their labels; a row all of whose cells are named, `整行`."""
     if _ROW.match(place) and len(set(paths)) >= len(ROW_FIELDS[form.kind]):
@@ -212,7 +217,7 @@ def page_boxes(form: Form) -> list[dict]:
         out.append({"path": path, "page": box.page, "left": round(box.left * scale, 1), "top": round(box.top * scale, 1),
                     "width": round((box.right - box.left) * scale, 1), "height": round((box.bottom - box.top) * scale, 1),
                     "low": low, "finding": any(p == path or p.startswith(path + ".") for p in named),
-                    "label": f"{place_label(form, place_of(form, path))} {cell_label(path) if '.' in path or path in LABELS else ''}".strip(),
+                    "label": f"{place_label(form, place_of(form, path))} {_own_cell(path) or ''}".strip(),
                     "ocr": box.confidence})
     return out
 
@@ -227,7 +232,7 @@ def _reasons_by_place(form: Form) -> dict[str, list[str]]:
     for path, box in form.field_boxes.items():
         if box.confidence is not None and box.confidence < OCR_SURE:
             out.setdefault(place_of(form, path), []).append(
-                f"{cell_label(path) if '.' in path or path in LABELS else '这一行'}扫描字迹不清，OCR 置信度 {box.confidence:.2f}"
+                f"{_own_cell(path) or '这一行'}扫描字迹不清，OCR 置信度 {box.confidence:.2f}"
                 f"（第 {box.page} 页）/ OCR was unsure of it ({box.confidence:.2f}, page {box.page})")
     for reason in form.confidence_reasons:
         if reason.split(" (×")[0].endswith(f": {NOT_IN_SOURCE_WHY}"):

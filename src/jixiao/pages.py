@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import re
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 from .errors import InputError
 from .ingest import IMAGES
 
+log = logging.getLogger(__name__)
 PT_SCALE = 2.0  # a text-layer page drawn at 2 × 72 = 144 dpi: a box in points times this
 PAGES_DIR = "pages"
 PAGE_SOURCES = (".pdf", *IMAGES)
@@ -55,7 +57,10 @@ def page_png(folder: str | Path, source: str | Path, digest: str, page: int) -> 
         raise PageUnavailable(f"{source.name}: 原文件已移动、删除或在读取后改动，无法显示页面 / the file moved, was "
                               "deleted or changed since it was read: its pages cannot be shown")
     png = _png(_drawn(source, int(page)))
-    _write_atomically(cached, png)
+    try:
+        _write_atomically(cached, png)
+    except OSError as exc:  # a run folder one may read but not write: served, drawn again next time
+        log.warning("page not cached in %s: %s", cached.parent, exc)
     return png
 
 
