@@ -56,7 +56,9 @@ def test_a_failed_follow_up_keeps_the_first_answer_and_counts_its_cost(tmp_path)
         server.then(Fault(content=json.dumps(wrong, ensure_ascii=False)), Fault(503))
         llm = get_backend("llm", settings(server, tmp_path))
         form = llm.extract(chunks("002_0bebddbd16c8cbfb")[0])
-    assert len(form.indicators) == 16 and form.funds.total.executed == 1569.51
+    assert len(form.indicators) == 16 and form.alternatives["funds.total.executed"]["llm"] == 1569.51
+    # The first answer stood; the rules reader, sure of the figure its row prints, settles it (and routes it).
+    assert form.funds.total.executed == 1596.51 and any(n.code == "disagreement" for n in form.notes)
     assert form.usage.requests == 2 and form.usage.reask_failed
     assert any(n.code == "reask_failed" for n in form.notes)
     assert llm.totals.requests == 2

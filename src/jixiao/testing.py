@@ -7,11 +7,15 @@ schema-breaking bodies, errors that echo the request's Authorization header in t
 or a response header (as some proxies do). It counts and keeps every request.
 `DroppingServer` accepts connections and drops them unanswered (an endpoint that is up but
 resets), counting them; `SilentServer` accepts them and never answers (hung), or never
-accepts them (firewalled); `refused_url()` is an endpoint where nothing listens."""
+accepts them (firewalled); `refused_url()` is an endpoint where nothing listens.
+`FallibleModel` wraps an answer function as a model that slips on its first reading of a form
+(schema-valid answers with a changed digit, a moved decimal point, a character dropped or
+doubled, a 二级 label swapped for its neighbour, a value left out, a row dropped)."""
 
 from __future__ import annotations
 
 import json
+import random
 import socket
 import struct
 import threading
@@ -287,3 +291,135 @@ def gold_answerer(gold_forms: list[dict], rows_shown_only: bool = False) -> Answ
             form = {**form, "indicators": [r for r in form["indicators"] if r.get("name") and r["name"] in table]}
         return form
     return answer
+
+
+# A 二级 label's neighbours: the labels printed next to it under the same 一级 (taxonomy order).
+def _neighbours() -> dict[str, list[str]]:
+    from .backends.rules.taxonomy import LEVEL2
+
+    groups: dict[str, list[str]] = {}
+    for label, parents in LEVEL2.items():
+        groups.setdefault(parents[0], []).append(label)
+    return {label: [g[i] for i in (k - 1, k + 1) if 0 <= i < len(g)]
+            for g in groups.values() for k, label in enumerate(g)}
+
+
+@dataclass(frozen=True)
+class Slip:
+    form: str  # the project name of the form slipped on
+    path: str  # the FORMAT.md path (the row's index in the correct answer)
+    kind: str  # digit, decimal, dropped_char, doubled_char, label, left_out, row_dropped
+    before: object
+    after: object
+
+
+class FallibleModel:
+    """An answer function (for FakeOpenAI) that reads like a real model: the first request
+    for a form is answered with slips, each field slipping at `rate` (a row dropped at `rate`
+    too), always schema-valid; any later request for the same form (a re-ask) is answered
+    correctly. A form is known by its first user message. Each form's slips come from its own
+    RNG seeded by `seed` and the form, so a run's slips do not depend on thread timing.
+    `slips` lists what was changed."""
+
+    def __init__(self, answer: Answer, rate: float, seed: int = 0):
+        self.answer, self.rate, self.seed = answer, rate, seed
+        self.slips: list[Slip] = []
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self._labels = _neighbours()
+
+    def __call__(self, body: dict) -> dict:
+        correct = self.answer(body)
+        users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+        key = prompt_text({"messages": users[:1]})
+        with self._lock:
+            first = key not in self._seen
+            self._seen.add(key)
+        if not first or not correct.get("indicators") and not correct.get("funds"):
+            return correct  # a re-ask, a probe, or nothing to read
+        rng = random.Random(f"{self.seed}|{key}")
+        slipped, slips = self._slipped(correct, rng)
+        with self._lock:
+            self.slips += slips
+        return slipped
+
+    def _slipped(self, form: dict, rng: random.Random) -> tuple[dict, list[Slip]]:
+        form = json.loads(json.dumps(form, ensure_ascii=False))
+        name, slips = form.get("project_name") or "", []
+
+        def visit(node: dict, prefix: str) -> None:
+            for field_name, value in list(node.items()):
+                path = f"{prefix}{field_name}"
+                if isinstance(value, dict):
+                    visit(value, f"{path}.")
+                elif value is not None and not isinstance(value, (list, bool)) and field_name != "kind" \
+                        and rng.random() < self.rate:
+                    after, kind = self._slip(field_name, value, rng)
+                    if after != value:
+                        node[field_name] = after
+                        slips.append(Slip(name, path, kind, value, after))
+
+        visit(form, "")  # the form's fields and funds (its rows, a list, are slipped below)
+        rows = []
+        for i, row in enumerate(form.get("indicators") or []):
+            if rng.random() < self.rate:
+                slips.append(Slip(name, f"indicators[{i}]", "row_dropped", row.get("name"), None))
+                continue
+            visit(row, f"indicators[{i}].")
+            rows.append(row)
+        form["indicators"] = rows
+        return form, self._valid(form, slips)
+
+    @staticmethod
+    def _valid(form: dict, slips: list[Slip]) -> list[Slip]:
+        """Undo the slips the schema would refuse (`元元` is no amount unit): a fallible
+        model's answers are schema-valid, so only grounding can catch them."""
+        from pydantic import ValidationError
+
+        from .schema import SelfEvaluation, TargetDeclaration
+
+        record = SelfEvaluation if form.get("kind") == "self_evaluation" else TargetDeclaration
+        try:
+            record.model_validate(form)
+            return slips
+        except ValidationError as exc:
+            refused = {".".join(str(p) for p in e["loc"]) for e in exc.errors()}
+        kept = []
+        for slip in slips:
+            if slip.path in refused and "[" not in slip.path:
+                node, *rest = form, *slip.path.split(".")
+                for part in rest[:-1]:
+                    node = node[part]
+                node[rest[-1]] = slip.before
+            else:
+                kept.append(slip)
+        record.model_validate(form)
+        return kept
+
+    def _slip(self, field_name: str, value, rng: random.Random) -> tuple[object, str]:
+        if field_name == "level2" and self._labels.get(value) and rng.random() < 0.75:
+            return rng.choice(self._labels[value]), "label"
+        if rng.random() < 0.15:
+            return None, "left_out"
+        if isinstance(value, (int, float)):
+            if rng.random() < 0.3 and value:
+                moved = value * 10 if rng.random() < 0.5 else value / 10
+                return (int(moved) if isinstance(value, int) and moved == int(moved) else moved), "decimal"
+            text = repr(value) if isinstance(value, float) else str(value)
+            changed = _digit_changed(text, rng)
+            return (type(value)(float(changed)) if isinstance(value, int) else float(changed)), "digit"
+        text = str(value)
+        if any(c.isdigit() for c in text) and rng.random() < 0.5:
+            return _digit_changed(text, rng), "digit"
+        i = rng.randrange(len(text))
+        if rng.random() < 0.5 and len(text) > 1:
+            return text[:i] + text[i + 1:], "dropped_char"
+        return text[:i + 1] + text[i:], "doubled_char"
+
+
+def _digit_changed(text: str, rng: random.Random) -> str:
+    places = [i for i, c in enumerate(text) if c.isdigit()]
+    if not places:
+        return text
+    i = rng.choice(places)
+    return text[:i] + rng.choice([d for d in "0123456789" if d != text[i]]) + text[i + 1:]

@@ -1,8 +1,9 @@
 """The hybrid back-end: rules first; the LLM only for forms the rules leave in doubt.
 
 Per field the two answers are compared. Agreement raises confidence. A disagreement is
-settled by the source: the answer printed in the form's text wins; where both (or neither)
-are, the surer answer wins. The record keeps both answers for the reviewer. When the LLM
+settled by the source: the answer printed at its place in the form's text wins; where both
+(or neither) are, the surer answer wins. The `llm` back-end compares its answers the same way
+(`merge`, kept on the LLM's reading) on the fields the rules reader is sure of. The record keeps both answers for the reviewer. When the LLM
 cannot be reached, the rules' reading stands (routed as it would be), with a note naming why."""
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from ..evaluate import pair_rows, values_equal
 from ..schema import Chunk, Form, Note, format_paths
 from ..validate.triage import found_in_source
 from ..validate.values import Values
+from .grounding import SURE, Grounding
+from .grounding import checked as checked_form
 
-LLM_CONFIDENCE = 0.9  # what an LLM answer is worth before the source settles a disagreement
+# What an LLM answer is worth before the source settles a disagreement: a rules reading this
+# sure wins one the source does not settle (and, in `llm` mode, is compared at all).
+LLM_CONFIDENCE = SURE
 
 
 class HybridBackend:
@@ -35,21 +40,17 @@ class HybridBackend:
             first = self.rules.extract(chunk)
         except ExtractionFailed as failed:
             try:
-                second = self.llm.extract(chunk)
+                second = self.llm.read(chunk, None)
             except BackendUnavailable as exc:  # neither could read it: a failed form, not a lost document
                 raise ExtractionFailed(f"{failed}; {exc}") from None
             second.backend = self.name
             return second
-        from ..pipeline import check_form
-
-        # Spans are offsets in the document: pad the chunk so they index it.
-        source = " " * chunk.span.start + chunk.text
-        checked = check_form(first.model_copy(deep=True), source, self.threshold, chunk.boxes)
+        checked = checked_form(first.model_copy(deep=True), chunk, self.threshold)
         if checked.route.decision == "accepted":
             first.backend = self.name
             return first
         try:
-            second = self.llm.extract(chunk)
+            second = self.llm.read(chunk, checked)
         except (ExtractionFailed, BackendUnavailable) as exc:
             # The LLM could not help: the rules' reading stands, still routed to review.
             first.backend, first.usage = self.name, getattr(exc, "usage", None)
@@ -59,40 +60,60 @@ class HybridBackend:
         return self._merge(chunk, checked, second)
 
     def _merge(self, chunk: Chunk, rules: Form, llm: Form) -> Form:
-        merged = rules.model_copy(deep=True)
+        merged = merge(chunk, rules, llm, keep="rules")
         merged.backend, merged.model, merged.prompt_version, merged.usage, merged.examples = \
             self.name, llm.model, llm.prompt_version, llm.usage, llm.examples
         merged.findings, merged.route = [], None
-        rules_values, llm_values = Values(rules, None, chunk.text), Values(llm, None, chunk.text)
-        pairs = pair_rows(rules.indicators, llm.indicators) if rules.kind == llm.kind else {}
-        for path in format_paths(rules):
-            llm_path = _llm_path(path, pairs)
-            if llm_path is None:
-                continue
-            mine, theirs = rules_values.get(path), llm_values.get(llm_path)
-            field = path.rsplit(".", 1)[-1]
-            if values_equal(field, mine, theirs):
-                merged.notes.append(Note(field=path, code="agreement", message="the rules and the LLM agree"))
-                continue
-            winner, why = self._settle(rules, path, mine, theirs, rules_values, llm_values, llm_path)
-            merged.alternatives[path] = {"rules": mine, "llm": theirs, "chosen": winner, "why": why}
-            merged.notes.append(Note(field=path, code="disagreement", message=f"rules {mine!r} vs LLM {theirs!r}: {why}"))
-            if winner == "llm":
-                _set(merged, path, theirs)
         return merged
 
-    @staticmethod
-    def _settle(rules, path, mine, theirs, rules_values, llm_values, llm_path) -> tuple[str, str]:
+
+def compared(rules: Form, llm: Form, sure_only: bool = False):
+    """(rules path, LLM path, rules value, LLM value, equal) for every field both readings
+    hold (rows paired by name); with `sure_only`, only the fields the rules reader is sure of."""
+    pairs = pair_rows(rules.indicators, llm.indicators) if rules.kind == llm.kind else {}
+    rules_values, llm_values = Values(rules), Values(llm)
+    sure = rules.field_confidence or {}
+    for path in format_paths(rules):
+        llm_path = _llm_path(path, pairs)
+        if llm_path is None or sure_only and sure.get(path, 0.0) < LLM_CONFIDENCE:
+            continue
+        mine, theirs = rules_values.get(path), llm_values.get(llm_path)
+        yield path, llm_path, mine, theirs, values_equal(path.rsplit(".", 1)[-1], mine, theirs)
+
+
+def merge(chunk: Chunk, rules: Form, llm: Form, keep: str) -> Form:
+    """The two readings compared field by field, kept on the `keep` reading ("rules": every
+    field the rules read; "llm": the fields the rules reader is sure of). Agreement is noted
+    (it raises confidence); a disagreement is settled by the source, where each value is looked
+    for at its place (the LLM's where the rules reader places it), else by the rules' confidence,
+    and noted (it lowers confidence, so the form goes to review) with both answers kept."""
+    merged = (rules if keep == "rules" else llm).model_copy(deep=True)
+    # Spans are offsets in the document: pad the chunk so they index it.
+    rules_values = Values(rules, " " * chunk.span.start + chunk.text, chunk.text)
+    grounding = Grounding(chunk, rules)
+    for path, llm_path, mine, theirs, equal in compared(rules, llm, sure_only=keep == "llm"):
+        here = path if keep == "rules" else llm_path
+        if equal:
+            merged.notes.append(Note(field=here, code="agreement", message="the rules and the LLM agree"))
+            continue
         mine_found = found_in_source(rules_values, path, mine) if mine is not None else None
-        theirs_found = found_in_source(llm_values, llm_path, theirs) if theirs is not None else None
-        if mine_found and theirs_found is False:
-            return "rules", "only the rules' value is printed in the source"
-        if theirs_found and mine_found is False:
-            return "llm", "only the LLM's value is printed in the source"
-        rules_confidence = rules.field_confidence.get(path, 0.0)
-        if rules_confidence >= LLM_CONFIDENCE:
-            return "rules", f"both or neither in the source; the rules were surer ({rules_confidence:.2f})"
-        return "llm", f"both or neither in the source; the rules were unsure ({rules_confidence:.2f})"
+        theirs_found = grounding.at_place(llm, llm_path, theirs) if theirs is not None else None
+        winner, why = _settle(rules.field_confidence.get(path, 0.0), mine_found, theirs_found)
+        merged.alternatives[here] = {"rules": mine, "llm": theirs, "chosen": winner, "why": why}
+        merged.notes.append(Note(field=here, code="disagreement", message=f"rules {mine!r} vs LLM {theirs!r}: {why}"))
+        if winner != keep:
+            _set(merged, here, theirs if winner == "llm" else mine)
+    return merged
+
+
+def _settle(rules_confidence: float, mine_found: bool | None, theirs_found: bool | None) -> tuple[str, str]:
+    if mine_found and theirs_found is False:
+        return "rules", "only the rules' value is printed in the source"
+    if theirs_found and mine_found is False:
+        return "llm", "only the LLM's value is printed in the source"
+    if rules_confidence >= LLM_CONFIDENCE:
+        return "rules", f"both or neither in the source; the rules were surer ({rules_confidence:.2f})"
+    return "llm", f"both or neither in the source; the rules were unsure ({rules_confidence:.2f})"
 
 
 def _llm_path(path: str, pairs: dict[int, int]) -> str | None:

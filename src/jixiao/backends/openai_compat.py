@@ -27,12 +27,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 from ..config import LLMSettings
 from ..errors import BackendUnavailable, ExtractionFailed
 from ..redact import install_redaction
-from ..schema import FUND_LABELS, Chunk, Form, Note, SelfEvaluation, TargetDeclaration, Usage, answer_model
+from ..schema import Chunk, Form, Note, SelfEvaluation, TargetDeclaration, Usage, answer_model
 from ..templates import render_prompt
 from ..validate import validate
 from ..validate.triage import triage
 from .examples import Example, load_examples, require_examples_block
-from .split import merge_answers, parts_needed, rows_seen, split_chunk
+from .grounding import Grounding, quote, rules_reading
+from .hybrid import compared, merge
+from .split import merge_answers, parts_needed, split_chunk
 from .support import Breaker, BudgetSpent, DiskCache, EndpointDown, RateLimiter, TokenBudget, estimated_tokens
 from .transport import (RetryWait, describe, is_connection_failure, is_transient, is_unanswered, public_url,
                         unreachable)
@@ -98,17 +100,28 @@ class LLMBackend:
         self._mode: str | None = None if settings.mode == "auto" else settings.mode
         if self._mode:
             self._client(self._mode)  # the openai client's first use imports much; pay that now, not mid-batch
+        import scipy.optimize  # noqa: F401 - answers' rows are paired with it (grounding): likewise, now
 
     # --- the interface ------------------------------------------------------------------
     def extract(self, chunk: Chunk) -> Form:
+        """The LLM's reading, its values grounded where they sit and compared with the rules
+        reader's wherever that one is sure (as hybrid compares them)."""
+        rules = rules_reading(chunk)
+        form = self.read(chunk, rules)
+        return merge(chunk, rules, form, keep="llm") if rules is not None else form
+
+    def read(self, chunk: Chunk, rules: Form | None) -> Form:
+        """The LLM's reading of a chunk, each value checked at its place after `rules`, the
+        rules reader's checked reading of the same chunk (None if it could not read it):
+        misplaced values are re-asked once, quoting their place, and noted if still so."""
         try:
-            return self._extract(chunk)
+            return self._extract(chunk, rules)
         except ExtractionFailed as exc:
             if exc.usage is not None:
                 self._add_totals(exc.usage)  # a failed form's requests were paid for too
             raise
 
-    def _extract(self, chunk: Chunk) -> Form:
+    def _extract(self, chunk: Chunk, rules: Form | None) -> Form:
         record = RECORDS[chunk.kind]
         answer_cls = _wrapped(answer_model(record))
         mode = self.mode()
@@ -120,7 +133,7 @@ class LLMBackend:
         if hit is not None:
             answer, usage = answer_cls.model_validate(hit["answer"]), Usage(cached=True)
         else:
-            seen = rows_seen(chunk)
+            seen = len(rules.indicators) if rules is not None else 0
             parts = parts_needed(chunk, seen, self.settings.max_output_tokens)
             if parts > 1:
                 answer, usage = self._ask_in_parts(chunk, answer_cls, mode, parts, examples)
@@ -128,7 +141,7 @@ class LLMBackend:
                 messages = self._messages(chunk, examples)
                 answer, usage = self._ask(answer_cls, messages, mode, chunk)
                 answer, usage = self._reask_missing_rows(chunk, answer_cls, messages, answer, usage, mode, seen)
-                answer, usage = self._reask_suspects(chunk, answer_cls, messages, answer, usage, mode)
+                answer, usage = self._reask_suspects(chunk, answer_cls, messages, answer, usage, mode, rules)
             usage.rows_seen = seen
             if self.cache:
                 self.cache.put(key, {"answer": answer.model_dump(mode="json"), "rows_seen": seen})
@@ -142,6 +155,11 @@ class LLMBackend:
         if seen and len(form.indicators) < seen:
             form.notes.append(Note(field="indicators", code="rows_missing",
                                    message=f"the source's table has {seen} rows; the answer has {len(form.indicators)}"))
+        grounding = Grounding(chunk, rules)
+        for path, where in grounding.misplaced(form).items():
+            form.notes.append(Note(field=path, code="misplaced", message=f"{where.why}: {quote(where.place)}"))
+        for path, why in grounding.label_doubts(form).items():
+            form.notes.append(Note(field=path, code="level_ambiguous", message=why))
         return form
 
     def _ask_in_parts(self, chunk: Chunk, answer_cls, mode: str, parts: int, examples: list[Example]):
@@ -279,21 +297,34 @@ class LLMBackend:
         usage.completion_tokens += completion
         self.budget.spend(prompt + completion)
 
-    def _reask_suspects(self, chunk, answer_cls, messages, answer, usage: Usage, mode: str):
-        """One targeted re-ask for fields the source does not bear out. A form whose printed
-        numbers disagree among themselves is left alone: a re-ask would push the model to
-        falsify them."""
+    def _reask_suspects(self, chunk, answer_cls, messages, answer, usage: Usage, mode: str, rules: Form | None):
+        """One targeted re-ask for fields the source does not bear out: a value not printed at
+        its place (a rule it fails, or grounding), a row left out, a value unlike the rules
+        reader's where that one is sure. Each is quoted with its place's text. A form whose
+        printed numbers disagree among themselves is left alone: a re-ask would push the model
+        to falsify them."""
         form = RECORDS[chunk.kind].model_validate(answer, from_attributes=True)
         findings = triage(form, validate(form), None, chunk=chunk.text)
-        suspects = sorted({p for f in findings if f.triage == "extraction_suspect" for p in f.suspect_fields})
-        if not suspects:
+        grounding = Grounding(chunk, rules)
+        places = {p: quote(grounding.place(form, p) or "") for p in
+                  {p for f in findings if f.triage == "extraction_suspect" for p in f.suspect_fields}}
+        places |= {p: quote(where.place) for p, where in grounding.misplaced(form).items()
+                   # rows fewer than the source's were asked for already (_reask_missing_rows)
+                   if p != "indicators" or rules is None or len(form.indicators) >= len(rules.indicators)}
+        if rules is not None:
+            places |= {p: quote(grounding.place(form, p) or "")
+                       for _, p, _, _, equal in compared(rules, form, sure_only=True) if not equal}
+        if not places:
             return answer, usage
-        quotes = "\n".join(f"- {path}: {line}" for path in suspects for line in _source_lines(form, path, chunk.text))
+        suspects = sorted(places)
+        quotes = "\n".join(f"- {path}: {places[path]}" for path in suspects if places[path])
         follow_up = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
                      {"role": "user", "content":
-                      "以下字段的值在原文中找不到，请只根据原文重新读取这些字段，其余字段保持不变，不要计算或改正任何数字：\n"
-                      f"These fields are not found in the source text; re-read only them, as printed: "
-                      f"{', '.join(suspects)}\n原文 / source lines:\n{quotes or '(none found)'}"}]
+                      "以下字段的值与原文该处所印不符（或该处的行缺失），请只根据所引原文重新读取这些字段，其余字段保持不变，"
+                      "不要计算或改正任何数字：\n"
+                      f"These fields do not match what the source prints at their place (or rows printed there are "
+                      f"missing); re-read only them, as printed: {', '.join(suspects)}\n"
+                      f"原文 / source at each place:\n{quotes or '(none found)'}"}]
         second, more = self._optional_ask(answer_cls, follow_up, mode, chunk)
         total = _plus(usage, more)
         total.reasked = suspects
@@ -420,19 +451,3 @@ def _plus(a: Usage, b: Usage) -> Usage:
 
 def _where(chunk: Chunk | None) -> str:
     return f"{chunk.document} 第{chunk.index + 1}张表 / form {chunk.index + 1}: " if chunk else ""
-
-
-def _source_lines(form: Form, path: str, text: str) -> list[str]:
-    """The lines of the form's text where a field's value should be printed."""
-    needle = None
-    if path.startswith("indicators["):
-        i = int(path[len("indicators["):path.index("]")])
-        needle = form.indicators[i].name if i < len(form.indicators) else None
-    elif path.startswith("funds."):
-        needle = FUND_LABELS.get(path.split(".")[1])
-    elif path in ("total_score", "total_weight"):
-        needle = "总分"
-    if not needle:
-        return []
-    key = "".join(needle.split())
-    return [line.strip()[:200] for line in text.split("\n") if key in "".join(line.split())][:2]

@@ -17,16 +17,6 @@ _TOKENS_PER_ROW = {"self_evaluation": 80, "target_declaration": 45}
 _BASE_TOKENS = 600
 
 
-def rows_seen(chunk: Chunk) -> int:
-    """How many indicator rows the source's table holds, as the rules reader counts them."""
-    from .rules import RulesBackend
-
-    try:
-        return len(RulesBackend().extract(chunk).indicators)
-    except Exception:  # a count is a check, never a reason to fail the form
-        return 0
-
-
 def parts_needed(chunk: Chunk, rows: int, max_output_tokens: int) -> int:
     """How many pieces keep each answer within 60% of the model's output budget."""
     estimate = _BASE_TOKENS + rows * _TOKENS_PER_ROW[chunk.kind] + len(chunk.text) // 8

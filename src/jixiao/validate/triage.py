@@ -36,7 +36,7 @@ def triage(form: Form, findings: list[Finding], source: str | None, chunk: str |
     return findings
 
 
-class _Text:
+class PrintedText:
     """A source text with its numbers and its compacted form, each worked out once."""
 
     def __init__(self, text: str):
@@ -65,7 +65,7 @@ class _Text:
         return self._plain
 
 
-def _own_text(values: Values, path: str) -> _Text | None:
+def _own_text(values: Values, path: str) -> PrintedText | None:
     """The text a value was read from: its span, its row's span, else the form's text."""
     cache = values.own_texts
     m = _ROW_FIELD.match(path) if path.startswith("indicators[") else None
@@ -78,10 +78,10 @@ def _own_text(values: Values, path: str) -> _Text | None:
             text = values.source[span.start:span.end] if span is not None else None
         if text is None:  # no span of its own: the form's whole text, worked out once
             if "chunk" not in cache:
-                cache["chunk"] = _Text(values.chunk) if values.chunk is not None else None
+                cache["chunk"] = PrintedText(values.chunk) if values.chunk is not None else None
             cache[key] = cache["chunk"]
         else:
-            cache[key] = _Text(text)
+            cache[key] = PrintedText(text)
     return cache[key]
 
 

@@ -1,0 +1,330 @@
+"""Grounding where the value sits: is a value a model returned printed at its place in the form?
+
+Printed somewhere in the form is not enough: a 二级 label answered as `生态效益指标` for a
+`社会效益指标` row is printed two rows down. The rules reader reads the same chunk offline, and
+cheaply; its reading says where each thing sits: a funds row's line(s), an indicator row's
+line(s) (paired with the answer's rows by name), the label of each row's group (from the text
+layout, or the cell grid when the chunk has tables), the header row that names the project.
+A value is grounded when it is printed there as a whole token (not the head of a longer
+number or name, so a dropped last character does not pass); a row's 一级/二级 is grounded when
+it is the label of the row's group as the rules reader read it. A value printed only
+elsewhere, a label of another group, and a row the rules reader read but the answer
+left out are misplaced: suspects for the targeted re-ask, each quoted with its place's text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from ..evaluate import LONG_TEXTS, pair_rows, values_equal
+from ..schema import FUND_LABELS, Chunk, Form, format_values
+from ..validate.triage import PrintedText
+from ..validate.values import Values
+from .rules.text import compact, loose, parse_number
+
+# A rules reading at least this sure of a field is trusted to say what and where it is (hybrid
+# lets it win a disagreement the source does not settle from this confidence on).
+SURE = 0.9
+_LEVELS = ("level1", "level2")
+_OPERATORS = "=＝≥≤<>≧≦+-"
+_ROW = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
+_QUOTE = 300  # characters of a place quoted in a re-ask
+_RATES = frozenset({"execution_rate"})
+_FIGURE = re.compile(r"(?<![\d.,])\d[\d,]*(?:\.\d+)?(?![\d.,]*\d)")
+
+
+@dataclass(frozen=True)
+class Misplaced:
+    """A value not printed at its place: the place's text (to quote) and why."""
+
+    place: str
+    why: str
+
+
+class Grounding:
+    """Where each field of an answer to `chunk` should be printed, after `rules`, the rules
+    reader's checked reading of the same chunk (None when it could not read it: then only
+    the answer's own row names and the form's labels place its values)."""
+
+    def __init__(self, chunk: Chunk, rules: Form | None):
+        self.chunk, self.rules = chunk, rules
+        self.text = chunk.text
+        self._lines = _line_starts(self.text)
+        self._whole = PrintedText(self.text)
+
+    # --- the checks ---------------------------------------------------------------------
+    def misplaced(self, form: Form) -> dict[str, Misplaced]:
+        """Every field of `form` whose value is not printed at its place, and `indicators`
+        when rows the rules reader read are missing from it."""
+        pairs = self._pairs(form)
+        out: dict[str, Misplaced] = {}
+        for path, value in format_values(form):
+            if path == "kind":  # the kind is read off the title
+                continue
+            if value is None or value == "":
+                if self._read_there(path, pairs) is not None:
+                    out[path] = Misplaced(self.place(form, path, pairs) or "",
+                                          "该处印有值，回答为空 / a value is printed here; the answer left it blank")
+                continue
+            found = self.at_place(form, path, value, pairs)
+            if found is False:
+                out[path] = Misplaced(self.place(form, path, pairs) or "", self._why(form, path, pairs))
+        missing = self._missing_rows(form, pairs)
+        if missing:
+            out["indicators"] = Misplaced("\n".join(missing), f"{len(missing)} row(s) printed here are missing "
+                                                               "from the answer")
+        return out
+
+    def at_place(self, form: Form, path: str, value: object, pairs: dict[int, int] | None = None) -> bool | None:
+        """True if `value` (the answer's, at `path`) is printed at its place, False if not,
+        None if its place is not known."""
+        pairs = self._pairs(form) if pairs is None else pairs
+        row = _ROW.match(path)
+        if row and row.group(2) in _LEVELS:
+            expected = self._group_label(int(row.group(1)), row.group(2), pairs)
+            if expected is None or compact(str(value)) == compact(expected):
+                return None if expected is None else True
+            # Another group's label: misplaced, unless the layout leaves the group open (the
+            # rules reader unsure of it) and the label is printed in the form; then it is a
+            # doubt for a reviewer (`label_doubts`).
+            if self._sure_of(int(row.group(1)), row.group(2), pairs):
+                return False
+            return None if compact(str(value)) in self._whole.plain else False
+        if self._read_alike(path, value, pairs):
+            return True  # the rules reader read the same value at this place (a cell split by other text)
+        place = self.place(form, path, pairs)
+        if place is None:
+            return None
+        field = path.rsplit(".", 1)[-1]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return printed_figure(float(value), place, rate=field in _RATES)
+        if field in LONG_TEXTS:  # a paragraph: its words, not its ends (a reader may trim a cell's edge)
+            return compact(str(value)) in PrintedText(place).plain
+        return printed_whole(str(value), place)
+
+    def label_doubts(self, form: Form) -> dict[str, str]:
+        """The 一级/二级 labels of `form` that differ from the rules reader's where the layout
+        leaves a row's group open (the rules reader unsure): a re-ask cannot settle what the
+        print does not say, so they are for a reviewer. Path → why."""
+        pairs = self._pairs(form)
+        out = {}
+        for j, row in enumerate(form.indicators):
+            for level in _LEVELS:
+                value, expected = getattr(row, level), self._group_label(j, level, pairs)
+                if value and expected and compact(value) != compact(expected) and not self._sure_of(j, level, pairs) \
+                        and compact(value) in self._whole.plain:
+                    out[f"indicators[{j}].{level}"] = (
+                        f"版式未定该行所属的组：规则读取为「{expected}」，LLM 读取为「{value}」 / the layout leaves this "
+                        f"row's group open: the rules reader read {expected!r}, the LLM {value!r}")
+        return out
+
+    def place(self, form: Form, path: str, pairs: dict[int, int] | None = None) -> str | None:
+        """The text where the answer's `path` should be printed (whole lines), or None."""
+        pairs = self._pairs(form) if pairs is None else pairs
+        row = _ROW.match(path)
+        if row:
+            return self._row_place(form, int(row.group(1)), pairs)
+        if path.startswith("funds."):
+            key = path.split(".")[1]
+            spans = [s for p, s in self._spans().items() if p.startswith(f"funds.{key}.") or p == f"funds.{key}"]
+            if spans:
+                return self._lines_of(spans)
+            return self._lines_with(FUND_LABELS.get(key))
+        span = self._spans().get(path)
+        if span is not None:
+            return self._lines_of([span])
+        return self.text  # no place known: the form as a whole (a value printed nowhere is still caught)
+
+    # --- places -------------------------------------------------------------------------
+    def _pairs(self, form: Form) -> dict[int, int]:
+        """The answer's row index → the rules reading's row index."""
+        if self.rules is None or self.rules.kind != form.kind:
+            return {}
+        return {j: i for i, j in pair_rows(self.rules.indicators, form.indicators).items()}
+
+    def _read_alike(self, path: str, value: object, pairs: dict[int, int]) -> bool:
+        """Whether the rules reading holds the same value for the same field, read with a span."""
+        mine = self._read_there(path, pairs)
+        return mine is not None and values_equal(path.rsplit(".", 1)[-1], mine, value)
+
+    def _read_there(self, path: str, pairs: dict[int, int]) -> object:
+        """The rules reading's value for the answer's `path`, if it read one with a span (at a
+        place it can show), else None."""
+        if self.rules is None:
+            return None
+        row = _ROW.match(path)
+        if row:
+            i = pairs.get(int(row.group(1)))
+            if i is None or not (f"indicators[{i}]" in self._spans() or self.rules.indicators[i].span):
+                return None
+            return getattr(self.rules.indicators[i], row.group(2), None)
+        return Values(self.rules).get(path) if path in self._spans() else None
+
+    def _spans(self) -> dict:
+        return self.rules.field_spans if self.rules is not None and self.rules.field_spans else {}
+
+    def _row_place(self, form: Form, j: int, pairs: dict[int, int]) -> str | None:
+        i = pairs.get(j)
+        if i is not None:
+            span = self._spans().get(f"indicators[{i}]") or self.rules.indicators[i].span
+            if span is not None:
+                return self._lines_of([span])
+            return self._lines_with(self.rules.indicators[i].name)
+        name = form.indicators[j].name if j < len(form.indicators) else None
+        return self._lines_with(name)
+
+    def _group_label(self, j: int, level: str, pairs: dict[int, int]) -> str | None:
+        i = pairs.get(j)
+        return getattr(self.rules.indicators[i], level) if i is not None else None
+
+    def _sure_of(self, j: int, level: str, pairs: dict[int, int]) -> bool:
+        i = pairs.get(j)
+        return i is not None and (self.rules.field_confidence or {}).get(f"indicators[{i}].{level}", 0.0) >= SURE
+
+    def _why(self, form: Form, path: str, pairs: dict[int, int]) -> str:
+        row = _ROW.match(path)
+        if row and row.group(2) in _LEVELS:
+            return (f"该行所在组的标签是「{self._group_label(int(row.group(1)), row.group(2), pairs)}」 / "
+                    f"the label of this row's group reads {self._group_label(int(row.group(1)), row.group(2), pairs)!r}")
+        return "该处没有印这个值 / not printed at its place in the form"
+
+    def _missing_rows(self, form: Form, pairs: dict[int, int]) -> list[str]:
+        """The lines of the rows the rules reader read (by name) that no answer row pairs with."""
+        if self.rules is None or self.rules.kind != form.kind:
+            return []
+        paired = set(pairs.values())
+        return [self._row_place(self.rules, i, {i: i}) or row.name for i, row in enumerate(self.rules.indicators)
+                if i not in paired and row.name]
+
+    def _lines_of(self, spans) -> str:
+        """The whole lines of the chunk that the (document-offset) spans touch."""
+        base = self.chunk.span.start
+        start = min(s.start for s in spans) - base
+        end = max(s.end for s in spans) - base
+        start = max(0, min(start, len(self.text)))
+        end = max(start, min(end, len(self.text)))
+        first = self.text.rfind("\n", 0, start) + 1
+        last = self.text.find("\n", end)
+        return self.text[first:len(self.text) if last < 0 else last]
+
+    def _lines_with(self, needle: str | None) -> str | None:
+        """The lines where `needle` is printed (its characters may be split by spaces or line
+        breaks), each with the line before and after (a row's figures may sit beside either)."""
+        key = compact(needle or "")
+        if not key:
+            return None
+        found = [m.span() for m in loose(key).finditer(self.text)]
+        if not found:
+            return None
+        pieces = []
+        for start, end in found:
+            first = self._line_index(start)
+            last = self._line_index(max(start, end - 1))
+            lo = self._lines[max(0, first - 1)]
+            hi = self._lines[last + 2] - 1 if last + 2 < len(self._lines) else len(self.text)
+            pieces.append(self.text[lo:hi])
+        return "\n".join(pieces)
+
+    def _line_index(self, offset: int) -> int:
+        from bisect import bisect_right
+
+        return bisect_right(self._lines, offset) - 1
+
+
+def rules_reading(chunk: Chunk) -> Form | None:
+    """The rules reader's reading of a chunk, checked (its field confidences set), or None
+    when it cannot read it: a place to look, never a reason to fail the form."""
+    from .rules import RulesBackend
+
+    try:
+        return checked(RulesBackend().extract(chunk), chunk)
+    except Exception:  # noqa: BLE001 - any failure of the rules reader leaves the LLM's reading unplaced
+        return None
+
+
+def checked(form: Form, chunk: Chunk, threshold: float | None = None) -> Form:
+    """`form`, read from `chunk`, validated, scored and routed (spans index the document:
+    the chunk is padded to its place in it)."""
+    from ..pipeline import check_form
+    from ..route import DEFAULT_THRESHOLD
+
+    source = " " * chunk.span.start + chunk.text
+    return check_form(form, source, DEFAULT_THRESHOLD if threshold is None else threshold, chunk.boxes)
+
+
+def quote(place: str) -> str:
+    """A place's text as quoted in a re-ask: lines joined, runs of space folded, cut short."""
+    text = " / ".join(" ".join(line.split()) for line in place.split("\n") if line.strip())
+    return text if len(text) <= _QUOTE else text[:_QUOTE] + " …"
+
+
+def printed_whole(value: str, place: str) -> bool:
+    """Whether `value` is printed in `place` as a whole token: its characters in order (spaces
+    and line breaks between them allowed, as layouts split cells), and not run on into the
+    printed characters before or after it (a digit, a decimal, a unit, more of the same
+    name): `=28` is not printed whole in `=28人`, nor `才覆盖率` in `人才覆盖率`."""
+    key = compact(_normal(value))
+    if not key:
+        return True
+    text = _normal(place).replace("|", " ")
+    return any(_bounded(text, m.start(), m.end()) for m in _pattern(key).finditer(text))
+
+
+def printed_figure(value: float, place: str, rate: bool = False) -> bool:
+    """Whether `value` is printed in `place` as a figure of its own: a whole number token
+    (not part of a longer one), and, unless it is a `rate` (printed with %), not a target or
+    an actual (a figure after an operator, or with % or a unit after it)."""
+    text = _normal(place)
+    for m in _FIGURE.finditer(text):
+        number = parse_number(m.group(0))
+        if number is None or abs(number - value) > 1e-9 * max(1.0, abs(value)):
+            continue
+        after = text[m.end():m.end() + 1]
+        before = text[:m.start()].rstrip()[-1:]
+        if rate or not (after == "%" or after.isalpha() or (before and before in _OPERATORS)):
+            return True
+    return False
+
+
+def _pattern(key: str) -> re.Pattern[str]:
+    """Like `loose`, but a number's digits stay together: `00` is not `0 0`, two cells."""
+    parts = [re.escape(key[0])] if key else []
+    for a, b in zip(key, key[1:]):
+        parts.append(("" if _figure_char(a) and _figure_char(b) else r"\s*") + re.escape(b))
+    return re.compile("".join(parts))
+
+
+def _figure_char(ch: str) -> bool:
+    return ch.isdigit() or ch in ".,"
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def _bounded(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    if before in "(（" and after in ")）":
+        return True  # a bracketed token, as a unit is printed: （万元）
+    return not _joined(before, text[start]) and not _joined(text[end - 1], after)
+
+
+def _joined(a: str, b: str) -> bool:
+    """Whether two characters printed side by side (no space) belong to one token."""
+    if b.isdigit():
+        return a.isdigit() or a in ".," or a in _OPERATORS
+    if a.isdigit():
+        return b in ".,%" or b.isalpha()  # more digits, a unit (人, 个, 万元)
+    if b in ")）" or a in "(（":
+        return True
+    return _cjk(a) and _cjk(b)
+
+
+def _cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def _line_starts(text: str) -> list[int]:
+    return [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
