@@ -36,8 +36,10 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
               threshold: float = DEFAULT_THRESHOLD, retry_failed: bool = False, concurrency: int = 1,
               max_file_mb: float = MAX_FILE_MB,
               progress: Callable[[BatchSummary], None] | None = None,
-              lock_wait: float | None = None) -> BatchSummary:
-    """Extract every input into the store in `out`; see the module's docstring."""
+              lock_wait: float | None = None, workers: int = 1) -> BatchSummary:
+    """Extract every input into the store in `out`; see the module's docstring. The files
+    are read in `workers` processes; this process alone writes the store, in input order, so the store holds the same
+    whatever reads them."""
     wait = _lock_wait() if lock_wait is None else lock_wait
     with run_lock(out, wait, lambda: print(
             f"{out}: 另一个 jixiao run 正在写入，等待最多 {wait:g} 秒… / another `jixiao run` is writing to this "
@@ -48,7 +50,7 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
 
         def read(paths) -> None:
             for result in extract_paths(paths, backend, threshold=threshold, concurrency=concurrency,
-                                         max_file_mb=max_file_mb):
+                                         max_file_mb=max_file_mb, workers=workers):
                 _keep(result, store, summary, run)
                 if progress:
                     progress(summary)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
-import jsonlines
 import typer
 from typer.core import TyperGroup
 from rich.console import Console
@@ -25,13 +25,14 @@ from .errors import InputError, JixiaoError
 from .ingest import ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
 from .pipeline import extract_paths
+from .workers import default_workers
 from .redact import install_redaction
 from .batch import MAX_FILE_MB, run_batch
 from .evaluate import evaluate
 from .export import export
 from .report import render_html, render_text
 from .runs import compare_runs, eval_run, load_gold, load_predictions, load_report
-from .schema import BatchSummary, DocumentResult, EvalReport
+from .schema import BatchSummary, DocumentResult, EvalReport, Tally
 from .segment import segment
 from .validate import validate
 from .validate.triage import triage
@@ -64,6 +65,9 @@ ExamplesOption = Annotated[Optional[Path], typer.Option(
 ExamplesKOption = Annotated[Optional[int], typer.Option(min=1, help="At most this many examples in a prompt (default 3).")]
 ExamplesTokensOption = Annotated[Optional[int], typer.Option(
     min=1, help="At most this many estimated tokens of examples in a prompt (default 8000).")]
+WorkersOption = Annotated[Optional[int], typer.Option(
+    min=1, help="Worker processes reading documents (default: the CPU count). An LLM back-end's --concurrency, "
+                "--rpm, --tpm and --max-tokens-total are shared out among them.")]
 
 
 @app.command()
@@ -88,6 +92,7 @@ def extract(
     examples_tokens: ExamplesTokensOption = None,
     max_file_mb: Annotated[float, typer.Option(
         min=0.0, help="Larger text files are refused, not read (PDFs and images: ten times this).")] = MAX_FILE_MB,
+    workers: WorkersOption = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
     """提取 / Extract: one JSON line per document, {"document": ..., "forms": [...]}, each form
@@ -105,36 +110,37 @@ def extract(
     if not paths:
         err.print("error: 没有可读取的文件 / no input files found (.txt, .md, .pdf, .docx, .xlsx, .xls, .html, .json)", highlight=False)
         raise typer.Exit(2)
-    failed = forms = review = failed_forms = 0
+    failed, tally = 0, Tally()
     try:
-        sink = output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout)
+        sink = output.open("wb") if output else nullcontext(sys.stdout.buffer)
     except OSError as exc:
         _fail(InputError(f"{output}: 无法写入输出文件 / cannot write the output file ({exc.strerror})"), 2)
-    with sink as stream, jsonlines.Writer(stream, dumps=_dumps, flush=True) as writer, _progress(len(paths)) as bar:
+    # Workers start before the progress bar, so no other thread runs while they are forked.
+    results = extract_paths(paths, chosen, threshold=threshold, concurrency=settings.concurrency,
+                            max_file_mb=max_file_mb, workers=workers or default_workers(), lines=True)
+    with sink as stream, _progress(len(paths)) as bar:
         task = bar.add_task("extract", total=len(paths)) if bar else None
-        for result in extract_paths(paths, chosen, threshold=threshold, concurrency=settings.concurrency,
-                                    max_file_mb=max_file_mb):
+        for result in results:
             if result.ok:
-                writer.write(result.record.model_dump(mode="json"))
-                forms += len(result.record.forms)
-                review += sum(f.route is not None and f.route.decision == "needs_review" for f in result.record.forms)
-                for f in result.record.forms:
-                    if f.error:
-                        failed_forms += 1
-                        err.print("form failed 表提取失败:", style="red", end=" ")
-                        err.print(f.error, markup=False, highlight=False)
+                stream.write(result.line + b"\n")
+                stream.flush()  # a line written is kept, whatever happens to the run after it
+                tally.add(result.tally)
+                for error in result.tally.form_errors:
+                    err.print("form failed 表提取失败:", style="red", end=" ")
+                    err.print(error, markup=False, highlight=False)
             else:
                 failed += 1
                 _report(result, debug)
             if bar:
-                bar.advance(task)
-    err.print(f"documents {len(paths)} · forms {forms} · needs review {review} · failed documents {failed} · "
-              f"failed forms {failed_forms}  (文档 {len(paths)} · 表 {forms} · 待复核 {review} · 失败文档 {failed} · "
-              f"失败表 {failed_forms})", highlight=False)
-    totals = getattr(chosen, "totals", None)
-    if totals is not None:
-        err.print(f"LLM usage: requests {totals.requests} · prompt tokens {totals.prompt_tokens} · completion tokens "
-                  f"{totals.completion_tokens} · cache hits {totals.cache_hits}/{totals.forms} forms", highlight=False)
+                _advance(bar, task)
+    failed_forms = len(tally.form_errors)
+    err.print(f"documents {len(paths)} · forms {tally.forms} · needs review {tally.needs_review} · failed documents "
+              f"{failed} · failed forms {failed_forms}  (文档 {len(paths)} · 表 {tally.forms} · 待复核 {tally.needs_review}"
+              f" · 失败文档 {failed} · 失败表 {failed_forms})", highlight=False)
+    if getattr(chosen, "totals", None) is not None:  # an LLM back-end: what the forms cost, summed over workers
+        used = tally.usage
+        err.print(f"LLM usage: requests {used.requests} · prompt tokens {used.prompt_tokens} · completion tokens "
+                  f"{used.completion_tokens} · cache hits {used.cache_hits}/{used.forms} forms", highlight=False)
     raise typer.Exit(1 if failed or failed_forms else 0)
 
 
@@ -156,6 +162,7 @@ def run_command(
     examples_tokens: ExamplesTokensOption = None,
     max_file_mb: Annotated[float, typer.Option(
         help="Larger text files are refused, not read (PDFs and images: ten times this).")] = MAX_FILE_MB,
+    workers: WorkersOption = None,
 ) -> None:
     """批量运行 / Batch: extract into a resumable store under --out. A re-run skips finished
     documents; a kill at any moment loses nothing finished. Exit 1 when any document failed."""
@@ -171,14 +178,16 @@ def run_command(
     if not total:
         _fail(InputError("没有可读取的文件 / no input files found (.txt, .md, .pdf, .docx, .xlsx, .xls, .html, .json)"), 2)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True, disable=total <= 1) as bar:
+                  console=err, transient=True, disable=total <= 1, auto_refresh=False) as bar:
         task = bar.add_task("run", total=total)
 
         def show(s: BatchSummary) -> None:
             bar.update(task, completed=s.done + s.failed + s.skipped + s.duplicates,
                        description=f"accepted {s.accepted} · review {s.needs_review} · failed {s.failed}")
+            _refresh(bar)
         try:
-            summary = run_batch(inputs, out, chosen, threshold, retry_failed, settings.concurrency, max_file_mb, show)
+            summary = run_batch(inputs, out, chosen, threshold, retry_failed, settings.concurrency, max_file_mb, show,
+                                workers=workers or default_workers())
         except JixiaoError as exc:
             err.print("error 错误:", style="red", end=" ")
             err.print(str(exc), markup=False, highlight=False)
@@ -234,15 +243,29 @@ def doctor(
     raise typer.Exit(0 if all(ok for name, ok, _ in report if name in ("reachable", "key")) else 1)
 
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False)
-
-
 def _progress(total: int):
     if total <= 1:
         return nullcontext(None)
+    # Refreshed by hand (_refresh), not by rich's refresh thread: worker processes are forked
+    # while no other thread runs.
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err, transient=True)
+                    TimeRemainingColumn(), console=err, transient=True, auto_refresh=False)
+
+
+def _advance(bar: Progress, task) -> None:
+    bar.advance(task)
+    _refresh(bar)
+
+
+_shown = [0.0]
+
+
+def _refresh(bar: Progress) -> None:
+    """Redraw the bar, ten times a second at most (a redraw per document would cost more than reading it)."""
+    now = time.monotonic()
+    if now - _shown[0] >= 0.1:
+        _shown[0] = now
+        bar.refresh()
 
 
 def _report(result: DocumentResult, debug: bool) -> None:

@@ -51,6 +51,20 @@ class LLMSettings(BaseModel):
         """An endpoint is configured when a base URL or a key and a model are set."""
         return bool(self.model and (self.base_url or self.api_key))
 
+    def share(self, parts: int) -> LLMSettings:
+        """One of `parts` worker processes' part of the run's limits: requests in flight,
+        requests and tokens per minute and the token budget, each divided evenly (in flight
+        rounded down, at least one), so that together the workers keep to what was set."""
+        if parts <= 1:
+            return self
+        def divided(limit):
+            return None if limit is None else limit / parts
+        return self.model_copy(update={
+            "concurrency": max(1, self.concurrency // parts),
+            "requests_per_minute": divided(self.requests_per_minute),
+            "tokens_per_minute": divided(self.tokens_per_minute),
+            "max_tokens_total": None if self.max_tokens_total is None else max(1, self.max_tokens_total // parts)})
+
     def key(self) -> str:
         # Local servers (vLLM, Ollama, llama.cpp) accept any key; the client insists on one.
         return self.api_key.get_secret_value() if self.api_key else "not-needed"

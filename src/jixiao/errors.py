@@ -66,3 +66,13 @@ class ConfigError(JixiaoError):
 class BadExamples(ConfigError):
     """The `--examples` folder cannot serve: not there, a file in it not a gold file, or no
     form in it approved by a reviewer and kept with its source text."""
+
+
+class UnexpectedError(JixiaoError):
+    """A fault in jixiao itself while reading one file (a bug, or a reader's library failing):
+    that file fails with the cause named, the batch goes on; --debug shows the traceback."""
+
+
+class WorkerDied(JixiaoError):
+    """The worker process reading a file ended without an answer (killed, out of memory, a
+    crash in a native library): that file fails by name, the batch goes on in a new worker."""

@@ -12,20 +12,24 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from .backends import Backend, get_backend
 from .confidence import score
-from .errors import ExtractionFailed, JixiaoError
+from .errors import ExtractionFailed, JixiaoError, UnexpectedError
 from .extract import extract_form
 from .ingest import MAX_FILE_MB, ingest, ingest_text, iter_paths
 from .route import DEFAULT_THRESHOLD, route
-from .schema import (Chunk, DocumentRecord, DocumentResult, Form, FormSource, SelfEvaluation, SourceDoc,
+from .schema import (Chunk, DocumentRecord, DocumentResult, Form, FormSource, SelfEvaluation, SourceDoc, Tally,
                      TargetDeclaration, TextBox)
 from .provenance import field_boxes
 from .segment import segment
 from .validate import validate
 from .validate.triage import triage
+from .workers import read_in_workers, workers_for
 
 _RECORDS = {"self_evaluation": SelfEvaluation, "target_declaration": TargetDeclaration}
+_LINE = TypeAdapter(DocumentRecord)
 
 
 def _backend(backend: Backend | str | None) -> Backend:
@@ -88,19 +92,42 @@ class _Pending:
 
 def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rules",
                   threshold: float = DEFAULT_THRESHOLD, concurrency: int = 1,
-                  max_file_mb: float | None = MAX_FILE_MB) -> Iterator[DocumentResult]:
+                  max_file_mb: float | None = MAX_FILE_MB, workers: int = 1,
+                  lines: bool = False) -> Iterator[DocumentResult]:
     """One result per file, in order; a file that fails yields its error and the rest go on
     (a file over `max_file_mb`, or not a regular file, fails by name without being read).
     With `concurrency` > 1, forms are read at once across documents: half as many again as
     `concurrency` are worked on, so that while some are prepared or checked, `concurrency`
     are waiting on the model. (The LLM back-end's own `concurrency` setting caps its
-    requests in flight.)"""
-    backend = _backend(backend)
+    requests in flight.)
+
+    With `workers` > 1 the files are read in that many worker processes (workers.py); the
+    results are the same, in the same order. With `lines`, each record comes as its JSON `line` and
+    `tally` (made where it was read), not as a `record`."""
+    paths, backend = iter_paths(inputs), _backend(backend)
+    workers = workers_for(backend, workers, len(paths))
+    if workers > 1:
+        return read_in_workers(paths, backend, threshold, concurrency, max_file_mb, workers, lines)
+    results = _read_here(paths, backend, threshold, concurrency, max_file_mb)
+    return map(as_line, results) if lines else results
+
+
+def as_line(result: DocumentResult) -> DocumentResult:
+    """The result with its record as a JSON line and a tally (pydantic's own serializer,
+    compact, Chinese as Chinese), ready to be written."""
+    if not result.ok:
+        return result
+    return DocumentResult(path=result.path, line=_LINE.dump_json(result.record), tally=Tally.of(result.record))
+
+
+def _read_here(paths: list[Path], backend: Backend, threshold: float, concurrency: int,
+               max_file_mb: float | None) -> Iterator[DocumentResult]:
+    """The files read in this process (forms on a thread pool, for an LLM's waits)."""
     window = max(2, concurrency * 2)  # documents read ahead: enough to keep the pool busy
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency + concurrency // 2))
     try:
         pending: deque[_Pending] = deque()
-        for path in iter_paths(inputs):
+        for path in paths:
             pending.append(_start(path, backend, pool, threshold, max_file_mb))
             while len(pending) > window:
                 yield _finish(pending.popleft(), threshold)
@@ -118,6 +145,8 @@ def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor, threshold: fl
         chunks = segment(doc)
     except JixiaoError as exc:
         return _Pending(path, error=exc)
+    except Exception as exc:  # a fault of jixiao's own, or of a reader's library: this file fails alone
+        return _Pending(path, error=unexpected(path, exc))
     # Each form is read and checked in a worker, so checking overlaps other forms' requests.
     return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc.text, threshold) for chunk in chunks])
 
@@ -133,6 +162,8 @@ def _finish(item: _Pending, threshold: float) -> DocumentResult:
         forms = [f.result() for f in item.futures]
     except JixiaoError as exc:
         return _failure(item.path, exc)
+    except Exception as exc:
+        return _failure(item.path, unexpected(item.path, exc))
     return DocumentResult(path=str(item.path), record=DocumentRecord(document=item.doc.name, forms=forms),
                           text=item.doc.text)
 
@@ -141,3 +172,12 @@ def _failure(path: Path, exc: JixiaoError) -> DocumentResult:
     cause = exc.__cause__
     trace = "".join(traceback.format_exception(cause)) if cause else None
     return DocumentResult(path=str(path), error=str(exc), traceback=trace)
+
+
+def unexpected(path: Path | str, exc: BaseException) -> UnexpectedError:
+    """A fault that is not one of jixiao's named errors, named for the file it stopped."""
+    error = UnexpectedError(f"{path}: 读取时出现意外错误，此文件未读，其余照常 / unexpected error while reading this file "
+                            f"({type(exc).__name__}: {exc}); the rest of the batch goes on (--debug shows the traceback; "
+                            "please report it)")
+    error.__cause__ = exc
+    return error

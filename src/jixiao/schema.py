@@ -373,14 +373,47 @@ class Chunk(BaseModel):
     notes: list[Note] = Field(default_factory=list, description="what segmenting noticed: a form found without its title")
 
 
+class Tally(BaseModel):
+    """What a record written out as a line counts for the run's summary: its forms, those
+    sent to review, the failed forms' errors and what the LLM cost (summed over its forms)."""
+
+    forms: int = 0
+    needs_review: int = 0
+    form_errors: list[str] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+
+    @classmethod
+    def of(cls, record: DocumentRecord) -> Tally:
+        spent = [f.usage for f in record.forms if f.usage is not None]
+        return cls(forms=len(record.forms),
+                   needs_review=sum(f.route is not None and f.route.decision == "needs_review" for f in record.forms),
+                   form_errors=[f.error for f in record.forms if f.error],
+                   usage=Usage(requests=sum(u.requests for u in spent), prompt_tokens=sum(u.prompt_tokens for u in spent),
+                               completion_tokens=sum(u.completion_tokens for u in spent), forms=len(spent),
+                               cache_hits=sum(u.cached for u in spent)))
+
+    def add(self, other: Tally) -> None:
+        self.forms += other.forms
+        self.needs_review += other.needs_review
+        self.form_errors += other.form_errors
+        u, o = self.usage, other.usage
+        self.usage = Usage(requests=u.requests + o.requests, prompt_tokens=u.prompt_tokens + o.prompt_tokens,
+                           completion_tokens=u.completion_tokens + o.completion_tokens, forms=u.forms + o.forms,
+                           cache_hits=u.cache_hits + o.cache_hits)
+
+
 class DocumentResult(BaseModel):
-    """The outcome of one input file: its record, or the error that stopped it."""
+    """The outcome of one input file: its record, or the error that stopped it. Written out
+    (`jixiao extract`), the record travels as its JSON `line` and `tally` instead: made where
+    the file was read (a worker process), so the writer only writes bytes."""
 
     path: str
     record: DocumentRecord | None = None
     error: str | None = None
     traceback: str | None = Field(None, description="the underlying cause, shown with --debug")
     text: str | None = Field(None, description="the document's cleaned text (kept by batch runs for review)")
+    line: bytes | None = Field(None, description="the record as one line of JSON (UTF-8, no newline)")
+    tally: Tally | None = None
 
     @property
     def ok(self) -> bool:

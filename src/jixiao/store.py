@@ -91,9 +91,27 @@ def run_lock(folder: str | Path, wait: float, waiting: Callable[[], None] | None
                 waiting()
                 waiting = None
             time.sleep(0.2)
+        _HELD.add(handle)
         yield
     finally:
+        _HELD.discard(handle)
         handle.close()  # closing the file releases the lock
+
+
+# Run locks this process holds. A forked worker process closes its copies at once: a lock
+# lives while any copy of its file is open, and a worker outliving a killed run must not
+# keep the next run waiting.
+_HELD: set = set()
+
+
+def _close_held_locks() -> None:
+    for handle in list(_HELD):
+        handle.close()
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_held_locks)
 
 
 def _unwritable(folder: Path, exc: Exception) -> ConfigError:

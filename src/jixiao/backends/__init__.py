@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from ..config import LLMSettings, load_settings
@@ -37,6 +38,20 @@ def _hybrid(settings: LLMSettings, use_cache: bool) -> Backend:
     return HybridBackend(RulesBackend(), LLMBackend(settings, use_cache=use_cache))
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """A back-end as another process builds it: its registered name, settings and cache
+    choice. A worker process or Ray actor builds its own from this (an LLM client, its rate
+    limiter and connections are never shared across processes)."""
+
+    name: str
+    settings: LLMSettings
+    use_cache: bool = True
+
+    def build(self) -> Backend:
+        return get_backend(self.name, self.settings, self.use_cache)
+
+
 REGISTRY: dict[str, Callable[[LLMSettings, bool], Backend]] = {"rules": _rules, "llm": _llm, "hybrid": _hybrid}
 
 
@@ -58,4 +73,6 @@ def get_backend(name: str | None = None, settings: LLMSettings | None = None, us
         raise BackendUnavailable(
             f"未知的后端 '{name}'，可用：{known} / unknown back-end '{name}'; available: {known}"
         ) from None
-    return factory(settings, use_cache)
+    backend = factory(settings, use_cache)
+    backend.recipe = Recipe(name, settings, use_cache)  # how a worker process builds its own
+    return backend

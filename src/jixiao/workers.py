@@ -1,0 +1,182 @@
+"""Documents read in worker processes: every core busy, the results in input order, and one
+writer (the caller: the JSON lines of `jixiao extract`, the store of `jixiao run`).
+
+Files go to the workers in small batches (a few documents each, so that a worker's thread
+pool can keep an LLM's requests in flight across documents). Each worker builds its own
+back-end from the caller's recipe (an LLM client with its own connections, rate limiter and
+cache handle; an OCR engine loaded once per worker) and reads its batch exactly as one
+process would, so the results are the same whatever the number of workers.
+
+An LLM back-end's limits are the run's: with N workers each gets 1/N of `--concurrency`
+(rounded down; there are never more workers than that), of `--rpm`, `--tpm` and of
+`--max-tokens-total` (`LLMSettings.share`).
+
+A file whose worker dies (killed, out of memory, a crash in a native library) is read again
+alone in a fresh worker: a file that kills its worker again fails by name (WorkerDied), and
+the batch goes on. A worker whose parent is gone (a killed run) stops by itself."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+from .backends import Backend, Recipe
+from .errors import WorkerDied
+from .schema import DocumentResult
+
+BATCH_MAX = 8  # documents per batch at most: small enough to spread a batch of scans evenly
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on (its affinity where the system tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def shipped(backend: Backend, workers: int) -> Backend | Recipe:
+    """What a worker is given to build its back-end: the recipe (with its share of an LLM's
+    limits) where the back-end came from `get_backend`, else the back-end itself (pickled
+    where a worker cannot inherit it)."""
+    recipe = getattr(backend, "recipe", None)
+    if recipe is None:
+        return backend
+    return replace(recipe, settings=recipe.settings.share(workers))
+
+
+def workers_for(backend: Backend, workers: int, files: int) -> int:
+    """How many workers to start: no more than the files, nor (for an LLM back-end) than the
+    requests it may have in flight, so that each worker has at least one."""
+    recipe = getattr(backend, "recipe", None)
+    if recipe is not None and recipe.name != "rules":
+        workers = min(workers, recipe.settings.concurrency)
+    return max(1, min(workers, files))
+
+
+def read_in_workers(paths: list[Path], backend: Backend, threshold: float, concurrency: int,
+                    max_file_mb: float | None, workers: int, lines: bool) -> Iterator[DocumentResult]:
+    """One result per file, in order, read in `workers` processes (see the module's docstring)."""
+    size = max(1, min(BATCH_MAX, len(paths) // (workers * BATCH_MAX)))
+    batches = [paths[i:i + size] for i in range(0, len(paths), size)]
+    job = partial(_read_batch, threshold=threshold, concurrency=max(1, concurrency // workers),
+                  max_file_mb=max_file_mb, lines=lines)
+    pool = _Pool(workers, shipped(backend, workers))
+    return pool.results(batches, job)
+
+
+class _Pool:
+    """A process pool that hands back each batch's results in order, and outlives a worker's death."""
+
+    def __init__(self, workers: int, backend: Backend | Recipe):
+        self.workers, self.backend = workers, backend
+        self.executor = self._started()
+
+    def _started(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_start_worker,
+                                       initargs=(self.backend,))
+        executor.submit(_ready)  # forked now, while _context() knows what this process is running
+        return executor
+
+    def results(self, batches: list[list[Path]], job) -> Iterator[DocumentResult]:
+        pending: deque[tuple[list[Path], Future]] = deque()
+        finished = False
+        try:
+            for batch in batches:
+                pending.append((batch, self.executor.submit(job, batch)))
+                while len(pending) > 2 * self.workers:  # batches ahead: every worker has its next one
+                    yield from self._take(pending, job)
+            while pending:
+                yield from self._take(pending, job)
+            finished = True
+        finally:
+            if finished:
+                self.executor.shutdown(wait=True)
+            else:
+                self._stop()  # Ctrl-C, or a consumer that stopped early: no batch is read for nothing
+
+    def _take(self, pending: deque, job) -> list[DocumentResult]:
+        batch, future = pending.popleft()
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            # A worker died: which file killed it is found by reading each of this batch's
+            # files alone; the batches after it go to the fresh pool as they were.
+            self._restart()
+            rest = [b for b, _ in pending]
+            pending.clear()
+            results = [self._alone(path, job) for path in batch]
+            pending.extend((b, self.executor.submit(job, b)) for b in rest)
+            return results
+
+    def _alone(self, path: Path, job) -> DocumentResult:
+        try:
+            return self.executor.submit(job, [path]).result()[0]
+        except BrokenProcessPool:
+            self._restart()
+            return DocumentResult(path=str(path), error=str(WorkerDied(
+                f"{path}: 读取此文件的工作进程意外退出（被终止、内存不足或库崩溃），此文件未读，其余照常 / the worker process "
+                "reading this file ended without an answer (killed, out of memory, or a crash in a library it uses): "
+                "this file was not read; the rest of the batch goes on")))
+
+    def _restart(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self._started()
+
+    def _stop(self) -> None:
+        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # a worker mid-scan would otherwise finish its page first
+            process.terminate()
+
+
+def _context():
+    """Fork where it is safe (Linux, only this thread running: nothing half-locked is copied),
+    so a worker starts in milliseconds with everything imported; else a fork server or spawn,
+    which import jixiao afresh in a clean process."""
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["jixiao.pipeline", "jixiao.backends.rules"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+_here: dict[str, Backend] = {}
+
+
+def _start_worker(backend: Backend | Recipe) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    _here["backend"] = backend.build() if isinstance(backend, Recipe) else backend
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    # A run killed with -9 leaves its workers waiting on a queue no one will write to again.
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _ready() -> None:
+    """Nothing: a first task, so that the workers start when the pool is made."""
+
+
+def _read_batch(paths: list[Path], threshold: float, concurrency: int, max_file_mb: float | None,
+                lines: bool) -> list[DocumentResult]:
+    from .pipeline import extract_paths
+
+    return list(extract_paths(paths, _here["backend"], threshold, concurrency, max_file_mb, lines=lines))
