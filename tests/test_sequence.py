@@ -101,3 +101,38 @@ def test_qualitative_targets_outside_the_vocabulary_and_targets_printed_after_th
     assert [(r.name, r.target, r.actual, r.weight, r.score) for r in form.indicators] == [
         ("居委会运转情况", "正常运转", "达成指标", 12.0, 12.0), ("居民群众满意度", "≥85.00(%)", "85.00(%)", 12.0, 11.0)]
     assert (form.total_weight, form.total_score) == (100.0, 99.83)
+
+
+def test_figures_printed_ahead_of_their_rows_and_fund_figures_beside_the_table():
+    # 执行率 heads a fund column: the figures after it are the funds', not a row's. Six figures
+    # alone after a complete row (its own two, then four) are the 分值/得分 of the next two, which hold
+    # their values but no figure.
+    form = _form(("执行率", "得分", "2,734,138.4", "10", "100.00%", "10"),
+                 ("用户覆盖率 ≥48.00(个) 48.00(个)", "8.00", "8.00", "7.00", "6.00", "5.00", "4.00"),
+                 ("系统建设工作完成率 100%", "达成指标"), ("系统建设工作合规率 ≥10.00(个) 100.00(个)",),
+                 ("系统建设工作完成及时性 及时", "达成指标 1.00", "1.00"))
+    assert [(r.name, r.target, r.weight, r.score) for r in form.indicators] == [
+        ("用户覆盖率", "≥48.00(个)", 8.0, 8.0), ("系统建设工作完成率", "100%", 7.0, 6.0),
+        ("系统建设工作合规率", "≥10.00(个)", 5.0, 4.0), ("系统建设工作完成及时性", "及时", 1.0, 1.0)]
+
+
+def test_header_values_on_a_label_line_and_totals_that_do_not_read_100():
+    # `计划开始日期 2024-01-01` and a unit's wrapped lines with `执行率(%)` under them are read
+    # apart; 总分's figures are the two left before it when those after it do not read 100.
+    text = HEAD.replace("实施单位\n\n某中心", "实施单位\n\n某街道社区党\n群服务中心\n执行率(%)")
+    record = extract_text(text + _cells("书籍购置量 ≥100(册) 90(册)", "6.00", "5.40", "100", "92", "总分",
+                                        "各村党员 1154", "人;居委党员 18", "评分等级", "优"), name="cells.txt")
+    form = record.forms[0]
+    assert form.implementing_unit == "某街道社区党群服务中心"
+    assert (form.total_weight, form.total_score) == (100.0, 92.0)
+    assert (form.indicators[0].name, form.indicators[0].weight, form.indicators[0].score) == ("书籍购置量", 6.0, 5.4)
+
+
+def test_a_label_head_on_its_row_name_line_and_an_actual_written_before_its_target():
+    form = _form(("用户覆盖率 ≥48.00(个) 48.00(个)", "8.00", "8.00"),
+                 ("系统建设工作完成率质量 100%", "达成指标", "8.00", "8.00"), ("指标",),
+                 ("使用人员满意度",), ("达成指标 10.00", "10.00"),
+                 tail=_cells("总分", "评分等级", "90%", "100.00 100.00", "优"))
+    assert [(r.level2, r.name) for r in form.indicators] == [
+        ("数量指标", "用户覆盖率"), ("质量指标", "系统建设工作完成率"), ("质量指标", "使用人员满意度")]
+    assert (form.indicators[2].target, form.indicators[2].actual) == ("90%", "达成指标")

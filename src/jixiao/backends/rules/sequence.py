@@ -26,6 +26,7 @@ from .text import NULL_MARKS, Cell, compact, is_number, long_text, parse_number
 
 _DATE = re.compile(r"^\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?$")
 _ORG = re.compile(r"(?:政府|办事处|中心|局|委员会|街道|镇|区|所|站|馆|院|校|会|部|室|队)(?:\(汇总\)|（汇总）)?$")
+_UNIT_MARK = re.compile(r"[(（][%％]?[万元]*[)）]$")  # 执行率(%), 项目资金（万元）
 _NOISE = ("年初预算数", "全年预算数", "全年执行数", "分值", "分数", "执行率", "得分", "年度指标值", "实际完成值",
           "偏差原因分析", "改进措施", "三级指标", "一级指标", "二级指标", "年度总体目标", "预期目标", "实际完成情况",
           "项目总目标", "项目绩效目标", "绩效指标", "评分等级", "总分", "指标值", "项目资金", "年度", "实际", "完成值")
@@ -115,7 +116,13 @@ def _width(text: str) -> int:
 
 def _splittable(text: str) -> bool:
     from .sequence_rows import kind_of
-    return kind_of(text) in ("label", "value", "number") or text in _NOISE
+    # a header label and its date or name printed on one line (`计划完成日期 2024-12-31`) stay apart
+    return kind_of(text) in ("label", "value", "number") or _is_noise(text) or text in _HEADER or bool(_DATE.match(text))
+
+
+def _is_noise(text: str) -> bool:
+    """A column header of the form (`分值`, `执行率(%)`), never a value."""
+    return _UNIT_MARK.sub("", text) in _NOISE
 
 
 def _resplit(cells: list[Cell]) -> list[Cell]:
@@ -152,7 +159,7 @@ def _joined(items: list[Piece]) -> list[Piece]:
             open_at = None
         if (prev is not None and prev.block == p.block and prev.last and p.first and p.last
                 and kind_of(prev.text) == "text" and kind_of(p.text) in ("text", "number")
-                and p.text not in _HEADER and prev.text not in _HEADER and p.text not in _NOISE
+                and p.text not in _HEADER and prev.text not in _HEADER and not _is_noise(p.text)
                 and not any(p.text.startswith(label) for label in _HEADER)
                 and (len(prev.text) >= 12 or (len(prev.text) >= 6 and len(p.text) <= 5))
                 and not taxonomy.is_full_label(p.text)):
@@ -263,7 +270,7 @@ def _long(text: str) -> bool:
 
 
 def _is_label_cell(text: str) -> bool:
-    return any(label in text for label in _HEADER) or text in _NOISE or "项目资金" in text
+    return any(label in text for label in _HEADER) or _is_noise(text) or "项目资金" in text
 
 
 def _fits(name: str, text: str) -> bool:

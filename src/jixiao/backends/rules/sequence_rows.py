@@ -100,7 +100,11 @@ def rows_of(items: list[Piece], kind: str):
                 elif _long(items[j].text):
                     break  # a goal text: the figures are not after 总分
                 j += 1
-            if len(figures) < 2 and kind != "target_declaration" and (before := _totals_before(rows, cur)):
+            # the two figures after 总分 are its own only if they read as its weight (100) and
+            # score; otherwise (`1154`, `18` of a name's wrapped lines) the two left over before it
+            hundred = any(parse_number(f) == 100 for _, f in figures)
+            if ((len(figures) < 2 or not hundred) and kind != "target_declaration"
+                    and (before := _totals_before(rows, cur))):
                 totals = before
                 notes.append(("total_score", "stranded_fragment",
                               "总分 figures taken as the two figures left over before it (100 the weight)"))
@@ -111,6 +115,13 @@ def rows_of(items: list[Piece], kind: str):
                 totals = (weight, score)
                 items = items[:figures[0][0]] + items[figures[0][0] + 1:figures[1][0]] + items[figures[1][0] + 1:]
                 notes.append(("total_score", "stranded_fragment", "总分 figures taken as the two figures after it"))
+            continue
+        if text.startswith("执行率") and kind != "target_declaration":
+            # 执行率 heads a fund column only: the figures after it are the fund rows' (their
+            # column printed beside the indicator table), not an indicator row's
+            while i < len(items) and (kind_of(items[i].text) == "number" or items[i].text in _SKIP):
+                i += 1
+            notes.append(("funds", "stranded_fragment", "fund figures printed inside the indicator table skipped"))
             continue
         if text in _SKIP:
             continue
@@ -127,6 +138,14 @@ def rows_of(items: list[Piece], kind: str):
             if not rest:
                 continue
             text, k = rest, kind_of(rest)
+        if k == "text" and (split := _label_head_at_end(text, items, i)):
+            # `系统建设工作完成率质量` … `指标`: a label's head printed on its row's name line
+            text, head = split
+            events.append((len(rows) + (1 if _complete(cur, kind) else 0.5 if (cur["values"] or cur["numbers"]) else 0),
+                           head + "指标"))
+            notes.append((f"indicators[{len(rows)}].name", "stranded_fragment",
+                          f"{head} at the end of a name, 指标 printed apart: the label {head}指标"))
+            k = kind_of(text)
         if k == "text" and (lead := taxonomy.label_prefix(text)) and lead in taxonomy.LEVEL2:
             events.append((len(rows) + (1 if _complete(cur, kind) else 0.5 if (cur["values"] or cur["numbers"]) else 0),
                            lead))
@@ -224,6 +243,7 @@ def rows_of(items: list[Piece], kind: str):
     while totals[1] is not None and rows and not rows[-1]["values"] and not rows[-1]["numbers"]:
         rows.pop()  # after 总分: the goal text printed below the table, not a row
     if kind != "target_declaration":
+        rows = _figures_ahead(rows, notes, events)
         rows = _completed(rows, orphans, notes, events)
         if before_total is not None:
             rows = _strays_placed(rows, before_total, notes)
@@ -260,6 +280,28 @@ def _completed(rows: list[dict], orphans: list[str], notes: list, events: list) 
     return out
 
 
+def _figures_ahead(rows: list[dict], notes: list, events: list) -> list[dict]:
+    """A run of figures alone (`8.00` six times) right before rows that hold their two values
+    but no figure: the figures of those rows, printed ahead of them, two a row in order. Not
+    a placeholder row (its four cells all 0)."""
+    out = list(rows)
+    for r in rows:
+        nums = r["numbers"]
+        if r["name"] or r["values"] or len(nums) % 2 or not nums or all(parse_number(x) == 0 for x in nums):
+            continue
+        at = out.index(r)
+        later = out[at + 1:at + 1 + len(nums) // 2]
+        if len(later) < len(nums) // 2 or any(len(x["values"]) != 2 or x["numbers"] for x in later):
+            continue
+        for n, x in enumerate(later):
+            x["numbers"] = nums[2 * n:2 * n + 2]
+            notes.append((f"indicators[{at + n}]", "stranded_fragment",
+                          "figures printed ahead of the row taken as its 分值 and 得分"))
+        out.remove(r)
+        events[:] = [(a - 1 if a > at else a, label) for a, label in events]
+    return out
+
+
 def _strays_placed(rows: list[dict], before_total: set[int], notes: list) -> list[dict]:
     """Single cells printed after 总分 (`正常运转`, `≥85.00(%)`: targets the extractor read last)
     given, in order, to the rows short of just their values — only when the cells are exactly
@@ -277,6 +319,18 @@ def _strays_placed(rows: list[dict], before_total: set[int], notes: list) -> lis
         notes.append((f"indicators[{rows.index(r)}].target", "stranded_fragment",
                       "a cell printed after 总分 taken as the value this row lacks"))
     return [r for r in rows if id(r) in before_total]
+
+
+def _label_head_at_end(text: str, items: list[Piece], i: int) -> tuple[str, str] | None:
+    """(name, head) when the text ends with a 二级 label's head (`质量`) and a lone `指标`
+    stands among the next few pieces: the label's two lines printed apart."""
+    if not any(p.text == "指标" for p in items[i:i + 6]):
+        return None
+    for label in taxonomy.LEVEL2:
+        head = label[:-2]
+        if len(head) >= 2 and text.endswith(head) and len(text) > len(head) + 1:
+            return text[:-len(head)], head
+    return None
 
 
 def _label_rest(events: list, pending: int, text: str) -> str | None:
@@ -393,7 +447,7 @@ def _record(row: dict, kind: str, orphans: list[str], notes, n: int) -> dict:
     target = actual = None
     if len(values) == 2:
         target, actual = values
-        if _is_actual(target) and not _is_actual(actual):
+        if _is_actual(target) and (not _is_actual(actual) or (target.startswith("达成") and not actual.startswith("达成"))):
             target, actual = actual, target
     elif len(values) == 1:
         target = values[0]
