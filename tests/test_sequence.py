@@ -136,3 +136,15 @@ def test_a_label_head_on_its_row_name_line_and_an_actual_written_before_its_targ
     assert [(r.level2, r.name) for r in form.indicators] == [
         ("数量指标", "用户覆盖率"), ("质量指标", "系统建设工作完成率"), ("质量指标", "使用人员满意度")]
     assert (form.indicators[2].target, form.indicators[2].actual) == ("90%", "达成指标")
+
+
+def test_a_label_printed_before_rows_with_no_telling_words_heads_its_group():
+    # No name says 社会效益 or 可持续影响: each group starts at the row its label stands before.
+    form = _form(("参加组织赛事活动完成数 =50.00(次) 50.00(次)", "10.00", "10.00"), ("社会效益指标",),
+                 ("提升辖区群众体育活动参与度 提升", "达成指标", "10.00", "10.00"),
+                 ("设施设备完好率 ≥95.00(件) 98.00(件)", "10.00", "10.00"),
+                 ("场地设施安全事故发生率 =0.00(件) 0.00(件)", "10.00", "10.00"), ("可持续影响指标",),
+                 ("场地设施资产 健全有效", "达成指标", "10.00", "10.00"), ("服务对象满意度指标",),
+                 ("受益群众满意度 ≥85.00(人次) 85.00(人次)", "10.00", "10.00"))
+    assert [r.level2 for r in form.indicators] == [
+        "数量指标", "社会效益指标", "社会效益指标", "社会效益指标", "可持续影响指标", "服务对象满意度指标"]
