@@ -148,3 +148,30 @@ def test_a_label_printed_before_rows_with_no_telling_words_heads_its_group():
                  ("受益群众满意度 ≥85.00(人次) 85.00(人次)", "10.00", "10.00"))
     assert [r.level2 for r in form.indicators] == [
         "数量指标", "社会效益指标", "社会效益指标", "社会效益指标", "可持续影响指标", "服务对象满意度指标"]
+
+
+FUNDS_SCATTERED = _cells(
+    "财政项目支出绩效自评表", "(2023", "年度)", "项目名称", "党群综合服务", "主管部门", "某街道办事处", "实施单位", "某中心",
+    "项目资金", "（元）", "年初预算数", "全年预算数", "年度资金总额", "全年执行数", "925000.00", "815826.17",
+    "其中：当年财政拨款", "925000", "上年结转资金", "0", "其他资金", "0\n0", "0", "分值", "815826.17", "执行率",
+    "815,826.17\n815826.17", "—\n—", "预期目标", "实际完成情况", "得分", "10", "100.00%\n—", "10",
+    "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "产出指标", "数量指标",
+    "体检人数 =28人 =28人", "2", "2") + TAIL
+
+
+def test_fund_figures_scattered_by_the_reading_order_are_placed_by_the_grids_arithmetic():
+    # An unruled funds block read column by column and row by row at once: each row label
+    # keeps its first figure; the rest fit the grid (column totals, 执行率 with %, 得分 <= 分值)
+    # in one way only.
+    form = extract_text(FUNDS_SCATTERED, name="cells.txt").forms[0]
+    f = form.funds
+    assert (f.total.initial_budget, f.total.annual_budget, f.total.executed, f.total.weight,
+            f.total.execution_rate, f.total.score) == (925000.0, 815826.17, 815826.17, 10.0, 100.0, 10.0)
+    assert (f.current_year.initial_budget, f.current_year.annual_budget, f.current_year.executed) == (
+        925000.0, 815826.17, 815826.17)
+    assert (f.carryover.initial_budget, f.carryover.annual_budget, f.carryover.executed) == (0.0, 0.0, None)
+    assert (f.other.initial_budget, f.other.annual_budget, f.other.executed) == (0.0, 0.0, None)
+    assert any(n.code == "stranded_fragment" and n.field == "funds" for n in form.notes)
+    # a total that is not the sum of its rows: no placement keeps the arithmetic, none is guessed
+    broken = extract_text(FUNDS_SCATTERED.replace("925000\n", "925001\n"), name="cells.txt").forms[0]
+    assert broken.funds.total.initial_budget is None and broken.funds.current_year.annual_budget is None

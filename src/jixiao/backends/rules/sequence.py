@@ -21,6 +21,7 @@ from ...schema import (
 from . import _DEFAULT_COLUMNS, _HEADER, _TD_FUND_ROWS, taxonomy
 from .fields import Anchors, amount_unit, year
 from .layouts import glued
+from .sequence_funds import fund_figure, placed_funds
 from .sequence_rows import Piece, assign_levels, rows_of
 from .text import NULL_MARKS, Cell, compact, is_number, long_text, parse_number
 
@@ -353,7 +354,33 @@ def _fund_rows(r: _Reader) -> dict[str, list[str] | None]:
             rows[k] = None
     if guessed and any(rows.values()):
         r.note("funds", "stranded_fragment", "fund figures paired with their rows by the grid's column order")
+    if not any(rows.values()) and (placed := placed_funds(_fund_figures(r, start))) is not None:
+        r.note("funds", "stranded_fragment", "fund figures scattered by the reading order placed by the grid's "
+                                             "arithmetic (the one placement that keeps it)")
+        return placed
     return rows
+
+
+def _fund_figures(r: _Reader, start: int) -> list[tuple[str, str | None]]:
+    """Every figure of the funds block up to the indicator table, each with the row whose label
+    it is the first figure after; and the figures after a 执行率 printed inside the table."""
+    head = r.index("一级指标", start) or len(r.items)
+    out: list[tuple[str, str | None]] = []
+    pending: str | None = None
+    for p in r.items[start:head]:
+        key = next((k for label, k in _FUND_KEYS if label in p.text), None)
+        if key is not None:
+            pending = key
+        elif fund_figure(p.text):
+            out.append((p.text, pending))
+            pending = None
+    at = next((i for i in range(head, len(r.items)) if r.items[i].text.startswith("执行率")), None)
+    while at is not None and at + 1 < len(r.items) and (fund_figure(r.items[at + 1].text)
+                                                        or r.items[at + 1].text in _NOISE):
+        at += 1
+        if fund_figure(r.items[at].text):
+            out.append((r.items[at].text, None))
+    return out
 
 
 def _fund_row_agrees(figures: list[str]) -> bool:
