@@ -175,3 +175,16 @@ def test_fund_figures_scattered_by_the_reading_order_are_placed_by_the_grids_ari
     # a total that is not the sum of its rows: no placement keeps the arithmetic, none is guessed
     broken = extract_text(FUNDS_SCATTERED.replace("925000\n", "925001\n"), name="cells.txt").forms[0]
     assert broken.funds.total.initial_budget is None and broken.funds.current_year.annual_budget is None
+
+
+def test_a_label_in_three_pieces_a_target_on_its_name_line_and_a_figure_before_the_totals():
+    # `社会` / `效益` / `指标` stand apart among the rows; `长效管理机制健全性 健全且执行有效 达成指标`
+    # holds a name and a qualitative target; the row's 得分 comes after 总分, before `100.00 95.65`.
+    form = _form(("重大活动场次 >2.00(场次) 3.00(场次)", "30.00", "30.00"), ("社会",),
+                 ("演出质量",), ("提升",), ("达成指标",), ("20.00",), ("18.00",), ("效益",), ("指标",),
+                 tail=_cells("总分", "评分等级", "可持续影响指标 长效管理机制健全性 健全且执行有效 达成指标 20.00",
+                             "18.00", "100.00 95.65", "优"))
+    assert [(r.level2, r.name, r.target, r.actual, r.weight, r.score) for r in form.indicators] == [
+        ("数量指标", "重大活动场次", ">2.00(场次)", "3.00(场次)", 30.0, 30.0), ("社会效益指标", "演出质量", "提升", "达成指标", 20.0, 18.0),
+        ("可持续影响指标", "长效管理机制健全性", "健全且执行有效", "达成指标", 20.0, 18.0)]
+    assert (form.total_weight, form.total_score) == (100.0, 95.65)

@@ -135,6 +135,8 @@ def _resplit(cells: list[Cell]) -> list[Cell]:
     tail = len(cells)
     while tail > head + 1 and _splittable(cells[tail - 1].compact):
         tail -= 1
+    if tail - head >= 2 and tail < len(cells) and cells[tail].compact.startswith("达成"):
+        tail -= 1  # `长效管理机制健全性 健全且执行有效 达成指标`: a qualitative target before its actual
     middle = Cell("".join(c.compact for c in cells[head:tail]), cells[head].start, cells[tail - 1].end)
     return [*cells[:head], middle, *cells[tail:]]
 

@@ -92,7 +92,7 @@ def rows_of(items: list[Piece], kind: str):
             seen_total = True
             figures = []
             j = i
-            while j < len(items) and len(figures) < 2:
+            while j < len(items) and len(figures) < 4:
                 if _holds_values(items, j, kind):
                     j = _line_end(items, j) + 1  # a row's cells printed below the table, not 总分's
                     continue
@@ -103,6 +103,7 @@ def rows_of(items: list[Piece], kind: str):
                 elif _long(items[j].text):
                     break  # a goal text: the figures are not after 总分
                 j += 1
+            figures = _total_pair(figures, items)
             # the two figures after 总分 are its own only if they read as its weight (100) and
             # score; otherwise (`1154`, `18` of a name's wrapped lines) the two left over before it
             hundred = any(parse_number(f) == 100 for _, f in figures)
@@ -126,6 +127,13 @@ def rows_of(items: list[Piece], kind: str):
                 i += 1
             notes.append(("funds", "stranded_fragment", "fund figures printed inside the indicator table skipped"))
             continue
+        if k != "label" and pending is not None and (rest := _label_rest(events, pending, text)) is not None:
+            # `社会效益` … `指标可持续影响指标居民区…`: a label's end printed rows later, before a name
+            if events[pending][1] in taxonomy.LEVEL2:
+                label_tail = pending = None
+            if not rest:
+                continue
+            text, k = rest, kind_of(rest)
         if text in _SKIP:
             continue
         if k != "label" and label_tail and (joined := taxonomy.joined(label_tail, text)):
@@ -135,13 +143,8 @@ def rows_of(items: list[Piece], kind: str):
             if not rest:
                 continue
             text, k = rest, kind_of(rest)
-        if k == "text" and pending is not None and (rest := _label_rest(events, pending, text)) is not None:
-            # `社会效益` … `指标可持续影响指标居民区…`: a label's end printed rows later, before a name
-            label_tail = pending = None
-            if not rest:
-                continue
-            text, k = rest, kind_of(rest)
-        if k == "text" and (split := _label_head_at_end(text, items, i)):
+        if k == "text" and pending is None and (split := _label_head_at_end(text, items, i)):
+            # (a lone 指标 ends a label begun apart, when one is pending)
             # `系统建设工作完成率质量` … `指标`: a label's head printed on its row's name line
             text, head = split
             events.append((len(rows) + (1 if _complete(cur, kind) else 0.5 if (cur["values"] or cur["numbers"]) else 0),
@@ -343,9 +346,24 @@ def _label_rest(events: list, pending: int, text: str) -> str | None:
     full = next((label for label in taxonomy.LEVEL2 if label.startswith(part) and len(label) > len(part)
                  and text.startswith(label[len(part):])), None)
     if full is None:
+        # a middle piece (`社会` … `效益` … `指标`): the label grows, its end still to come
+        grown = part + text
+        if any(label.startswith(grown) and len(label) > len(grown) for label in taxonomy.LEVEL2):
+            events[pending] = (at, grown)
+            return ""
         return None
     events[pending] = (at, full)
     return text[len(full) - len(part):]
+
+
+def _total_pair(figures: list[tuple[int, str]], items: list[Piece]) -> list[tuple[int, str]]:
+    """Of the figures after 总分, its own two: a pair printed on one line whose first reads 100
+    and the second no more (`100.00 95.65` after a row's stray `18.00`); else the first two."""
+    for (a, x), (b, y) in zip(figures, figures[1:]):
+        if (b == a + 1 and not items[a].last and parse_number(x) == 100
+                and (parse_number(y) is not None and parse_number(y) <= 100)):
+            return [(a, x), (b, y)]
+    return figures[:2]
 
 
 def _line_end(items: list[Piece], j: int) -> int:
