@@ -4,8 +4,8 @@ the form. The forms here are hand-written in the template's vocabulary, not the 
 
 from __future__ import annotations
 
-from jixiao.backends.grounding import Grounding, printed_figure, printed_whole, rules_reading
-from jixiao.schema import Chunk, SelfEvaluation, Span
+from jixiao.backends.grounding import Grounding, printed_figure, printed_whole, printed_wrapped, rules_reading
+from jixiao.schema import Chunk, Note, SelfEvaluation, Span
 
 FORM = """财政项目支出绩效自评表
 （2024年度）
@@ -104,5 +104,27 @@ def test_printed_whole_takes_a_token_not_the_head_or_tail_of_a_longer_one():
     assert not printed_whole("00", "0\t0\t0")  # two cells are not one number
     assert printed_figure(100, "总分\t\t100\t98")
     assert not printed_figure(100, "完成率 100%\t93%\t10\t10")  # a target, not a score
-    assert printed_figure(85, "年度资金总额 36 36 30.6 10 85% 8", rate=True)
+    assert printed_figure(85, "年度资金总额 36 36 30.6 10 85% 8", with_unit=True)
     assert not printed_figure(3.6, "36 36 30.6")
+
+
+def test_a_cell_wrapped_beside_other_cells_is_printed_whole_but_not_two_figures_run_together():
+    beside = "主管部门 某区某街道办 实施单位 某街道社区事\n事处(汇总) 务受理中心"
+    assert printed_wrapped("某区某街道办事处(汇总)", beside)
+    assert printed_wrapped("某街道社区事务受理中心", beside)
+    assert not printed_wrapped("某区某街道事处(汇总)", beside)  # a character dropped mid-cell
+    assert not printed_wrapped("00", "10 0 0")
+
+
+def test_a_reading_that_pairs_cells_by_order_places_nothing_so_labels_are_left_to_a_reviewer():
+    chunk = _chunk()
+    rules = rules_reading(chunk)
+    rules.notes.append(Note(field="kind", code="cell_sequence", message="one cell per line"))
+    form = _answer()
+    form.indicators[3].level2 = "生态效益指标"
+    grounding = Grounding(chunk, rules)
+    assert grounding.misplaced(form) == {}  # printed in the form; no group to check it against
+    assert grounding.unplaced(form)
+    assert Grounding(chunk, rules_reading(chunk)).unplaced(form) is None
+    form.indicators[0].target = "≥46场"  # printed nowhere: still caught
+    assert list(grounding.misplaced(form)) == ["indicators[0].target"]

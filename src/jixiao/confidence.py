@@ -29,6 +29,8 @@ NOTE_FACTORS = {
     "year_from_plan": 0.85,
     # An LLM's value not printed where it sits (still so after a re-ask): another row's, another group's label.
     "misplaced": 0.3,
+    # An LLM's rows with no reading of their groups to check their labels against: never accepted unseen.
+    "unplaced": 0.75,
 }
 FINDING_FACTORS = {"extraction_suspect": 0.2, "unverified": 0.6, "source_inconsistency": 0.7, None: 0.8}
 SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.15}

@@ -26,11 +26,13 @@ from .rules.text import compact, loose, parse_number
 # A rules reading at least this sure of a field is trusted to say what and where it is (hybrid
 # lets it win a disagreement the source does not settle from this confidence on).
 SURE = 0.9
+# Notes of a rules reading that pairs cells by order, not by place (pdftotext's one cell per line).
+ORDER_ONLY = frozenset({"cell_sequence"})
 _LEVELS = ("level1", "level2")
 _OPERATORS = "=＝≥≤<>≧≦+-"
 _ROW = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
 _QUOTE = 300  # characters of a place quoted in a re-ask
-_RATES = frozenset({"execution_rate"})
+_WITH_UNIT = frozenset({"execution_rate", "year"})  # figures printed with their unit: 85%, 2024年
 _FIGURE = re.compile(r"(?<![\d.,])\d[\d,]*(?:\.\d+)?(?![\d.,]*\d)")
 
 
@@ -48,7 +50,9 @@ class Grounding:
     the answer's own row names and the form's labels place its values)."""
 
     def __init__(self, chunk: Chunk, rules: Form | None):
-        self.chunk, self.rules = chunk, rules
+        self.chunk = chunk
+        # A reading that pairs cells by order alone places nothing: its rows are not where they sit.
+        self.rules = rules if rules is not None and by_place(rules) else None
         self.text = chunk.text
         self._lines = _line_starts(self.text)
         self._whole = PrintedText(self.text)
@@ -93,15 +97,26 @@ class Grounding:
             return None if compact(str(value)) in self._whole.plain else False
         if self._read_alike(path, value, pairs):
             return True  # the rules reader read the same value at this place (a cell split by other text)
-        place = self.place(form, path, pairs)
+        # Where the rules reader is unsure of a field, its place is a guess (a layout that prints
+        # each cell on its own line, pairing them by order): the value must be printed in the form.
+        place = self.place(form, path, pairs) if self._sure_at(path, pairs) else self.text
         if place is None:
             return None
         field = path.rsplit(".", 1)[-1]
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return printed_figure(float(value), place, rate=field in _RATES)
+            return printed_figure(float(value), place, with_unit=field in _WITH_UNIT)
         if field in LONG_TEXTS:  # a paragraph: its words, not its ends (a reader may trim a cell's edge)
-            return compact(str(value)) in PrintedText(place).plain
+            return compact(str(value)) in PrintedText(place).plain or printed_wrapped(str(value), place)
         return printed_whole(str(value), place)
+
+    def unplaced(self, form: Form) -> str | None:
+        """Why the 一级/二级 labels of `form` cannot be checked at their place (no reading of the
+        rows' groups), or None. A label swapped for another printed in the form is then found
+        in the form: only a reviewer can tell."""
+        if self.rules is not None or not form.indicators:
+            return None
+        return ("版式未能确定各行所属的组，无法核对一级/二级标签 / the layout gives no reading of the rows' groups "
+                "to check the LLM's 一级/二级 labels against")
 
     def label_doubts(self, form: Form) -> dict[str, str]:
         """The 一级/二级 labels of `form` that differ from the rules reader's where the layout
@@ -150,16 +165,33 @@ class Grounding:
 
     def _read_there(self, path: str, pairs: dict[int, int]) -> object:
         """The rules reading's value for the answer's `path`, if it read one with a span (at a
-        place it can show), else None."""
+        place it can show; sure of it or not: a second reading), else None."""
+        mine = self._rules_path(path, pairs)
+        if mine is None:
+            return None
+        row = _ROW.match(mine)
+        if row:
+            i = int(row.group(1))
+            if not (f"indicators[{i}]" in self._spans() or self.rules.indicators[i].span):
+                return None
+        elif mine not in self._spans():
+            return None
+        return Values(self.rules).get(mine)
+
+    def _rules_path(self, path: str, pairs: dict[int, int]) -> str | None:
+        """The rules reading's path for the answer's `path` (its row paired by name)."""
         if self.rules is None:
             return None
         row = _ROW.match(path)
-        if row:
-            i = pairs.get(int(row.group(1)))
-            if i is None or not (f"indicators[{i}]" in self._spans() or self.rules.indicators[i].span):
-                return None
-            return getattr(self.rules.indicators[i], row.group(2), None)
-        return Values(self.rules).get(path) if path in self._spans() else None
+        if not row:
+            return path
+        i = pairs.get(int(row.group(1)))
+        return None if i is None else f"indicators[{i}].{row.group(2)}"
+
+    def _sure_at(self, path: str, pairs: dict[int, int]) -> bool:
+        """Whether the rules reader is sure of the field the answer's `path` pairs with."""
+        mine = self._rules_path(path, pairs)
+        return mine is not None and (self.rules.field_confidence or {}).get(mine, 0.0) >= SURE
 
     def _spans(self) -> dict:
         return self.rules.field_spans if self.rules is not None and self.rules.field_spans else {}
@@ -179,8 +211,7 @@ class Grounding:
         return getattr(self.rules.indicators[i], level) if i is not None else None
 
     def _sure_of(self, j: int, level: str, pairs: dict[int, int]) -> bool:
-        i = pairs.get(j)
-        return i is not None and (self.rules.field_confidence or {}).get(f"indicators[{i}].{level}", 0.0) >= SURE
+        return self._sure_at(f"indicators[{j}].{level}", pairs)
 
     def _why(self, form: Form, path: str, pairs: dict[int, int]) -> str:
         row = _ROW.match(path)
@@ -232,6 +263,11 @@ class Grounding:
         return bisect_right(self._lines, offset) - 1
 
 
+def by_place(rules: Form) -> bool:
+    """Whether a rules reading placed its values by where they sit (not by order alone)."""
+    return not any(n.code in ORDER_ONLY for n in rules.notes)
+
+
 def rules_reading(chunk: Chunk) -> Form | None:
     """The rules reader's reading of a chunk, checked (its field confidences set), or None
     when it cannot read it: a place to look, never a reason to fail the form."""
@@ -268,13 +304,44 @@ def printed_whole(value: str, place: str) -> bool:
     if not key:
         return True
     text = _normal(place).replace("|", " ")
-    return any(_bounded(text, m.start(), m.end()) for m in _pattern(key).finditer(text))
+    return any(_bounded(text, m.start(), m.end()) for m in _pattern(key).finditer(text)) or printed_wrapped(value, place)
 
 
-def printed_figure(value: float, place: str, rate: bool = False) -> bool:
+def printed_wrapped(value: str, place: str) -> bool:
+    """Whether `value` is printed as a cell wrapped over lines beside other cells: a run of
+    whole words on each of consecutive lines, the other cells' words between (`上海市闵行区江川`
+    / `路街道办事处(汇` / `总)` in a column, the next cell's text beside each piece)."""
+    key = compact(_normal(value))
+    lines = [line.split() for line in _normal(place).replace("|", " ").split("\n")]
+    lines = [words for words in lines if words]
+    seen: set[tuple[int, int]] = set()
+
+    def rest(k: int, at: int) -> bool:  # key[at:] printed from line k on
+        if at == len(key):
+            return True
+        if k >= len(lines) or (k, at) in seen:
+            return False
+        seen.add((k, at))
+        words = lines[k]
+        for i in range(len(words)):
+            piece = ""
+            for word in words[i:]:
+                if piece and _figure_char(piece[-1]) and _figure_char(word[0]):
+                    break  # two figures side by side are two cells, not one number
+                piece += word
+                if not key.startswith(piece, at):
+                    break
+                if rest(k + 1, at + len(piece)):
+                    return True
+        return False
+
+    return bool(key) and any(rest(k, 0) for k in range(len(lines)))
+
+
+def printed_figure(value: float, place: str, with_unit: bool = False) -> bool:
     """Whether `value` is printed in `place` as a figure of its own: a whole number token
-    (not part of a longer one), and, unless it is a `rate` (printed with %), not a target or
-    an actual (a figure after an operator, or with % or a unit after it)."""
+    (not part of a longer one), and, unless it is printed `with_unit` (a rate's %, a year's
+    年), not a target or an actual (a figure after an operator, or with % or a unit after it)."""
     text = _normal(place)
     for m in _FIGURE.finditer(text):
         number = parse_number(m.group(0))
@@ -282,7 +349,7 @@ def printed_figure(value: float, place: str, rate: bool = False) -> bool:
             continue
         after = text[m.end():m.end() + 1]
         before = text[:m.start()].rstrip()[-1:]
-        if rate or not (after == "%" or after.isalpha() or (before and before in _OPERATORS)):
+        if with_unit or not (after == "%" or after.isalpha() or (before and before in _OPERATORS)):
             return True
     return False
 

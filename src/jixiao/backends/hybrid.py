@@ -13,7 +13,7 @@ from ..evaluate import pair_rows, values_equal
 from ..schema import Chunk, Form, Note, format_paths
 from ..validate.triage import found_in_source
 from ..validate.values import Values
-from .grounding import SURE, Grounding
+from .grounding import SURE, Grounding, by_place
 from .grounding import checked as checked_form
 
 # What an LLM answer is worth before the source settles a disagreement: a rules reading this
@@ -72,7 +72,7 @@ def compared(rules: Form, llm: Form, sure_only: bool = False):
     hold (rows paired by name); with `sure_only`, only the fields the rules reader is sure of."""
     pairs = pair_rows(rules.indicators, llm.indicators) if rules.kind == llm.kind else {}
     rules_values, llm_values = Values(rules), Values(llm)
-    sure = rules.field_confidence or {}
+    sure = rules.field_confidence if by_place(rules) else {}  # a reading by order alone is sure of nothing
     for path in format_paths(rules):
         llm_path = _llm_path(path, pairs)
         if llm_path is None or sure_only and sure.get(path, 0.0) < LLM_CONFIDENCE:
@@ -97,8 +97,9 @@ def merge(chunk: Chunk, rules: Form, llm: Form, keep: str) -> Form:
             merged.notes.append(Note(field=here, code="agreement", message="the rules and the LLM agree"))
             continue
         mine_found = found_in_source(rules_values, path, mine) if mine is not None else None
-        theirs_found = grounding.at_place(llm, llm_path, theirs) if theirs is not None else None
-        winner, why = _settle(rules.field_confidence.get(path, 0.0), mine_found, theirs_found)
+        # A blank where the rules read a value printed at its place: the source settles it.
+        theirs_found = grounding.at_place(llm, llm_path, theirs) if theirs is not None else False
+        winner, why = _settle(rules.field_confidence.get(path, 0.0), mine_found, theirs_found, keep)
         merged.alternatives[here] = {"rules": mine, "llm": theirs, "chosen": winner, "why": why}
         merged.notes.append(Note(field=here, code="disagreement", message=f"rules {mine!r} vs LLM {theirs!r}: {why}"))
         if winner != keep:
@@ -106,11 +107,16 @@ def merge(chunk: Chunk, rules: Form, llm: Form, keep: str) -> Form:
     return merged
 
 
-def _settle(rules_confidence: float, mine_found: bool | None, theirs_found: bool | None) -> tuple[str, str]:
+def _settle(rules_confidence: float, mine_found: bool | None, theirs_found: bool | None,
+            keep: str) -> tuple[str, str]:
+    """Which reading wins a disagreement: the one the source prints at its place; else, on the
+    rules' reading (hybrid), the surer; on the LLM's (`llm`), the LLM's stands (for review)."""
     if mine_found and theirs_found is False:
         return "rules", "only the rules' value is printed in the source"
     if theirs_found and mine_found is False:
         return "llm", "only the LLM's value is printed in the source"
+    if keep == "llm":
+        return "llm", f"both or neither in the source; the LLM's reading stands, for review"
     if rules_confidence >= LLM_CONFIDENCE:
         return "rules", f"both or neither in the source; the rules were surer ({rules_confidence:.2f})"
     return "llm", f"both or neither in the source; the rules were unsure ({rules_confidence:.2f})"

@@ -160,6 +160,8 @@ class LLMBackend:
             form.notes.append(Note(field=path, code="misplaced", message=f"{where.why}: {quote(where.place)}"))
         for path, why in grounding.label_doubts(form).items():
             form.notes.append(Note(field=path, code="level_ambiguous", message=why))
+        if why := grounding.unplaced(form):
+            form.notes.append(Note(field="indicators", code="unplaced", message=why))
         return form
 
     def _ask_in_parts(self, chunk: Chunk, answer_cls, mode: str, parts: int, examples: list[Example]):
