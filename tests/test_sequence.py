@@ -188,3 +188,22 @@ def test_a_label_in_three_pieces_a_target_on_its_name_line_and_a_figure_before_t
         ("数量指标", "重大活动场次", ">2.00(场次)", "3.00(场次)", 30.0, 30.0), ("社会效益指标", "演出质量", "提升", "达成指标", 20.0, 18.0),
         ("可持续影响指标", "长效管理机制健全性", "健全且执行有效", "达成指标", 20.0, 18.0)]
     assert (form.total_weight, form.total_score) == (100.0, 95.65)
+
+
+def _goals(*cells: str):
+    text = HEAD.replace("一级指标", "\n\n".join(("预期目标", "实际完成情况", *cells, "一级指标")), 1)
+    record = extract_text(text + _cells("书籍购置量 ≥100(册) 90(册)", "6.00", "5.40") + TAIL, name="cells.txt")
+    form = record.forms[0]
+    return form.goal_expected, form.goal_actual
+
+
+def test_goal_texts_short_split_or_holding_a_figure_line():
+    # A short goal (`厉行节约，预` / `算压减为 0`) is a goal; a goal's wrapped line holding a
+    # figure (`包含 1023 号`) keeps its place in the text.
+    assert _goals("建设款支付，\n包含 1023 号\n一到三层基础\n建设", "厉行节约，预\n算压减为 0") == (
+        "建设款支付，包含1023号一到三层基础建设", "厉行节约，预算压减为0")
+
+
+def test_two_goal_cells_in_one_block_are_split_at_the_first_line_ending_a_sentence():
+    assert _goals("创新社会治理，完善基层社会治理体系。\n居委会经费主要用于保障办居委会日常办公和\n服务群众专项。") == (
+        "创新社会治理，完善基层社会治理体系。", "居委会经费主要用于保障办居委会日常办公和服务群众专项。")

@@ -150,9 +150,11 @@ def _joined(items: list[Piece]) -> list[Piece]:
     for p in items:
         prev = out[-1] if out else None
         if p.first and not p.last and kind_of(p.text) == "text":
-            open_at = len(out)
+            # a name cell opening its block, not a line inside a long wrapped text
+            open_at = len(out) if prev is None or prev.block != p.block else None
         elif p.first:
-            if (open_at is not None and p.last and out[open_at].block == p.block and kind_of(p.text) == "text"
+            if (open_at is not None and p.last and out[open_at].block == p.block
+                    and kind_of(p.text) == "text"
                     and len(p.text) <= 6 and p.text not in _NOISE and p.text not in _HEADER
                     and not taxonomy.is_full_label(p.text) and kind_of(prev.text) != "text"):
                 # `成本控制在预算 完成率 100%` / `内`: the name's wrapped line below its row's value
@@ -239,7 +241,14 @@ class _Reader:
         start = max((i for i in (self.index("实际完成情况"), self.index("年度总体目标"), self.index("项目总目标"))
                      if i is not None), default=0)
         end = self.index("一级指标", start) or len(self.items)
-        texts = self.blocks(start + 1, end)
+        # between the goal labels and the indicator table a short text is a goal too
+        # (`厉行节约，预` / `算压减为 0`)
+        texts = self.blocks(start + 1, end, shortest=6)
+        if count == 2 and len(texts) == 1 and (split := self.two_cells(texts[0])):
+            # the two goal cells side by side, their lines in one block: the first ends its
+            # sentence at a line end (`…治理能力。` / `居委会经费…`)
+            self.note("goals", "stranded_fragment", "one text block split at its first sentence end into the two goals")
+            texts = list(split)
         if count == 2 and len(texts) < 2:
             tail = self.index("总分", end)
             after = self.blocks(tail or len(self.items), len(self.items))
@@ -254,14 +263,24 @@ class _Reader:
         texts += [None] * (count - len(texts))
         return [long_text(t) if t else None for t in texts]
 
-    def blocks(self, start: int, end: int) -> list[str]:
-        """The long texts between two cells: each block's text pieces joined."""
+    def two_cells(self, text: str) -> tuple[str, str] | None:
+        at = text.find("。")
+        first, rest = text[:at + 1], text[at + 1:]
+        if at < 0 or len(rest) < 12 or first + "\n" not in self.chunk.text:
+            return None
+        return first, rest
+
+    def blocks(self, start: int, end: int, shortest: int | None = None) -> list[str]:
+        """The long texts between two cells (or texts of at least `shortest` characters, not all
+        figures): each block's text pieces joined."""
         by_block: dict[int, list[str]] = {}
         for i, p in enumerate(self.items[start:end], start):
             if (i not in self.used and p.text not in _NOISE and not _is_label_cell(p.text)
                     and not taxonomy.is_full_label(p.text)):
                 by_block.setdefault(p.block, []).append(p.text)
-        return [text for texts in by_block.values() if _long(text := "".join(texts))]
+        return [text for texts in by_block.values()
+                if _long(text := "".join(texts)) or (shortest is not None and len(text) >= shortest
+                                                       and not all(is_number(t) for t in texts))]
 
     def table(self) -> tuple[int, int]:
         head = self.index("一级指标") or 0
