@@ -25,11 +25,10 @@ from jixiao.ingest import ingest
 from jixiao.review import Review
 from jixiao.runs import load_gold
 from jixiao.segment import segment
-from jixiao.testing import FakeOpenAI, gold_answerer, prompt_text
+from jixiao.testing import FORM_TEXT, FakeOpenAI, gold_answerer, prompt_text
 
 GOLD_FORMS = [f.model_dump(mode="json") for g in load_gold(GOLD) for f in g.forms]
 STEMS = ("001_ec90f154ecebac5e", "002_0bebddbd16c8cbfb", "003_f9c598031c2c4aa2", "004_eec2255c4764dfed")
-FORM_TEXT = "Form text / 表格文本:"
 # One example as the prompt shows it: its text, then its record.
 SHOWN = re.compile(r"Example (\d+) text / 示例\d+原文:\n<<<\n(.*?)\n>>>\nExample \d+ record / 示例\d+记录:\n(.*?)\n",
                    re.S)
@@ -49,17 +48,9 @@ def write_examples(folder, stems=STEMS, reviewed=True):
     return folder
 
 
-def form_part(body: dict) -> dict:
-    """The request as the form alone: what follows the form-text marker (the examples name
-    other projects, which must not steer the scripted answer)."""
-    text = prompt_text(body)
-    return {**body, "messages": [{"role": "user", "content": text[text.rfind(FORM_TEXT):]}]}
-
-
 @pytest.fixture
 def server():
-    answer = gold_answerer(GOLD_FORMS)
-    with FakeOpenAI(lambda body: answer(form_part(body))) as s:
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as s:  # it reads the form's text, not the examples'
         yield s
 
 

@@ -272,16 +272,20 @@ def prompt_text(body: dict) -> str:
     return "\n".join(parts)
 
 
+FORM_TEXT = "Form text / 表格文本:"  # the prompts' mark before the form's own text (after any examples)
+
+
 def gold_answerer(gold_forms: list[dict], rows_shown_only: bool = False) -> Answer:
     """Answer each request with the gold form whose project name the prompt holds (the
     longest such name), FORMAT.md fields only; a probe gets a probe answer. With
     `rows_shown_only`, only the rows whose name the prompt shows (as a model reading part
-    of a long form would)."""
+    of a long form would). Only the form's own text counts: the examples a prompt shows
+    before it (`--examples`) name other projects."""
     def answer(body: dict) -> dict:
         text = prompt_text(body)
         if "JIXIAO-PROBE" in text:
             return {"kind": "probe", "project_name": "测试项目"}
-        compact = "".join(text.split())
+        compact = "".join(text[max(0, text.rfind(FORM_TEXT)):].split())
         matches = [f for f in gold_forms if f.get("project_name") and f["project_name"] in compact]
         if not matches:
             return {}
