@@ -25,35 +25,37 @@ WRAPPED = "举办基层党建大型活动场次（含区域化党建联建共建
 
 
 def _indicator_grid() -> Grid:
-    """一级 merged down three rows, 二级 down two, a 三级 name too long for its cell."""
-    cells = [[Cell("一级指标"), Cell("二级指标"), Cell("三级指标"), Cell("指标值")],
-             [Cell("产出指标", rows=3), Cell("数量指标", rows=2), Cell(WRAPPED), Cell("≥4次")],
-             [None, None, Cell("举办小型活动场次"), Cell("≥4次")],
-             [None, Cell("质量指标"), Cell("活动完成率"), Cell("=100%")]]
+    """A declaration's indicator table: 绩效指标 down the side, 一级 merged down four rows, each
+    二级 down two (质量指标's label standing on the rule between its rows, as printed for the
+    cells beside it), a 指标值 too long for its column (wrapped), a last row of two cells across
+    the columns. The rules under rows of one 二级 group run only under 三级 and 指标值: less than
+    half the page's width."""
+    cells = [[Cell("绩效指标", rows=5), Cell("一级指标"), Cell("二级指标"), Cell("三级指标"), Cell("指标值", cols=2), None],
+             [None, Cell("产出指标", rows=4), Cell("数量指标", rows=2), Cell("举办大型活动场次"), Cell(WRAPPED, cols=2), None],
+             [None, None, None, Cell("举办小型活动场次"), Cell("≥4次", cols=2), None],
+             [None, None, Cell("质量指标", rows=2), Cell("活动完成率"), Cell("=100%", cols=2), None],
+             [None, None, None, Cell("设施完好率"), Cell("=100%", cols=2), None],
+             [Cell("备注", cols=3), None, None, Cell("无", cols=3), None, None]]
     return Grid("", "", cells)
 
 
-def _table(doc):
-    (table,) = doc.tables
-    by_text = {cell.text: (r, c, cell) for r, row in enumerate(table.rows) for c, cell in enumerate(row) if cell.text}
-    return table, by_text
-
-
 def _check_merges(doc) -> None:
-    table, cells = _table(doc)
-    assert len(table.rows) == 4 and len(table.rows[0]) == 4
-    r, c, label = cells["产出指标"]
-    assert (r, c, label.rowspan, label.colspan) == (1, 0, 3, 1)
-    assert [table.rows[k][0].merged_into for k in (2, 3)] == [(1, 0), (1, 0)]
-    assert (cells["数量指标"][2].rowspan, table.rows[2][1].merged_into) == (2, (1, 1))
-    assert cells["质量指标"][:2] == (3, 1) and cells["质量指标"][2].rowspan == 1
-    # The long name's wrapped lines: one cell, joined (OCR may read its closing ） as ")").
-    assert table.rows[1][2].text.rstrip(")）") == WRAPPED.rstrip("）")
+    (table,) = doc.tables
+    cells = {cell.text: (r, c, cell) for r, row in enumerate(table.rows) for c, cell in enumerate(row) if cell.text}
+    assert len(table.rows) == 6 and len(table.rows[0]) == 5  # 指标值's two columns print as one
+    spans = {text: (r, c, cell.rowspan, cell.colspan) for text, (r, c, cell) in cells.items()}
+    assert spans["绩效指标"] == (0, 0, 5, 1) and spans["产出指标"] == (1, 1, 4, 1)
+    assert spans["数量指标"] == (1, 2, 2, 1) and spans["质量指标"] == (3, 2, 2, 1)
+    assert [table.rows[k][1].merged_into for k in (2, 3, 4)] == [(1, 1)] * 3
+    assert table.rows[4][2].merged_into == (3, 2)
+    assert spans["备注"] == (5, 0, 1, 3) and spans["无"] == (5, 3, 1, 2) and table.rows[5][4].merged_into == (5, 3)
+    assert [spans[name][:2] for name in ("举办小型活动场次", "活动完成率", "设施完好率")] == [(2, 3), (3, 3), (4, 3)]
+    # The long 指标值's wrapped lines: one cell, joined (OCR may read its closing ） as ")").
+    assert table.rows[1][4].text.rstrip(")）") == WRAPPED.rstrip("）")
     for _, _, cell in cells.values():  # every cell's text stands where its span says
         assert doc.text[cell.span.start:cell.span.end] == cell.text
-    # The text stays as the text readers know it: one line per ruled row, the label in the
-    # row it was printed beside (the middle of its three).
-    assert doc.text.splitlines()[2].split("\t")[:2] == ["产出指标", ""]
+    # The text stays one line per ruled row; a label standing on a rule is printed once.
+    assert doc.text.count("质量指标") == 1 and len(doc.text.strip().splitlines()) == 6
 
 
 def test_a_pdf_ruled_table_is_handed_over_as_cells_with_its_merges(tmp_path):

@@ -121,11 +121,14 @@ def _unread_cells(clean, rules: Rules, chars: list[Char], engine, group: int) ->
     import numpy as np
 
     ink = np.asarray(clean) < 160
-    found = [((c.left + c.right) / 2, c.middle) for c in chars]
     out: list[Char] = []
     for band in table_bands(rules):
         top, bottom = int(-band.high), int(-band.low)
-        inside = [x for x, y in found if band.low < y < band.high]
+        # A character read counts for every row it stands in by a quarter of its height: the
+        # label of a cell merged over two rows stands on the rule between them (for the cells
+        # beside it), its ink in both rows; read again, it would be printed twice.
+        inside = [(c.left + c.right) / 2 for c in chars
+                  if min(c.top, band.high) - max(c.bottom, band.low) > 0.25 * c.height]
         for left, right in zip(band.edges, band.edges[1:]):
             if any(left <= x < right for x in inside):
                 continue
@@ -331,19 +334,25 @@ def skew(page, widest: float = 3.0) -> float:
     return round(sharpest(page.reduce(2), np.arange(coarse - 0.2, coarse + 0.201, 0.05)), 2) + 0.0
 
 
+# A horizontal rule is an unbroken dark stretch over this share of the page's width: a fifth,
+# since the rule under a row beside a merged 一级/二级 cell runs only across the columns right of
+# it (a declaration's 三级 and 指标值: a third of an A4 page); a line of text is dark in short pieces.
+RULE_SHARE = 0.2
+
+
 def image_rules(page):
     """A straight page image's table rules, and the page with them wiped. A horizontal rule is
-    a few pixel rows holding one unbroken dark stretch over half the page's width (a line of
-    text is dark in many short pieces); between two of them, pixel columns dark all the way
-    down are vertical rules. Rules are in the boxes' coordinates (y upwards, so negated)."""
+    a few pixel rows holding one unbroken dark stretch over RULE_SHARE of the page's width (a
+    line of text is dark in many short pieces); between two of them, pixel columns dark all the
+    way down are vertical rules. Rules are in the boxes' coordinates (y upwards, so negated)."""
     import numpy as np
     from PIL import Image
 
     pixels = np.asarray(page).copy()
     dark = pixels < 160
     width = dark.shape[1]
-    reach = {int(y): run for y in np.flatnonzero(dark.sum(axis=1) > 0.3 * width)
-             if (run := _longest_run(dark[y]))[1] - run[0] > 0.5 * width}
+    reach = {int(y): run for y in np.flatnonzero(dark.sum(axis=1) > RULE_SHARE * width)
+             if (run := _longest_run(dark[y]))[1] - run[0] > RULE_SHARE * width}
     horizontal = _runs(reach)
     vertical = []
     for (top, top_end), (bottom, _) in zip(horizontal, horizontal[1:]):

@@ -252,8 +252,16 @@ def table_layout(chars: list[Char], line_text, rules: Rules | None) -> tuple[str
         return (*layout(chars, line_text), [])
     free: list[Char] = []
     rows: dict[int, list[Char]] = {}
+    # An OCR box's characters go to one row by their mean middle: the label of a cell merged
+    # over an even number of rows stands on the rule between two of them (for the cells beside
+    # it), and per-character middles drift either side of it.
+    boxes: dict[int, list[float]] = {}
     for char in chars:
-        k = next((i for i, b in enumerate(bands) if b.low < char.middle < b.high), None)
+        if char.group >= 0:
+            boxes.setdefault(char.group, []).append(char.middle)
+    for char in chars:
+        middle = sum(boxes[char.group]) / len(boxes[char.group]) if char.group >= 0 else char.middle
+        k = next((i for i, b in enumerate(bands) if b.low <= middle < b.high), None)
         (free if k is None else rows.setdefault(k, [])).append(char)
     # (top, bottom, the line's cells (one for a free line), its characters, its band or None)
     entries = [(line[0].top, min(c.bottom for c in line), [line_text(line)], _shown(line), None)
