@@ -23,6 +23,7 @@ from jixiao.backends import get_backend
 from jixiao.batch import run_batch
 from jixiao.pipeline import extract_document
 from jixiao.review import Review, StaleEdit, SupersededForm
+from jixiao.layout import SCHEMA_VERSION
 from jixiao.store import DB_NAME
 from jixiao.testing import Fault, FakeOpenAI, gold_answerer
 from jixiao.webapp import create_app
@@ -662,7 +663,7 @@ def test_a_store_of_the_first_layout_is_upgraded_without_losing_a_row(tmp_path):
 
     result = run_cli("run", docs, "--out", old)
     assert result.returncode == 0, result.stderr
-    assert query(old, "PRAGMA user_version") == [(4,)]
+    assert query(old, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert {t: query(old, f"SELECT COUNT(*) FROM {t}")[0][0] for t in OLD_TABLES} == counts
     assert query(old, "SELECT name, status FROM documents ORDER BY name") == [
         ("A/自评表.txt", "done"), ("B/自评表.txt", "done")]  # taken over, not read as new documents
@@ -698,7 +699,8 @@ def test_a_store_of_the_second_layout_gains_the_new_columns_and_keeps_every_row(
     forms = query(out, "SELECT COUNT(*) FROM forms")
     summary = run_batch([docs], out)
     assert (summary.done, summary.skipped) == (0, 2)
-    assert query(out, "PRAGMA user_version") == [(4,)] and query(out, "SELECT COUNT(*) FROM forms") == forms
+    assert query(out, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and query(out, "SELECT COUNT(*) FROM forms") == forms
+    assert query(out, "SELECT COUNT(*) FROM batch_jobs") == [(0,)]  # layout 5's tables, added empty
     assert query(out, "SELECT resolved FROM documents ORDER BY name") == [
         (str((docs / "A" / "自评表.txt").resolve()),), (str((docs / "B" / "自评表.txt").resolve()),)]
 

@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .backends import Backend
-from .errors import ConfigError, FileMissing, InputError, InputTooLarge
-from .ingest import MAX_FILE_MB, SCAN_FACTOR, SCANS, check_input, iter_paths  # noqa: F401 (batch's public names)
+from .errors import ConfigError, FileMissing, InputError, InputTooLarge, JixiaoError
+from .ingest import MAX_FILE_MB, SCAN_FACTOR, SCANS, check_input, ingest, iter_paths  # noqa: F401 (batch's public names)
 from .pipeline import check_form, extract_paths
 from .route import DEFAULT_THRESHOLD
-from .schema import BatchSummary, DocumentResult
+from .schema import BatchSummary, DocumentResult, spent
+from .segment import segment
 from .layout import _where
 from .store import Saved, Store, content_hash, run_lock
 
@@ -36,10 +37,16 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
               threshold: float = DEFAULT_THRESHOLD, retry_failed: bool = False, concurrency: int = 1,
               max_file_mb: float = MAX_FILE_MB,
               progress: Callable[[BatchSummary], None] | None = None,
-              lock_wait: float | None = None, workers: int = 1) -> BatchSummary:
+              lock_wait: float | None = None, workers: int = 1, batch_api: bool = False,
+              batch_followup: str = "batch", batch_progress=None) -> BatchSummary:
     """Extract every input into the store in `out`; see the module's docstring. The files
     are read in `workers` processes; this process alone writes the store, in input order, so the store holds the same
-    whatever reads them."""
+    whatever reads them. With `batch_api`, the forms still to read are first sent to the
+    provider as batch jobs (backends/batchjob.py: `batch_followup` "batch" or "live" for the
+    follow-up round, `batch_progress(job, status, done, total)` while polling); the answers are
+    then in this process, so the documents are read here (no workers)."""
+    if batch_api:
+        backend = _batch_reader(backend)
     wait = _lock_wait() if lock_wait is None else lock_wait
     with run_lock(out, wait, lambda: print(
             f"{out}: 另一个 jixiao run 正在写入，等待最多 {wait:g} 秒… / another `jixiao run` is writing to this "
@@ -56,7 +63,11 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
                     progress(summary)
 
         try:
-            read(_to_do(_documents(inputs), store, summary, run, retry_failed, max_file_mb, progress))
+            todo = _to_do(_documents(inputs), store, summary, run, retry_failed, max_file_mb, progress)
+            if batch_api:
+                todo, workers = list(todo), 1
+                _read_in_batch_jobs(todo, backend, store, summary, batch_followup, batch_progress, max_file_mb)
+            read(todo)
             # Copies whose original this run superseded (or an earlier run left so): read now.
             again = _orphans(store, summary, run, max_file_mb)
             if again:
@@ -65,6 +76,37 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
         finally:
             store.close()
     return summary
+
+
+def _read_in_batch_jobs(paths: list[Path], backend, store: Store, summary: BatchSummary, followup: str,
+                        progress, max_file_mb: float) -> None:
+    """The forms of `paths` read in provider batch jobs, their answers handed to the LLM
+    back-end for the documents' reading that follows. A file that cannot be read is left to
+    that reading, which reports it."""
+    from .backends.batchjob import BatchReader
+
+    def chunks():
+        for path in paths:
+            try:
+                yield from segment(ingest(path, max_file_mb))
+            except JixiaoError:
+                continue
+
+    reader = BatchReader(backend, store, followup, progress)
+    reader.read(chunks())
+    summary.messages.extend(reader.messages)
+
+
+def _batch_reader(backend: Backend | str | None) -> Backend:
+    """The back-end a batch-job run reads with: the LLM's (checked before anything is read)."""
+    from .backends import get_backend
+    from .backends.openai_compat import LLMBackend
+
+    backend = get_backend(backend) if backend is None or isinstance(backend, str) else backend
+    if not isinstance(backend, LLMBackend):
+        raise ConfigError("--batch-api 需要 --backend llm / --batch-api needs --backend llm (a batch job reads every "
+                          "form with the LLM)")
+    return backend
 
 
 def _lock_wait() -> float:
@@ -242,6 +284,7 @@ def _keep(result: DocumentResult, store: Store, summary: BatchSummary, run: _Run
     saved = store.save(digest, key, path, result.record, text, recheck=lambda form: check_form(form, text))
     carried = saved.carried
     summary.done += 1
+    summary.usage = summary.usage.plus(spent(result.record))
     summary.messages.extend(f"{path}: {line}" for line in _told(saved))
     for form in result.record.forms:
         summary.forms += 1

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import __version__
 from .backends import REGISTRY, default_backend, get_backend
 from .config import load_settings
+from .cost import usage_line
 from .errors import InputError, JixiaoError
 from .ingest import ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
@@ -65,6 +66,8 @@ ExamplesOption = Annotated[Optional[Path], typer.Option(
 ExamplesKOption = Annotated[Optional[int], typer.Option(min=1, help="At most this many examples in a prompt (default 3).")]
 ExamplesTokensOption = Annotated[Optional[int], typer.Option(
     min=1, help="At most this many estimated tokens of examples in a prompt (default 8000).")]
+MaxCostOption = Annotated[Optional[float], typer.Option(
+    help="Stop new LLM requests once their estimated cost reaches this (in the price table's currency; see [prices]).")]
 WorkersOption = Annotated[Optional[int], typer.Option(
     min=1, help="Worker processes reading documents (default: the CPU count). An LLM back-end's --concurrency, "
                 "--rpm, --tpm and --max-tokens-total are shared out among them.")]
@@ -86,6 +89,7 @@ def extract(
     rpm: Annotated[Optional[float], typer.Option(help="At most this many LLM requests per minute.")] = None,
     tpm: Annotated[Optional[float], typer.Option(help="At most this many LLM tokens per minute.")] = None,
     max_tokens_total: Annotated[Optional[int], typer.Option(help="Stop new LLM requests once this many tokens are used.")] = None,
+    max_cost: MaxCostOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the LLM answer cache.")] = False,
     examples: ExamplesOption = None,
     examples_k: ExamplesKOption = None,
@@ -100,7 +104,7 @@ def extract(
     try:
         settings = load_settings(model=model, base_url=base_url, mode=mode, timeout=timeout, concurrency=concurrency,
                                  requests_per_minute=rpm, tokens_per_minute=tpm, max_tokens_total=max_tokens_total,
-                                 examples=examples, examples_k=examples_k, examples_tokens=examples_tokens)
+                                 max_cost=max_cost, examples=examples, examples_k=examples_k, examples_tokens=examples_tokens)
         chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
     except JixiaoError as exc:
         err.print("error 错误:", style="red", end=" ")
@@ -137,11 +141,15 @@ def extract(
     err.print(f"documents {len(paths)} · forms {tally.forms} · needs review {tally.needs_review} · failed documents "
               f"{failed} · failed forms {failed_forms}  (文档 {len(paths)} · 表 {tally.forms} · 待复核 {tally.needs_review}"
               f" · 失败文档 {failed} · 失败表 {failed_forms})", highlight=False)
-    if getattr(chosen, "totals", None) is not None:  # an LLM back-end: what the forms cost, summed over workers
-        used = tally.usage
-        err.print(f"LLM usage: requests {used.requests} · prompt tokens {used.prompt_tokens} · completion tokens "
-                  f"{used.completion_tokens} · cache hits {used.cache_hits}/{used.forms} forms", highlight=False)
+    _print_usage(chosen, tally.usage)
     raise typer.Exit(1 if failed or failed_forms else 0)
+
+
+def _print_usage(backend, used) -> None:
+    """What the forms cost (summed over workers) and its estimate, when the back-end is an LLM's."""
+    if getattr(backend, "totals", None) is not None:
+        err.print(usage_line(used, getattr(getattr(backend, "llm", backend), "price", None)), markup=False,
+                  highlight=False)
 
 
 @app.command("run")
@@ -156,6 +164,13 @@ def run_command(
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (or OPENAI_BASE_URL).")] = None,
     mode: ModeOption = None,
     concurrency: Annotated[Optional[int], typer.Option(min=1, help="LLM requests in flight at once (forms are prepared and checked around them).")] = None,
+    max_cost: MaxCostOption = None,
+    batch_api: Annotated[bool, typer.Option("--batch-api", help=(
+        "Send the forms to the provider as batch jobs (OpenAI Batch API format: about half price, answers within "
+        "24h); a killed run polls the job it submitted, never submitting twice. Needs --backend llm."))] = False,
+    batch_followup: Annotated[str, typer.Option(
+        "--batch-followup", help="Follow-up questions (answers that break the schema or the checks): 'batch' (a "
+                                 "second batch job) or 'live'.")] = "batch",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the LLM answer cache.")] = False,
     examples: ExamplesOption = None,
     examples_k: ExamplesKOption = None,
@@ -168,12 +183,14 @@ def run_command(
     documents; a kill at any moment loses nothing finished. Exit 1 when any document failed."""
     try:
         settings = load_settings(model=model, base_url=base_url, mode=mode, concurrency=concurrency, examples=examples,
-                                 examples_k=examples_k, examples_tokens=examples_tokens)
+                                 examples_k=examples_k, examples_tokens=examples_tokens, max_cost=max_cost)
         chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
     except JixiaoError as exc:
         err.print("error 错误:", style="red", end=" ")
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
+    if batch_followup not in ("batch", "live"):
+        _fail(InputError(f"--batch-followup {batch_followup}: 应为 batch 或 live / must be batch or live"), 2)
     total = len(iter_paths(inputs))
     if not total:
         _fail(InputError("没有可读取的文件 / no input files found (.txt, .md, .pdf, .docx, .xlsx, .xls, .html, .json)"), 2)
@@ -185,9 +202,18 @@ def run_command(
             bar.update(task, completed=s.done + s.failed + s.skipped + s.duplicates,
                        description=f"accepted {s.accepted} · review {s.needs_review} · failed {s.failed}")
             _refresh(bar)
+        jobs: dict[str, object] = {}
+
+        def show_job(job: str, status: str, done: int, total: int) -> None:
+            if job not in jobs:
+                err.print(f"批量任务 batch job {job}: 轮询中 polling…", markup=False, highlight=False)
+                jobs[job] = bar.add_task("", total=total or None)
+            bar.update(jobs[job], completed=done, total=total or None, description=f"batch job {job}: {status}")
+            _refresh(bar)
         try:
             summary = run_batch(inputs, out, chosen, threshold, retry_failed, settings.concurrency, max_file_mb, show,
-                                workers=workers or default_workers())
+                                workers=workers or default_workers(), batch_api=batch_api,
+                                batch_followup=batch_followup, batch_progress=show_job)
         except JixiaoError as exc:
             err.print("error 错误:", style="red", end=" ")
             err.print(str(exc), markup=False, highlight=False)
@@ -201,6 +227,7 @@ def run_command(
     table.add_row(*map(str, (summary.documents, summary.done, summary.skipped, summary.duplicates, summary.failed,
                              summary.forms, summary.accepted, summary.needs_review, summary.failed_forms)))
     err.print(table)
+    _print_usage(chosen, summary.usage)
     raise typer.Exit(0 if summary.ok else 1)
 
 

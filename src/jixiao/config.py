@@ -34,6 +34,10 @@ class LLMSettings(BaseModel):
     requests_per_minute: float | None = Field(None, gt=0)
     tokens_per_minute: float | None = Field(None, gt=0)
     max_tokens_total: int | None = Field(None, gt=0, description="stop new requests once this many are used")
+    max_cost: float | None = Field(None, gt=0, description="stop new requests once the estimated cost reaches this "
+                                                         "(in the price's currency)")
+    prices: dict[str, dict] = Field(default_factory=dict, description="the config file's [prices]: per model, or "
+                                                                      "provider/model, input and output per million tokens")
     max_output_tokens: int = Field(8192, gt=0, description="the model's output budget for one answer")
     down_after: int = Field(3, ge=1, description="requests in a row that get no answer (connection refused, "
                                                 "reset or timed out; a round of mode probes counts once) before the "
@@ -53,7 +57,7 @@ class LLMSettings(BaseModel):
 
     def share(self, parts: int) -> LLMSettings:
         """One of `parts` worker processes' part of the run's limits: requests in flight,
-        requests and tokens per minute and the token budget, each divided evenly (in flight
+        requests and tokens per minute and the token and cost budgets, each divided evenly (in flight
         rounded down, at least one), so that together the workers keep to what was set."""
         if parts <= 1:
             return self
@@ -63,7 +67,8 @@ class LLMSettings(BaseModel):
             "concurrency": max(1, self.concurrency // parts),
             "requests_per_minute": divided(self.requests_per_minute),
             "tokens_per_minute": divided(self.tokens_per_minute),
-            "max_tokens_total": None if self.max_tokens_total is None else max(1, self.max_tokens_total // parts)})
+            "max_tokens_total": None if self.max_tokens_total is None else max(1, self.max_tokens_total // parts),
+            "max_cost": divided(self.max_cost)})
 
     def key(self) -> str:
         # Local servers (vLLM, Ollama, llama.cpp) accept any key; the client insists on one.
@@ -84,7 +89,9 @@ def load_settings(**flags) -> LLMSettings:
     path = _config_file()
     if path is not None:
         try:
-            values.update(tomllib.loads(path.read_text(encoding="utf-8")).get("llm", {}))
+            config = tomllib.loads(path.read_text(encoding="utf-8"))
+            values.update(config.get("llm", {}))
+            values["prices"] = config.get("prices", {})
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: 配置文件无法解析 / cannot parse the config file ({exc})") from None
         if isinstance(values.get("examples"), str):  # a folder the file names is where the file says

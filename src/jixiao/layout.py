@@ -11,8 +11,9 @@ from .errors import ConfigError
 
 # user_version 0 with tables is the first layout (cascading deletes from documents down to
 # the audit); 2 added readings and cut the cascades; 3 added documents.resolved and
-# forms.carried_from; 4 is this one (forms.review_stamp).
-SCHEMA_VERSION = 4
+# forms.carried_from; 4 added forms.review_stamp; 5 is this one (batch_jobs, batch_results: the
+# provider batch jobs a run submitted and the answers they returned).
+SCHEMA_VERSION = 5
 # One statement each: the migration runs them inside its own transaction.
 TABLES = {
     "documents": """CREATE TABLE {name} (
@@ -87,6 +88,27 @@ TABLES = {
     error TEXT,
     record TEXT NOT NULL,
     read_at TEXT NOT NULL DEFAULT (datetime('now'))
+)""",
+    # A provider batch job, recorded the moment it is submitted: a killed run polls it again
+    # instead of submitting its forms twice. `collected` once its answers are in batch_results.
+    "batch_jobs": """CREATE TABLE {name} (
+    id TEXT PRIMARY KEY,  -- the provider's batch id
+    round INTEGER NOT NULL,  -- 1: the forms; 2: the follow-up questions
+    endpoint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    status TEXT NOT NULL,  -- the provider's: validating, in_progress, completed, failed, expired, cancelled …
+    custom_ids TEXT NOT NULL,  -- JSON list: the request lines it holds
+    collected INTEGER NOT NULL DEFAULT 0,
+    submitted_at TEXT NOT NULL DEFAULT (datetime('now')),
+    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
+)""",
+    # Each line a job's output or error file held, kept as downloaded: answers paid for are
+    # never asked for again.
+    "batch_results": """CREATE TABLE {name} (
+    job_id TEXT NOT NULL REFERENCES batch_jobs(id),
+    custom_id TEXT NOT NULL,
+    line TEXT NOT NULL,
+    PRIMARY KEY (job_id, custom_id)
 )""",
 }
 EXTRAS = [

@@ -154,6 +154,12 @@ class Usage(BaseModel):
     parts: int = Field(1, description="pieces a long form was read in")
     rows_seen: int = Field(0, description="indicator rows the source's table holds, by the rules reader's count")
     reask_failed: str | None = Field(None, description="why a follow-up question failed (the first answer stood)")
+    batch_prompt_tokens: int = Field(0, description="of prompt_tokens, those sent in a provider batch job (discounted)")
+    batch_completion_tokens: int = Field(0, description="of completion_tokens, those answered in a batch job")
+
+    def plus(self, other: Usage) -> Usage:
+        """This usage with another's requests, tokens, forms and cache hits added."""
+        return self.model_copy(update={k: getattr(self, k) + getattr(other, k) for k in _ADDED})
 
     @property
     def total_tokens(self) -> int:
@@ -373,6 +379,10 @@ class Chunk(BaseModel):
     notes: list[Note] = Field(default_factory=list, description="what segmenting noticed: a form found without its title")
 
 
+_ADDED = ("requests", "prompt_tokens", "completion_tokens", "batch_prompt_tokens", "batch_completion_tokens", "forms",
+          "cache_hits")
+
+
 class Tally(BaseModel):
     """What a record written out as a line counts for the run's summary: its forms, those
     sent to review, the failed forms' errors and what the LLM cost (summed over its forms)."""
@@ -384,22 +394,23 @@ class Tally(BaseModel):
 
     @classmethod
     def of(cls, record: DocumentRecord) -> Tally:
-        spent = [f.usage for f in record.forms if f.usage is not None]
         return cls(forms=len(record.forms),
                    needs_review=sum(f.route is not None and f.route.decision == "needs_review" for f in record.forms),
-                   form_errors=[f.error for f in record.forms if f.error],
-                   usage=Usage(requests=sum(u.requests for u in spent), prompt_tokens=sum(u.prompt_tokens for u in spent),
-                               completion_tokens=sum(u.completion_tokens for u in spent), forms=len(spent),
-                               cache_hits=sum(u.cached for u in spent)))
+                   form_errors=[f.error for f in record.forms if f.error], usage=spent(record))
 
     def add(self, other: Tally) -> None:
         self.forms += other.forms
         self.needs_review += other.needs_review
         self.form_errors += other.form_errors
-        u, o = self.usage, other.usage
-        self.usage = Usage(requests=u.requests + o.requests, prompt_tokens=u.prompt_tokens + o.prompt_tokens,
-                           completion_tokens=u.completion_tokens + o.completion_tokens, forms=u.forms + o.forms,
-                           cache_hits=u.cache_hits + o.cache_hits)
+        self.usage = self.usage.plus(other.usage)
+
+
+def spent(record: DocumentRecord) -> Usage:
+    """What the LLM cost for a record's forms, summed (each form asked counts one form)."""
+    total = Usage()
+    for u in (f.usage for f in record.forms if f.usage is not None):
+        total = total.plus(u.model_copy(update={"forms": 1, "cache_hits": int(u.cached)}))
+    return Usage(**{k: getattr(total, k) for k in _ADDED})
 
 
 class DocumentResult(BaseModel):
@@ -432,6 +443,7 @@ class BatchSummary(BaseModel):
     accepted: int = 0
     needs_review: int = 0
     failed_forms: int = 0
+    usage: Usage = Field(default_factory=Usage, description="what the LLM cost for the forms read, summed")
     messages: list[str] = Field(default_factory=list)
 
     @property

@@ -424,6 +424,43 @@ class Store:
                                                            form.route.decision if form.route else None,
                                                            form.error, record))
 
+    # --- provider batch jobs (backends/batchjob.py) ---------------------------------------
+    def batch_submitted(self, job_id: str, round: int, endpoint: str, model: str, custom_ids: list[str]) -> None:
+        with self._transaction():
+            self.db.execute("INSERT INTO batch_jobs (id, round, endpoint, model, status, custom_ids) VALUES "
+                            "(?, ?, ?, ?, 'validating', ?)", (job_id, round, endpoint, model, json.dumps(custom_ids)))
+
+    def batch_status(self, job_id: str, status: str) -> None:
+        self.db.execute("UPDATE batch_jobs SET status = ?, updated_at = datetime('now') WHERE id = ?", (status, job_id))
+
+    def batch_collected(self, job_id: str, status: str, lines: dict[str, str]) -> None:
+        """A job's answers, kept with its final status in one transaction."""
+        with self._transaction():
+            self.db.executemany("INSERT OR REPLACE INTO batch_results VALUES (?, ?, ?)",
+                                [(job_id, cid, line) for cid, line in lines.items()])
+            self.db.execute("UPDATE batch_jobs SET status = ?, collected = 1, updated_at = datetime('now') "
+                            "WHERE id = ?", (status, job_id))
+
+    def open_batch_jobs(self, round: int, endpoint: str, model: str) -> list[tuple[str, list[str]]]:
+        """The jobs of this round submitted to this endpoint and model whose answers are not
+        yet collected: (id, custom ids), oldest first."""
+        rows = self.db.execute("SELECT id, custom_ids FROM batch_jobs WHERE collected = 0 AND round = ? AND "
+                               "endpoint = ? AND model = ? ORDER BY submitted_at, rowid", (round, endpoint, model))
+        return [(job_id, json.loads(ids)) for job_id, ids in rows.fetchall()]
+
+    def batch_ids(self, job_id: str) -> list[str]:
+        """The custom ids of the request lines a job holds."""
+        row = self.db.execute("SELECT custom_ids FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
+        return json.loads(row[0]) if row else []
+
+    def batch_answers(self, round: int, endpoint: str, model: str) -> dict[str, str]:
+        """Every line collected from this round's jobs at this endpoint and model, by custom id
+        (a later job's line over an earlier one's)."""
+        rows = self.db.execute("SELECT r.custom_id, r.line FROM batch_results r JOIN batch_jobs j ON j.id = r.job_id "
+                               "WHERE j.round = ? AND j.endpoint = ? AND j.model = ? ORDER BY j.submitted_at, j.rowid",
+                               (round, endpoint, model))
+        return dict(rows.fetchall())
+
     def _transaction(self):
         return _Transaction(self.db)
 

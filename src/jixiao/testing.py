@@ -10,7 +10,13 @@ resets), counting them; `SilentServer` accepts them and never answers (hung), or
 accepts them (firewalled); `refused_url()` is an endpoint where nothing listens.
 `FallibleModel` wraps an answer function as a model that slips on its first reading of a form
 (schema-valid answers with a changed digit, a moved decimal point, a character dropped or
-doubled, a 二级 label swapped for its neighbour, a value left out, a row dropped)."""
+doubled, a 二级 label swapped for its neighbour, a value left out, a row dropped).
+
+It also keeps the OpenAI Batch API's files and batches (`/v1/files`, `/v1/files/{id}/content`,
+`/v1/batches`, `/v1/batches/{id}`): each job follows the next `BatchPlan` scripted with
+`server.plan(...)` (in progress for some polls, then completed, failed, expired or
+cancelled; some lines answered in the error file), its lines answered as live requests are.
+`server.submissions` counts the jobs created."""
 
 from __future__ import annotations
 
@@ -23,6 +29,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -39,6 +47,19 @@ class Fault:
     echo_auth_header: str | None = None  # a response header of this name carries it back (as some proxies do)
 
 
+@dataclass
+class BatchPlan:
+    """How one batch job goes: `polls` retrievals answer in_progress (counting its lines done
+    a step at a time), then it ends `end` (completed, failed, expired, cancelled). `errors`:
+    the lines (by number) answered in the error file with a 500 instead; `done`: for an
+    expired or cancelled job, the lines that were answered before it ended."""
+
+    polls: int = 0
+    end: str = "completed"
+    errors: tuple[int, ...] = ()
+    done: int = 0
+
+
 Answer = Callable[[dict], dict]
 
 
@@ -53,8 +74,13 @@ class FakeOpenAI:
         self.requests: list[dict] = []
         self.request_bytes: list[int] = []
         self.in_flight = self.max_in_flight = 0  # requests being answered now, and at most
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a batch job ending answers its lines under it
         self._server: ThreadingHTTPServer | None = None
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict] = {}
+        self.plans: deque[BatchPlan] = deque()
+        self.batch_lines: list[dict] = []  # every request line of every job, in order
+        self.batch_polls = 0
 
     # --- life cycle -------------------------------------------------------------------
     def __enter__(self) -> FakeOpenAI:
@@ -79,6 +105,15 @@ class FakeOpenAI:
         """Script the next replies in order; None means a normal answer."""
         self.script.extend(replies)
         return self
+
+    def plan(self, *plans: BatchPlan) -> FakeOpenAI:
+        """Script the next batch jobs in order; unscripted jobs complete at the first poll."""
+        self.plans.extend(plans)
+        return self
+
+    @property
+    def submissions(self) -> int:
+        return len(self.batches)
 
     @property
     def completions(self) -> int:
@@ -170,7 +205,9 @@ def _handler(server: FakeOpenAI):
                 pass  # the client gave up (a scripted hang past its timeout)
 
         def do_GET(self) -> None:
-            if self.path.rstrip("/").endswith("/models"):
+            if "/files/" in self.path or "/batches/" in self.path:
+                self._send(*_batch_get(server, self.path.rstrip("/")))
+            elif self.path.rstrip("/").endswith("/models"):
                 self._send(200, {}, json.dumps({"object": "list", "data": [{"id": server.model, "object": "model"}]}))
             else:
                 self._send(404, {}, json.dumps({"error": {"message": "not found"}}))
@@ -178,10 +215,16 @@ def _handler(server: FakeOpenAI):
         def do_POST(self) -> None:
             received = time.perf_counter()
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path.rstrip("/").endswith("/files"):
+                self._send(*_upload(server, raw, self.headers.get("Content-Type", "")))
+                return
             try:
                 body = json.loads(raw)
             except json.JSONDecodeError:
                 self._send(400, {}, json.dumps({"error": {"message": "bad json"}}))
+                return
+            if self.path.rstrip("/").endswith("/batches"):
+                self._send(*_create_batch(server, body))
                 return
             server._record(body, len(raw))
             if not self.path.rstrip("/").endswith("/chat/completions"):
@@ -190,6 +233,94 @@ def _handler(server: FakeOpenAI):
             self._send(*server.reply(body, received, self.headers.get("Authorization", "")))
 
     return Handler
+
+
+def _upload(server: FakeOpenAI, raw: bytes, content_type: str) -> tuple[int, dict[str, str], str]:
+    """POST /v1/files: a multipart form with `purpose` and `file`."""
+    form = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    parts = {part.get_param("name", header="content-disposition"): part for part in form.iter_parts()}
+    if "file" not in parts or parts.get("purpose") is None:
+        return 400, {}, json.dumps({"error": {"message": "file and purpose are required"}})
+    data = parts["file"].get_payload(decode=True)
+    with server._lock:
+        file_id = f"file-{len(server.files) + 1}"
+        server.files[file_id] = data
+    return 200, {}, json.dumps({"id": file_id, "object": "file", "bytes": len(data), "created_at": int(time.time()),
+                                "filename": parts["file"].get_filename() or "upload.jsonl",
+                                "purpose": parts["purpose"].get_content().strip(), "status": "processed"})
+
+
+def _create_batch(server: FakeOpenAI, body: dict) -> tuple[int, dict[str, str], str]:
+    """POST /v1/batches: a job over an uploaded file of request lines."""
+    data = server.files.get(body.get("input_file_id", ""))
+    if data is None:
+        return 404, {}, json.dumps({"error": {"message": "no such file"}})
+    lines = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+    with server._lock:
+        batch_id = f"batch_{len(server.batches) + 1}"
+        server.batch_lines.extend(lines)
+        server.batches[batch_id] = {
+            "id": batch_id, "object": "batch", "endpoint": body.get("endpoint"), "input_file_id": body["input_file_id"],
+            "completion_window": body.get("completion_window"), "status": "validating", "created_at": int(time.time()),
+            "output_file_id": None, "error_file_id": None, "errors": None, "metadata": body.get("metadata"),
+            "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+            "_plan": server.plans.popleft() if server.plans else BatchPlan(), "_polls": 0, "_lines": lines}
+    return 200, {}, _public(server.batches[batch_id])
+
+
+def _public(batch: dict) -> str:
+    return json.dumps({k: v for k, v in batch.items() if not k.startswith("_")}, ensure_ascii=False)
+
+
+def _batch_get(server: FakeOpenAI, path: str) -> tuple[int, dict[str, str], str]:
+    """GET /v1/files/{id}/content, or GET /v1/batches/{id} (a poll: the job moves on)."""
+    if path.endswith("/content"):
+        file_id = path.split("/")[-2]
+        if file_id not in server.files:
+            return 404, {}, json.dumps({"error": {"message": "no such file"}})
+        return 200, {"Content-Type": "application/jsonl"}, server.files[file_id].decode("utf-8")
+    batch = server.batches.get(path.split("/")[-1])
+    if batch is None:
+        return 404, {}, json.dumps({"error": {"message": "no such batch"}})
+    with server._lock:
+        server.batch_polls += 1
+        if batch["status"] in ("validating", "in_progress"):
+            _advance(server, batch)
+    return 200, {}, _public(batch)
+
+
+def _advance(server: FakeOpenAI, batch: dict) -> None:
+    plan, lines = batch["_plan"], batch["_lines"]
+    batch["_polls"] += 1
+    if batch["_polls"] <= plan.polls:
+        batch["status"] = "in_progress"
+        batch["request_counts"]["completed"] = len(lines) * batch["_polls"] // (plan.polls + 1)
+        return
+    if plan.end == "failed":
+        batch.update(status="failed", errors={"object": "list", "data": [
+            {"code": "invalid_request", "message": "scripted failure: the input file was refused", "line": 1}]})
+        return
+    answered = lines if plan.end == "completed" else lines[:plan.done]
+    output, errors = [], []
+    for n, line in enumerate(lines):
+        if line in answered and n not in plan.errors:
+            status, _, text = server._reply(line["body"], server._next_fault())
+            body = json.loads(text)
+        elif line in answered:
+            status, body = 500, {"error": {"message": "scripted server error", "type": "server_error"}}
+        else:
+            errors.append({"id": f"batch_req_{n}", "custom_id": line["custom_id"], "response": None,
+                           "error": {"code": f"batch_{plan.end}", "message": f"the job was {plan.end} first"}})
+            continue
+        entry = {"id": f"batch_req_{n}", "custom_id": line["custom_id"],
+                 "response": {"status_code": status, "request_id": f"req_{n}", "body": body}, "error": None}
+        (output if status == 200 else errors).append(entry)
+    for name, entries in (("output_file_id", output), ("error_file_id", errors)):
+        if entries:
+            file_id = f"file-{len(server.files) + 1}"
+            server.files[file_id] = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries).encode("utf-8")
+            batch[name] = file_id
+    batch.update(status=plan.end, request_counts={"total": len(lines), "completed": len(output), "failed": len(errors)})
 
 
 class DroppingServer:

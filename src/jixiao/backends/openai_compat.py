@@ -25,7 +25,8 @@ from pydantic import BaseModel
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from ..config import LLMSettings
-from ..errors import BackendUnavailable, ExtractionFailed
+from ..cost import price_for
+from ..errors import BackendUnavailable, ConfigError, ExtractionFailed
 from ..redact import install_redaction
 from ..schema import Chunk, Form, Note, SelfEvaluation, TargetDeclaration, Usage, answer_model
 from ..templates import render_prompt
@@ -89,7 +90,11 @@ class LLMBackend:
         # Requests in flight at once, held only while a request is on the wire: preparing a
         # request and checking its answer take no slot, so `concurrency` slots stay busy.
         self.slots = threading.BoundedSemaphore(settings.concurrency)
-        self.budget = TokenBudget(settings.max_tokens_total)
+        self.price = price_for(self.base_url, self.model, settings.prices)
+        if settings.max_cost is not None and self.price is None:
+            raise ConfigError(f"--max-cost 需要模型 {self.model} 的价格 / --max-cost needs a price for {self.model}: add "
+                              f"[prices.\"{self.model}\"] input = …, output = … (per million tokens) to the config file")
+        self.budget = TokenBudget(settings.max_tokens_total, settings.max_cost, self.price.currency if self.price else "")
         self.breaker = Breaker(settings.down_after, settings.down_for)
         self._mode_failure: BackendUnavailable | None = None
         self.totals = Usage()
@@ -98,6 +103,9 @@ class LLMBackend:
         self._local = threading.local()
         self._clients: dict[str, instructor.Instructor] = {}
         self._mode: str | None = None if settings.mode == "auto" else settings.mode
+        # Answers a provider batch job brought for this run, by cache key: (answer, usage), or
+        # the ExtractionFailed that says why there is none (batchjob.py).
+        self.given: dict[str, tuple[BaseModel, Usage] | ExtractionFailed] = {}
         if self._mode:
             self._client(self._mode)  # the openai client's first use imports much; pay that now, not mid-batch
         import scipy.optimize  # noqa: F401 - answers' rows are paired with it (grounding): likewise, now
@@ -123,20 +131,22 @@ class LLMBackend:
 
     def _extract(self, chunk: Chunk, rules: Form | None) -> Form:
         record = RECORDS[chunk.kind]
-        answer_cls = _wrapped(answer_model(record))
         mode = self.mode()
-        examples = self._examples_for(chunk)
+        key, answer_cls, examples = self.key_of(chunk, mode)
         ids = [e.id for e in examples]
-        key = DiskCache.key(self.base_url, self.model, mode, f"extract_{chunk.kind}.{self.prompt_version}",
-                            schema_hash(answer_cls), chunk.text, *([ids] if ids else []))  # none: the key as before
         hit = self.cache.get(key) if self.cache else None
         if hit is not None:
             answer, usage = answer_cls.model_validate(hit["answer"]), Usage(cached=True)
         else:
+            given = self.given.pop(key, None)  # read in a provider batch job (batchjob.py)
+            if isinstance(given, ExtractionFailed):
+                raise given
             seen = len(rules.indicators) if rules is not None else 0
             parts = parts_needed(chunk, seen, self.settings.max_output_tokens)
-            if parts > 1:
-                answer, usage = self._ask_in_parts(chunk, answer_cls, mode, parts, examples)
+            if given is not None:
+                answer, usage = given
+            elif parts > 1:
+                answer, usage = self._ask_in_parts(chunk, answer_cls, mode, seen, examples)
             else:
                 messages = self._messages(chunk, examples)
                 answer, usage = self._ask(answer_cls, messages, mode, chunk)
@@ -164,33 +174,54 @@ class LLMBackend:
             form.notes.append(Note(field="indicators", code="unplaced", message=why))
         return form
 
-    def _ask_in_parts(self, chunk: Chunk, answer_cls, mode: str, parts: int, examples: list[Example]):
-        """A long form read piece by piece, so no answer outgrows the model's budget; each piece
-        shows the examples chosen for the whole form."""
+    def key_of(self, chunk: Chunk, mode: str) -> tuple[str, type[BaseModel], list[Example]]:
+        """The chunk's cache key (endpoint, model, mode, prompt version, schema, text, the
+        examples' ids), its answer model and the examples chosen for it."""
+        answer_cls = _wrapped(answer_model(RECORDS[chunk.kind]))
+        examples = self._examples_for(chunk)
+        ids = [e.id for e in examples]
+        key = DiskCache.key(self.base_url, self.model, mode, f"extract_{chunk.kind}.{self.prompt_version}",
+                            schema_hash(answer_cls), chunk.text, *([ids] if ids else []))  # none: the key as before
+        return key, answer_cls, examples
+
+    def parts_of(self, chunk: Chunk, seen: int, examples: list[Example]) -> list[list[dict]]:
+        """The requests that read a chunk whose table has `seen` rows: one, or one per piece of
+        a long form (each showing the examples chosen for the whole form)."""
+        parts = parts_needed(chunk, seen, self.settings.max_output_tokens)
+        if parts <= 1:
+            return [self._messages(chunk, examples)]
         pieces = split_chunk(chunk, parts)
+        return [[*self._messages(piece, examples), {"role": "user", "content":
+                 f"这是一张长表的第{k}/{len(pieces)}部分：只返回这一部分中出现的指标行。"
+                 f"Part {k} of {len(pieces)} of a long form: return the indicator rows shown in this part."}]
+                for k, piece in enumerate(pieces, 1)]
+
+    def _ask_in_parts(self, chunk: Chunk, answer_cls, mode: str, seen: int, examples: list[Example]):
+        """A long form read piece by piece, so no answer outgrows the model's budget."""
         answers, total = [], Usage()
-        for k, piece in enumerate(pieces, 1):
-            note = (f"这是一张长表的第{k}/{len(pieces)}部分：只返回这一部分中出现的指标行。"
-                    f"Part {k} of {len(pieces)} of a long form: return the indicator rows shown in this part.")
-            messages = [*self._messages(piece, examples), {"role": "user", "content": note}]
+        for messages in self.parts_of(chunk, seen, examples):
             answer, usage = self._ask(answer_cls, messages, mode, chunk)
-            answers.append(answer.model_dump())
+            answers.append(answer)
             total = _plus(total, usage)
-        total.parts = len(pieces)
-        return answer_cls.model_validate(merge_answers(answers)), total
+        return merged(answer_cls, answers, total)
 
     def _reask_missing_rows(self, chunk, answer_cls, messages, answer, usage: Usage, mode: str, seen: int):
         """One re-ask when the answer holds fewer indicator rows than the source's table."""
-        if not seen or len(answer.indicators) >= seen:
+        question = _rows_question(messages, answer, seen)
+        if question is None:
             return answer, usage
-        follow_up = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
-                     {"role": "user", "content":
-                      f"原文的绩效指标表有{seen}行，你只返回了{len(answer.indicators)}行。请按表格顺序返回每一行，其余字段不变。"
-                      f"The source's indicator table has {seen} rows and you returned {len(answer.indicators)}: "
-                      "return every row, in table order, as printed."}]
-        second, more = self._optional_ask(answer_cls, follow_up, mode, chunk)
-        better = second if second is not None and len(second.indicators) > len(answer.indicators) else answer
-        return better, _plus(usage, more)
+        second, more = self._optional_ask(answer_cls, question, mode, chunk)
+        return settled("rows", answer, usage, second, more)
+
+    def follow_up(self, chunk: Chunk, messages: list[dict], answer, rules: Form | None
+                  ) -> tuple[str, list[dict], list[str]] | None:
+        """The follow-up question an answer calls for, as the live path asks it: for the rows
+        missing, else for the values not printed at their place (kind, messages, fields)."""
+        question = _rows_question(messages, answer, len(rules.indicators) if rules is not None else 0)
+        if question is not None:
+            return "rows", question, []
+        suspects = self._suspects_question(chunk, messages, answer, rules)
+        return ("suspects", *suspects) if suspects else None
 
     # --- requests -------------------------------------------------------------------------
     def _messages(self, chunk: Chunk, examples: list[Example] | None = None) -> list[dict]:
@@ -290,21 +321,34 @@ class LLMBackend:
             usage.requests = self._local.requests
             self._free_slot()  # a request cut short by an interrupt never reached instructor's hooks
 
-    def _charge(self, usage: Usage, raw) -> None:
+    def _charge(self, usage: Usage, raw, batch: bool = False) -> None:
+        """Adds a response's tokens to the form's usage and to the run's budget (a batch job's at
+        the batch price)."""
         if raw is None:
             return
         prompt = getattr(raw, "prompt_tokens", 0) or 0
         completion = getattr(raw, "completion_tokens", 0) or 0
         usage.prompt_tokens += prompt
         usage.completion_tokens += completion
-        self.budget.spend(prompt + completion)
+        if batch:
+            usage.batch_prompt_tokens += prompt
+            usage.batch_completion_tokens += completion
+        self.budget.spend(prompt + completion, self.price.cost(prompt, completion, batch) if self.price else 0.0)
 
     def _reask_suspects(self, chunk, answer_cls, messages, answer, usage: Usage, mode: str, rules: Form | None):
-        """One targeted re-ask for fields the source does not bear out: a value not printed at
-        its place (a rule it fails, or grounding), a row left out, a value unlike the rules
-        reader's where that one is sure. Each is quoted with its place's text. A form whose
-        printed numbers disagree among themselves is left alone: a re-ask would push the model
-        to falsify them."""
+        """One targeted re-ask for fields the source does not bear out (_suspects_question)."""
+        question = self._suspects_question(chunk, messages, answer, rules)
+        if question is None:
+            return answer, usage
+        second, more = self._optional_ask(answer_cls, question[0], mode, chunk)
+        return settled("suspects", answer, usage, second, more, question[1])
+
+    def _suspects_question(self, chunk, messages, answer, rules: Form | None) -> tuple[list[dict], list[str]] | None:
+        """The targeted re-ask, and its fields, for values the source does not bear out: a
+        value not printed at its place (a rule it fails, or grounding), a row left out, a value
+        unlike the rules reader's where that one is sure. Each is quoted with its place's text.
+        A form whose printed numbers disagree among themselves is left alone: a re-ask would
+        push the model to falsify them."""
         form = RECORDS[chunk.kind].model_validate(answer, from_attributes=True)
         findings = triage(form, validate(form), None, chunk=chunk.text)
         grounding = Grounding(chunk, rules)
@@ -317,7 +361,7 @@ class LLMBackend:
             places |= {p: quote(grounding.place(form, p) or "")
                        for _, p, _, _, equal in compared(rules, form, sure_only=True) if not equal}
         if not places:
-            return answer, usage
+            return None
         suspects = sorted(places)
         quotes = "\n".join(f"- {path}: {places[path]}" for path in suspects if places[path])
         follow_up = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
@@ -327,10 +371,7 @@ class LLMBackend:
                       f"These fields do not match what the source prints at their place (or rows printed there are "
                       f"missing); re-read only them, as printed: {', '.join(suspects)}\n"
                       f"原文 / source at each place:\n{quotes or '(none found)'}"}]
-        second, more = self._optional_ask(answer_cls, follow_up, mode, chunk)
-        total = _plus(usage, more)
-        total.reasked = suspects
-        return (second if second is not None else answer), total
+        return follow_up, suspects
 
     def _optional_ask(self, answer_cls, messages, mode: str, chunk: Chunk):
         """A follow-up whose failure leaves the first answer standing: (answer or None, usage)."""
@@ -350,10 +391,7 @@ class LLMBackend:
 
     def _add_totals(self, usage: Usage) -> None:
         with self._lock:
-            self.totals = Usage(requests=self.totals.requests + usage.requests,
-                                prompt_tokens=self.totals.prompt_tokens + usage.prompt_tokens,
-                                completion_tokens=self.totals.completion_tokens + usage.completion_tokens,
-                                forms=self.totals.forms + 1, cache_hits=self.totals.cache_hits + usage.cached)
+            self.totals = self.totals.plus(usage.model_copy(update={"forms": 1, "cache_hits": int(usage.cached)}))
 
     # --- modes --------------------------------------------------------------------------
     def mode(self) -> str:
@@ -446,9 +484,35 @@ class LLMBackend:
 
 
 def _plus(a: Usage, b: Usage) -> Usage:
-    return a.model_copy(update={"requests": a.requests + b.requests, "prompt_tokens": a.prompt_tokens + b.prompt_tokens,
-                                "completion_tokens": a.completion_tokens + b.completion_tokens,
-                                "reask_failed": a.reask_failed or b.reask_failed})
+    return a.plus(b).model_copy(update={"reask_failed": a.reask_failed or b.reask_failed})
+
+
+def merged(answer_cls, answers: list, usage: Usage):
+    """The pieces of a long form as one answer."""
+    usage.parts = len(answers)
+    return answer_cls.model_validate(merge_answers([a.model_dump() for a in answers])), usage
+
+
+def _rows_question(messages: list[dict], answer, seen: int) -> list[dict] | None:
+    """The re-ask for an answer holding fewer indicator rows than the source's table."""
+    if not seen or len(answer.indicators) >= seen:
+        return None
+    return [*messages, {"role": "assistant", "content": answer.model_dump_json()},
+            {"role": "user", "content":
+             f"原文的绩效指标表有{seen}行，你只返回了{len(answer.indicators)}行。请按表格顺序返回每一行，其余字段不变。"
+             f"The source's indicator table has {seen} rows and you returned {len(answer.indicators)}: "
+             "return every row, in table order, as printed."}]
+
+
+def settled(kind: str, answer, usage: Usage, second, more: Usage, suspects: list[str] = ()):
+    """The answer a follow-up question leaves (`second` None when it failed), and the usage of
+    both: for missing rows the answer with more rows; for suspect values (or a first answer
+    that was none) the second."""
+    total = _plus(usage, more)
+    if kind == "rows":
+        return (second if second is not None and len(second.indicators) > len(answer.indicators) else answer), total
+    total.reasked = list(suspects)
+    return (second if second is not None else answer), total
 
 
 def _where(chunk: Chunk | None) -> str:

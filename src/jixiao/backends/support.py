@@ -91,24 +91,30 @@ class RateLimiter:
 
 
 class BudgetSpent(ExtractionFailed):
-    """The --max-tokens-total budget is used up: no new requests are made."""
+    """The --max-tokens-total or --max-cost budget is used up: no new requests are made."""
 
 
 class TokenBudget:
-    """Tokens used so far across all forms; new requests stop once the budget is spent."""
+    """Tokens, and their estimated cost, used so far across all forms; new requests stop once
+    either budget is spent."""
 
-    def __init__(self, limit: int | None):
+    def __init__(self, limit: int | None, cost_limit: float | None = None, currency: str = ""):
         self.limit, self.used = limit, 0
+        self.cost_limit, self.cost, self.currency = cost_limit, 0.0, currency
         self._lock = threading.Lock()
 
     def check(self) -> None:
         if self.limit is not None and self.used >= self.limit:
             raise BudgetSpent(f"token budget spent ({self.used}/{self.limit}); no new requests / "
                               f"令牌预算已用完，不再发送请求")
+        if self.cost_limit is not None and self.cost >= self.cost_limit:
+            raise BudgetSpent(f"cost budget spent ({self.cost:.4f}/{self.cost_limit:g} {self.currency}, --max-cost); "
+                              f"no new requests / 费用预算已用完，不再发送请求")
 
-    def spend(self, tokens: int) -> None:
+    def spend(self, tokens: int, cost: float = 0.0) -> None:
         with self._lock:
             self.used += tokens
+            self.cost += cost
 
 
 class EndpointDown(BackendUnavailable):
