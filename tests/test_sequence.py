@@ -207,3 +207,12 @@ def test_goal_texts_short_split_or_holding_a_figure_line():
 def test_two_goal_cells_in_one_block_are_split_at_the_first_line_ending_a_sentence():
     assert _goals("创新社会治理，完善基层社会治理体系。\n居委会经费主要用于保障办居委会日常办公和\n服务群众专项。") == (
         "创新社会治理，完善基层社会治理体系。", "居委会经费主要用于保障办居委会日常办公和服务群众专项。")
+
+
+def test_a_narrow_name_holding_counts_and_a_name_after_its_label_wrapped_below_its_figure():
+    # `保洁人员 3 人` / `保安人员 4 人` / `物业经理 1 人`: one name cell wrapped at its width, its
+    # counts inside it. `经济效益 指标 不产生直接经济 0` / `效益`: the name's wrapped line below.
+    form = _form(("保洁人员 3 人\n保安人员 4 人\n物业经理 1 人", "8人", "8人", "15", "15"),
+                 ("经济效益 指标 不产生直接经济 0\n效益", "0", "0", "0"))
+    assert [(r.level2, r.name, r.target, r.weight) for r in form.indicators] == [
+        ("数量指标", "保洁人员3人保安人员4人物业经理1人", "8人", 15.0), ("经济效益指标", "不产生直接经济效益", "0", 0.0)]

@@ -27,6 +27,7 @@ from .text import NULL_MARKS, Cell, compact, is_number, long_text, parse_number
 
 _DATE = re.compile(r"^\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?$")
 _ORG = re.compile(r"(?:政府|办事处|中心|局|委员会|街道|镇|区|所|站|馆|院|校|会|部|室|队)(?:\(汇总\)|（汇总）)?$")
+_COUNT = re.compile(r"^\d+[\u4e00-\u9fff]{1,2}$")  # 3人, 33家: a count inside a name's line
 _UNIT_MARK = re.compile(r"[(（][%％]?[万元]*[)）]$")  # 执行率(%), 项目资金（万元）
 _NOISE = ("年初预算数", "全年预算数", "全年执行数", "分值", "分数", "执行率", "得分", "年度指标值", "实际完成值",
           "偏差原因分析", "改进措施", "三级指标", "一级指标", "二级指标", "年度总体目标", "预期目标", "实际完成情况",
@@ -84,11 +85,22 @@ def _wrapped_cells(items: list[Piece]) -> list[Piece]:
             j += 1
         block = items[i:j + 1]
         i = j + 1
-        if len(block) > 1 and _one_wrapped_cell(block):
-            out.append(Piece(_rejoined([p.text for p in block]), block[0].start, block[-1].end, block[0].block))
+        lines = _lines_of(block)
+        if len(lines) > 1 and _one_wrapped_cell(lines):
+            out.append(Piece(_rejoined(["".join(p.text for p in line) for line in lines]), block[0].start,
+                             block[-1].end, block[0].block))
         else:
             out.extend(block)
     return out
+
+
+def _lines_of(block: list[Piece]) -> list[list[Piece]]:
+    lines: list[list[Piece]] = []
+    for p in block:
+        if p.first or not lines:
+            lines.append([])
+        lines[-1].append(p)
+    return lines
 
 
 def _rejoined(lines: list[str]) -> str:
@@ -101,11 +113,14 @@ def _rejoined(lines: list[str]) -> str:
     return text
 
 
-def _one_wrapped_cell(block: list[Piece]) -> bool:
+def _one_wrapped_cell(lines: list[list[Piece]]) -> bool:
+    """Every line text (a count printed in it, `保洁人员 3 人`, stays part of it) and every
+    line but the last as wide as the others."""
     from .sequence_rows import kind_of
-    if not all(p.first and p.last and kind_of(p.text) == "text" and not _is_label_cell(p.text) for p in block):
+    if not all(kind_of(line[0].text) == "text" and not _is_label_cell(line[0].text)
+               and all(_COUNT.match(p.text) for p in line[1:]) for line in lines):
         return False
-    widths = [_width(p.text) for p in block]
+    widths = [_width("".join(p.text for p in line)) for line in lines]
     full = widths[:-1]
     # a CJK character is two columns, a digit one: a full line may end a column short
     return max(full) - min(full) <= 2 and widths[-1] <= max(full)
@@ -147,11 +162,14 @@ def _joined(items: list[Piece]) -> list[Piece]:
     from .sequence_rows import kind_of
     out: list[Piece] = []
     open_at: int | None = None  # a text cell that began a line the row's values ended
+    labels_only = False  # the pieces so far on this line are 一级/二级 labels
     for p in items:
         prev = out[-1] if out else None
         if p.first and not p.last and kind_of(p.text) == "text":
             # a name cell opening its block, not a line inside a long wrapped text
             open_at = len(out) if prev is None or prev.block != p.block else None
+        elif not p.first and not p.last and labels_only and kind_of(p.text) == "text":
+            open_at = len(out)  # `经济效益 指标 不产生直接经济 0` / `效益`: the name after its label
         elif p.first:
             if (open_at is not None and p.last and out[open_at].block == p.block
                     and kind_of(p.text) == "text"
@@ -171,6 +189,10 @@ def _joined(items: list[Piece]) -> list[Piece]:
             out[-1] = Piece(prev.text + p.text, prev.start, p.end, p.block, prev.first, True)
         else:
             out.append(p)
+        if p.first:  # a line opening its block with labels
+            labels_only = kind_of(p.text) == "label" and (prev is None or prev.block != p.block)
+        else:
+            labels_only = labels_only and kind_of(p.text) == "label"
     return out
 
 
