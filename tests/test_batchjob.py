@@ -195,3 +195,28 @@ def test_a_run_killed_after_submitting_polls_its_job_again_and_never_submits_twi
     assert f"(batch job: {prompt} + {completion} at 0.5× the price)" in second.stderr
     printed = float(second.stderr.split("估计费用 ")[1].split()[0])
     assert printed == pytest.approx(0.5 * (prompt * 2.0 + completion * 8.0) / 1e6, abs=1e-4)
+
+
+class _Killed(BaseException):
+    """The run killed at that moment."""
+
+
+def _kill(*args, **kwargs):
+    raise _Killed
+
+
+@pytest.mark.parametrize("moment", ["after the provider created the job", "before the job was created"])
+def test_a_run_killed_while_submitting_finds_its_job_by_token_or_submits_once(server, tmp_path, monkeypatch, moment):
+    from jixiao.backends.batchjob import BatchReader
+
+    with monkeypatch.context() as m:
+        if moment == "after the provider created the job":
+            m.setattr(Store, "batch_created", _kill)  # created, but the store never learnt its id
+        else:
+            m.setattr(BatchReader, "_create", _kill)  # the file uploaded, the job never created
+        with pytest.raises(_Killed):
+            run_batch([DOC], tmp_path / "out", llm(server), batch_api=True)
+    assert [j[2] for j in jobs(tmp_path / "out")] == ["submitting"]
+    summary = run_batch([DOC], tmp_path / "out", llm(server), batch_api=True)
+    assert server.submissions == 1 and len(server.batch_lines) == 9 and summary.failed_forms == 0
+    assert jobs(tmp_path / "out") == [("batch_1", 1, "completed", 1)]

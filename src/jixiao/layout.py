@@ -92,7 +92,7 @@ TABLES = {
     # A provider batch job, recorded the moment it is submitted: a killed run polls it again
     # instead of submitting its forms twice. `collected` once its answers are in batch_results.
     "batch_jobs": """CREATE TABLE {name} (
-    id TEXT PRIMARY KEY,  -- the provider's batch id
+    id TEXT PRIMARY KEY,  -- the provider's batch id ('submitting:' and a token until it is known)
     round INTEGER NOT NULL,  -- 1: the forms; 2: the follow-up questions
     endpoint TEXT NOT NULL,
     model TEXT NOT NULL,

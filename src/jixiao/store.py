@@ -425,10 +425,20 @@ class Store:
                                                            form.error, record))
 
     # --- provider batch jobs (backends/batchjob.py) ---------------------------------------
-    def batch_submitted(self, job_id: str, round: int, endpoint: str, model: str, custom_ids: list[str]) -> None:
+    def batch_submitted(self, job_id: str, round: int, endpoint: str, model: str, custom_ids: list[str],
+                        status: str = "validating") -> None:
         with self._transaction():
             self.db.execute("INSERT INTO batch_jobs (id, round, endpoint, model, status, custom_ids) VALUES "
-                            "(?, ?, ?, ?, 'validating', ?)", (job_id, round, endpoint, model, json.dumps(custom_ids)))
+                            "(?, ?, ?, ?, ?, ?)", (job_id, round, endpoint, model, status, json.dumps(custom_ids)))
+
+    def batch_created(self, pending: str, job_id: str) -> None:
+        """The provider's id for a job recorded while it was being submitted."""
+        self.db.execute("UPDATE batch_jobs SET id = ?, status = 'validating', updated_at = datetime('now') WHERE id = ?",
+                        (job_id, pending))
+
+    def batch_forget(self, pending: str) -> None:
+        """A job recorded as being submitted that the provider never created."""
+        self.db.execute("DELETE FROM batch_jobs WHERE id = ? AND collected = 0", (pending,))
 
     def batch_status(self, job_id: str, status: str) -> None:
         self.db.execute("UPDATE batch_jobs SET status = ?, updated_at = datetime('now') WHERE id = ?", (status, job_id))

@@ -13,7 +13,7 @@ accepts them (firewalled); `refused_url()` is an endpoint where nothing listens.
 doubled, a 二级 label swapped for its neighbour, a value left out, a row dropped).
 
 It also keeps the OpenAI Batch API's files and batches (`/v1/files`, `/v1/files/{id}/content`,
-`/v1/batches`, `/v1/batches/{id}`): each job follows the next `BatchPlan` scripted with
+`/v1/batches` (create, list), `/v1/batches/{id}`): each job follows the next `BatchPlan` scripted with
 `server.plan(...)` (in progress for some polls, then completed, failed, expired or
 cancelled; some lines answered in the error file), its lines answered as live requests are.
 `server.submissions` counts the jobs created."""
@@ -205,8 +205,13 @@ def _handler(server: FakeOpenAI):
                 pass  # the client gave up (a scripted hang past its timeout)
 
         def do_GET(self) -> None:
-            if "/files/" in self.path or "/batches/" in self.path:
-                self._send(*_batch_get(server, self.path.rstrip("/")))
+            path = self.path.split("?")[0].rstrip("/")
+            if path.endswith("/batches"):  # the list, newest first (one page)
+                with server._lock:
+                    jobs = [json.loads(_public(b)) for b in reversed(server.batches.values())]
+                self._send(200, {}, json.dumps({"object": "list", "data": jobs, "has_more": False}, ensure_ascii=False))
+            elif "/files/" in path or "/batches/" in path:
+                self._send(*_batch_get(server, path))
             elif self.path.rstrip("/").endswith("/models"):
                 self._send(200, {}, json.dumps({"object": "list", "data": [{"id": server.model, "object": "model"}]}))
             else:

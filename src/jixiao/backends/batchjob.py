@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -45,6 +46,8 @@ ENDPOINT = "/v1/chat/completions"
 RUNNING = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
 POLL = 10.0  # seconds before the first poll; backoff doubles it up to 30 times that
 POLL_ENV = "JIXIAO_BATCH_POLL"  # another first interval (tests make it short)
+SUBMITTING = "submitting:"  # a job's id in the store until the provider's is known
+TOKEN = "jixiao_submission"  # the metadata key carrying a submission's token
 WINDOW = 26 * 3600.0  # a job still running past its 24h window and a margin: stop polling
 Progress = Callable[[str, str, int, int], None]  # (job id, status, requests done, requests in all)
 
@@ -174,7 +177,9 @@ class BatchReader:
         endpoint, model = self.llm.base_url, self.llm.model
         wanted = {a.custom_id for a in asks}
         for job_id, ids in self.store.open_batch_jobs(round, endpoint, model):
-            if wanted & set(ids):
+            if job_id.startswith(SUBMITTING):
+                job_id = self._adopted(job_id)
+            if job_id and wanted & set(ids):
                 self._wait_and_collect(job_id)
         stored = {cid: json.loads(line) for cid, line in self.store.batch_answers(round, endpoint, model).items()
                   if cid in wanted}
@@ -214,13 +219,46 @@ class BatchReader:
         return []
 
     def _submit(self, round: int, asks: list[_Ask], mode: str) -> str:
+        """A new job for `asks`. It is recorded as being submitted, under a token its metadata
+        carries, before it is created: a run killed between the provider creating it and the
+        store learning its id finds it again by that token instead of submitting twice."""
         client = self.llm.openai
+        token = uuid.uuid4().hex
+        self.store.batch_submitted(f"{SUBMITTING}{token}", round, self.llm.base_url, self.llm.model,
+                                   [a.custom_id for a in asks], status="submitting")
         data = "".join(json.dumps(self._line(a, mode), ensure_ascii=False) + "\n" for a in asks).encode("utf-8")
         upload = _retrying(lambda: client.files.create(file=("jixiao-batch.jsonl", data), purpose="batch"))
-        job = _retrying(lambda: client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h",
-                                                      metadata={"tool": "jixiao", "round": str(round)}))
-        self.store.batch_submitted(job.id, round, self.llm.base_url, self.llm.model, [a.custom_id for a in asks])
+        job = self._create(upload.id, round, token)
+        self.store.batch_created(f"{SUBMITTING}{token}", job.id)
         log.info("batch job %s submitted: %d requests", job.id, len(asks))
+        return job.id
+
+    def _create(self, file_id: str, round: int, token: str):
+        """The job, created once: a transport fault on creating it may have created it all the
+        same, so each try first looks for a job carrying the token."""
+        client = self.llm.openai
+        return _retrying(lambda: self._found(token) or client.batches.create(
+            input_file_id=file_id, endpoint=ENDPOINT, completion_window="24h",
+            metadata={"tool": "jixiao", "round": str(round), TOKEN: token}))
+
+    def _found(self, token: str):
+        """The provider's job whose metadata carries the token, or None (newest jobs first; a
+        few hundred looked at: a killed run is re-run soon, or its job has long expired)."""
+        for n, job in enumerate(self.llm.openai.batches.list(limit=100)):
+            if (job.metadata or {}).get(TOKEN) == token:
+                return job
+            if n >= 500:
+                break
+        return None
+
+    def _adopted(self, pending: str) -> str | None:
+        """A job recorded as being submitted when its run was killed: its id if the provider
+        has it (now recorded), else None (never created: the record is dropped)."""
+        job = _retrying(lambda: self._found(pending[len(SUBMITTING):]))
+        if job is None:
+            self.store.batch_forget(pending)
+            return None
+        self.store.batch_created(pending, job.id)
         return job.id
 
     def _line(self, ask: _Ask, mode: str) -> dict:
