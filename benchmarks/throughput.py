@@ -1,12 +1,26 @@
 """Forms per second of the rules path over the seeds repeated: extraction alone
-(ingest → segment → rules back-end, target ≥ 1,000 forms/s on one core), and the whole
-`jixiao extract` path with the checks (validate → triage → confidence → route).
+(ingest → segment → rules back-end, target ≥ 1,000 forms/s on one core), the whole
+`jixiao extract` path with the checks (validate → triage → confidence → route), and the
+whole process as a user runs it: `jixiao extract` (and `jixiao run`) on the seeds copied
+100 times, with one worker and with one per CPU (target ≥ 1,000 forms/s whole process).
 
-    python benchmarks/throughput.py [--forms 2000]"""
+    python benchmarks/throughput.py [--forms 2000] [--copies 100] [--repeat 3] [--no-run]
+
+Whole-process figures are wall-clock times of a fresh `python -m jixiao` (start-up, imports
+and writing the output included), repeated: the median, the spread (fastest–slowest) and
+the CPU time of the process and its workers. The machine's load when they ran is printed
+with them: other work on the machine slows them down."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -14,36 +28,98 @@ from pathlib import Path
 from jixiao.backends import get_backend
 from jixiao.ingest import ingest_text
 from jixiao.pipeline import extract_source
+from jixiao.workers import default_workers
 
 RAW = Path(__file__).resolve().parents[1] / "fixtures" / "raw"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--forms", type=int, default=2000, help="at least this many forms (default 2000)")
+    parser.add_argument("--forms", type=int, default=2000, help="at least this many forms in-process (default 2000)")
+    parser.add_argument("--copies", type=int, default=100, help="copies of the seeds for the whole-process runs")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each whole-process figure (default 3)")
+    parser.add_argument("--no-run", action="store_true", help="skip the `jixiao run` figures (store writes)")
     args = parser.parse_args()
+    in_process(args.forms)
+    with tempfile.TemporaryDirectory(prefix="jixiao-throughput-") as tmp:
+        whole_process(Path(tmp), args.copies, args.repeat, not args.no_run)
+
+
+def in_process(wanted: int) -> None:
     texts = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(RAW.glob("*.txt"))]
     backend = get_backend("rules")
     forms_per_round = _run(texts, backend, checks=False)
-    rounds = -(-args.forms // forms_per_round)
-    print(f"forms per run: {forms_per_round * rounds} ({rounds} rounds of {len(texts)} documents)")
+    rounds = -(-wanted // forms_per_round)
+    print(f"in one process: {forms_per_round * rounds} forms ({rounds} rounds of {len(texts)} documents)")
     for label, checks in (("extraction (ingest → segment → rules)", False),
                           ("with checks (+ validate → triage → confidence → route)", True)):
         start = time.perf_counter()
         forms = sum(_run(texts, backend, checks) for _ in range(rounds))
         elapsed = time.perf_counter() - start
         target = "  (target ≥ 1,000)" if not checks else ""
-        print(f"{label}: {forms / elapsed:,.0f} forms/s on one core, {elapsed:.2f} s{target}")
+        print(f"  {label}: {forms / elapsed:,.0f} forms/s on one core, {elapsed:.2f} s{target}")
     # Memory is traced on a separate round: tracemalloc slows the code it watches.
     tracemalloc.start()
     _run(texts, backend, True)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"peak traced memory for one round: {peak / 2**20:.1f} MiB")
+    print(f"  peak traced memory for one round: {peak / 2**20:.1f} MiB")
 
 
 def _run(texts: list[tuple[str, str]], backend, checks: bool) -> int:
     return sum(len(extract_source(ingest_text(text, name), backend, checks=checks).forms) for name, text in texts)
+
+
+def whole_process(tmp: Path, copies: int, repeat: int, with_run: bool) -> None:
+    seeds = sorted(RAW.glob("*.txt"))
+    same, distinct = tmp / "copies", tmp / "distinct"
+    same.mkdir()
+    distinct.mkdir()
+    for k in range(copies):
+        for seed in seeds:
+            shutil.copy(seed, same / f"{k:03d}_{seed.name}")
+            # `jixiao run` stores a copy as a duplicate: each of these is its own content.
+            (distinct / f"{k:03d}_{seed.name}").write_text(seed.read_text(encoding="utf-8") + f"\n<!-- {k} -->\n",
+                                                           encoding="utf-8")
+    forms = 21 * copies
+    counts = sorted({1, default_workers()})
+    print(f"\nwhole process, {copies} copies of the seeds ({len(seeds) * copies} documents, {forms} forms); "
+          f"{default_workers()} CPUs; load average before: {_load()}")
+    for workers in counts:
+        _figure(f"jixiao extract --workers {workers}", forms, repeat,
+                lambda w=workers: ["extract", str(same), "-o", str(tmp / "out.jsonl"), "--workers", str(w)])
+    if with_run:
+        for workers in counts:
+            def run_args(w=workers) -> list[str]:
+                shutil.rmtree(tmp / "run", ignore_errors=True)  # every run starts from an empty store
+                return ["run", str(distinct), "--out", str(tmp / "run"), "--workers", str(w)]
+            _figure(f"jixiao run --workers {workers} (distinct copies)", forms, repeat, run_args)
+    print(f"load average after: {_load()}")
+
+
+def _figure(label: str, forms: int, repeat: int, args) -> None:
+    walls, cpus = [], []
+    for _ in range(repeat):
+        command = [sys.executable, "-m", "jixiao", *args()]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        if done.returncode != 0:
+            sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
+    median = statistics.median(walls)
+    print(f"  {label}: {forms / median:,.0f} forms/s (median of {repeat}: {median:.2f} s; spread "
+          f"{min(walls):.2f}–{max(walls):.2f} s = {forms / max(walls):,.0f}–{forms / min(walls):,.0f} forms/s; "
+          f"CPU {statistics.median(cpus):.2f} s)")
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 if __name__ == "__main__":

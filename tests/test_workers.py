@@ -204,3 +204,15 @@ def test_an_llm_run_shares_its_concurrency_among_workers(tmp_path):
         assert server.completions == 21 and server.max_in_flight == 2
     assert b"LLM usage: requests 21" in two.stderr  # summed over the workers
     assert two.stdout == one
+
+
+def test_engine_ray_without_ray_installed_says_how_to_install_it(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from jixiao.cli import app
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as it does where it is not installed
+    result = CliRunner().invoke(app, ["run", str(RAW), "--out", str(tmp_path / "out"), "--engine", "ray"])
+    assert result.exit_code == 2
+    assert "没有安装 Ray" in result.output and "Ray is not installed: pip install 'jixiao[ray]'" in result.output
+    assert not (tmp_path / "out").exists()

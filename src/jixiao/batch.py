@@ -37,14 +37,16 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
               threshold: float = DEFAULT_THRESHOLD, retry_failed: bool = False, concurrency: int = 1,
               max_file_mb: float = MAX_FILE_MB,
               progress: Callable[[BatchSummary], None] | None = None,
-              lock_wait: float | None = None, workers: int = 1, batch_api: bool = False,
-              batch_followup: str = "batch", batch_progress=None) -> BatchSummary:
+              lock_wait: float | None = None, workers: int = 1, engine: str = "local",
+              address: str | None = None, batch_api: bool = False, batch_followup: str = "batch",
+              batch_progress=None) -> BatchSummary:
     """Extract every input into the store in `out`; see the module's docstring. The files
-    are read in `workers` processes; this process alone writes the store, in input order, so the store holds the same
+    are read in `workers` processes (or on Ray with `engine="ray"`, `address` a cluster's);
+    this process alone writes the store, in input order, so the store holds the same
     whatever reads them. With `batch_api`, the forms still to read are first sent to the
     provider as batch jobs (backends/batchjob.py: `batch_followup` "batch" or "live" for the
     follow-up round, `batch_progress(job, status, done, total)` while polling); the answers are
-    then in this process, so the documents are read here (no workers)."""
+    then in this process, so the documents are read here (no workers, no Ray)."""
     if batch_api:
         backend = _batch_reader(backend)
     wait = _lock_wait() if lock_wait is None else lock_wait
@@ -57,7 +59,7 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
 
         def read(paths) -> None:
             for result in extract_paths(paths, backend, threshold=threshold, concurrency=concurrency,
-                                         max_file_mb=max_file_mb, workers=workers):
+                                         max_file_mb=max_file_mb, workers=workers, engine=engine, address=address):
                 _keep(result, store, summary, run)
                 if progress:
                     progress(summary)
@@ -65,7 +67,7 @@ def run_batch(inputs: list[str | Path], out: str | Path, backend: Backend | str 
         try:
             todo = _to_do(_documents(inputs), store, summary, run, retry_failed, max_file_mb, progress)
             if batch_api:
-                todo, workers = list(todo), 1
+                todo, workers, engine = list(todo), 1, "local"
                 _read_in_batch_jobs(todo, backend, store, summary, batch_followup, batch_progress, max_file_mb)
             read(todo)
             # Copies whose original this run superseded (or an earlier run left so): read now.

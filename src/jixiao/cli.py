@@ -22,7 +22,7 @@ from . import __version__
 from .backends import REGISTRY, default_backend, get_backend
 from .config import load_settings
 from .cost import usage_line
-from .errors import InputError, JixiaoError
+from .errors import ConfigError, InputError, JixiaoError
 from .ingest import ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
 from .pipeline import extract_paths
@@ -71,6 +71,7 @@ MaxCostOption = Annotated[Optional[float], typer.Option(
 WorkersOption = Annotated[Optional[int], typer.Option(
     min=1, help="Worker processes reading documents (default: the CPU count). An LLM back-end's --concurrency, "
                 "--rpm, --tpm and --max-tokens-total are shared out among them.")]
+ENGINES = ("local", "ray")
 
 
 @app.command()
@@ -178,6 +179,10 @@ def run_command(
     max_file_mb: Annotated[float, typer.Option(
         help="Larger text files are refused, not read (PDFs and images: ten times this).")] = MAX_FILE_MB,
     workers: WorkersOption = None,
+    engine: Annotated[str, typer.Option(
+        help="local: worker processes on this machine; ray: Ray workers (pip install 'jixiao[ray]').")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(
+        help="With --engine ray: the cluster to join (`ray start --head` prints it); none: a local Ray instance.")] = None,
 ) -> None:
     """批量运行 / Batch: extract into a resumable store under --out. A re-run skips finished
     documents; a kill at any moment loses nothing finished. Exit 1 when any document failed."""
@@ -191,6 +196,15 @@ def run_command(
         raise typer.Exit(2) from None
     if batch_followup not in ("batch", "live"):
         _fail(InputError(f"--batch-followup {batch_followup}: 应为 batch 或 live / must be batch or live"), 2)
+    if engine not in ENGINES:
+        _fail(ConfigError(f"--engine {engine}: 应为 {' 或 '.join(ENGINES)} / must be {' or '.join(ENGINES)}"), 2)
+    if engine == "ray":
+        from .ray_engine import require_ray
+
+        try:
+            require_ray(local=ray_address is None)
+        except JixiaoError as exc:
+            _fail(exc, 2)
     total = len(iter_paths(inputs))
     if not total:
         _fail(InputError("没有可读取的文件 / no input files found (.txt, .md, .pdf, .docx, .xlsx, .xls, .html, .json)"), 2)
@@ -212,8 +226,8 @@ def run_command(
             _refresh(bar)
         try:
             summary = run_batch(inputs, out, chosen, threshold, retry_failed, settings.concurrency, max_file_mb, show,
-                                workers=workers or default_workers(), batch_api=batch_api,
-                                batch_followup=batch_followup, batch_progress=show_job)
+                                workers=workers or default_workers(), engine=engine, address=ray_address,
+                                batch_api=batch_api, batch_followup=batch_followup, batch_progress=show_job)
         except JixiaoError as exc:
             err.print("error 错误:", style="red", end=" ")
             err.print(str(exc), markup=False, highlight=False)

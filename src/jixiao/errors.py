@@ -76,3 +76,7 @@ class UnexpectedError(JixiaoError):
 class WorkerDied(JixiaoError):
     """The worker process reading a file ended without an answer (killed, out of memory, a
     crash in a native library): that file fails by name, the batch goes on in a new worker."""
+
+
+class EngineUnavailable(ConfigError):
+    """The engine asked for (`--engine ray`) is not installed, or its cluster cannot be reached."""

@@ -92,8 +92,8 @@ class _Pending:
 
 def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rules",
                   threshold: float = DEFAULT_THRESHOLD, concurrency: int = 1,
-                  max_file_mb: float | None = MAX_FILE_MB, workers: int = 1,
-                  lines: bool = False) -> Iterator[DocumentResult]:
+                  max_file_mb: float | None = MAX_FILE_MB, workers: int = 1, engine: str = "local",
+                  address: str | None = None, lines: bool = False) -> Iterator[DocumentResult]:
     """One result per file, in order; a file that fails yields its error and the rest go on
     (a file over `max_file_mb`, or not a regular file, fails by name without being read).
     With `concurrency` > 1, forms are read at once across documents: half as many again as
@@ -101,10 +101,15 @@ def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rul
     are waiting on the model. (The LLM back-end's own `concurrency` setting caps its
     requests in flight.)
 
-    With `workers` > 1 the files are read in that many worker processes (workers.py); the
-    results are the same, in the same order. With `lines`, each record comes as its JSON `line` and
+    With `workers` > 1 the files are read in that many worker processes (workers.py), or on
+    Ray actors with `engine="ray"` (ray_engine.py; `address`: a cluster's, else a local Ray
+    instance of `workers` CPUs); the results are the same, in the same order. With `lines`, each record comes as its JSON `line` and
     `tally` (made where it was read), not as a `record`."""
     paths, backend = iter_paths(inputs), _backend(backend)
+    if engine == "ray":
+        from .ray_engine import read_on_ray
+
+        return read_on_ray(paths, backend, threshold, concurrency, max_file_mb, workers, address, lines)
     workers = workers_for(backend, workers, len(paths))
     if workers > 1:
         return read_in_workers(paths, backend, threshold, concurrency, max_file_mb, workers, lines)
@@ -122,7 +127,12 @@ def as_line(result: DocumentResult) -> DocumentResult:
 
 def _read_here(paths: list[Path], backend: Backend, threshold: float, concurrency: int,
                max_file_mb: float | None) -> Iterator[DocumentResult]:
-    """The files read in this process (forms on a thread pool, for an LLM's waits)."""
+    """The files read in this process: forms on a thread pool where the back-end waits on a
+    network (an LLM), else one after another (a thread pool would only hand the work around)."""
+    if concurrency <= 1 or not getattr(backend, "waits", True):
+        for path in paths:
+            yield _finish(_start(path, backend, None, threshold, max_file_mb), threshold)
+        return
     window = max(2, concurrency * 2)  # documents read ahead: enough to keep the pool busy
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency + concurrency // 2))
     try:
@@ -138,7 +148,7 @@ def _read_here(paths: list[Path], backend: Backend, threshold: float, concurrenc
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor, threshold: float,
+def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor | None, threshold: float,
            max_file_mb: float | None) -> _Pending:
     try:
         doc = ingest(path, max_file_mb)
@@ -147,8 +157,19 @@ def _start(path: Path, backend: Backend, pool: ThreadPoolExecutor, threshold: fl
         return _Pending(path, error=exc)
     except Exception as exc:  # a fault of jixiao's own, or of a reader's library: this file fails alone
         return _Pending(path, error=unexpected(path, exc))
-    # Each form is read and checked in a worker, so checking overlaps other forms' requests.
-    return _Pending(path, doc, [pool.submit(_read_and_check, chunk, backend, doc.text, threshold) for chunk in chunks])
+    # On a pool, each form is read and checked in a thread, so checking overlaps other forms' requests.
+    submit = pool.submit if pool is not None else _done
+    return _Pending(path, doc, [submit(_read_and_check, chunk, backend, doc.text, threshold) for chunk in chunks])
+
+
+def _done(fn, *args) -> Future:
+    """fn(*args) called now, as a finished future (its error kept for `_finish`, as a pool's would be)."""
+    future: Future = Future()
+    try:
+        future.set_result(fn(*args))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
 
 
 def _read_and_check(chunk: Chunk, backend: Backend, source: str, threshold: float) -> Form:

@@ -273,6 +273,7 @@ class RulesBackend:
     """The deterministic back-end: no network, no key."""
 
     name = "rules"
+    waits = False  # nothing to wait on: its forms are read one after another, not on a thread pool
 
     def extract(self, chunk: Chunk) -> Form:
         from .grid import has_form_cells, read_grid  # grid builds on _Reader above
