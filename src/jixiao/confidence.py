@@ -7,7 +7,7 @@ sure field. Each factor is listed in `confidence_reasons`, so a reviewer sees wh
 
 from __future__ import annotations
 
-from .schema import Form, format_paths, format_values
+from .schema import Form, format_values
 from .validate.triage import found_in_source
 from .validate.values import Values
 
@@ -43,8 +43,8 @@ NOT_IN_SOURCE_WHY = "value not found in its source text"  # the review page find
 
 def score(form: Form, source: str | None) -> Form:
     """The form with `confidence`, `field_confidence` and `confidence_reasons` filled in."""
-    paths = format_paths(form)
-    conf = dict.fromkeys(paths, BASE)
+    fields = list(format_values(form))
+    conf = dict.fromkeys((path for path, _ in fields), BASE)
     reasons: list[str] = []
 
     def lower(targets: list[str], factor: float, why: str) -> None:
@@ -68,7 +68,7 @@ def score(form: Form, source: str | None) -> Form:
                   f"OCR 识别置信度 {box.confidence:.2f}（第 {box.page} 页）/ "
                   f"OCR read it with confidence {box.confidence:.2f} (page {box.page})")
     values = Values(form, source)
-    for path, value in format_values(form):
+    for path, value in fields:
         if value is not None and found_in_source(values, path, value) is False:
             lower([path], NOT_IN_SOURCE, NOT_IN_SOURCE_WHY)
     # Doubt about the reading, apart from doubt about the form's own numbers: routing uses it.
@@ -89,11 +89,16 @@ def score(form: Form, source: str | None) -> Form:
         extraction[p] = 1 - (1 - extraction[p]) * AGREEMENT
     if agreed:
         reasons.append(f"{len(agreed)} fields read the same by both back-ends (doubt ×{AGREEMENT:g})")
-    form.extraction_confidence = {p: round(c, 4) for p, c in extraction.items()}
-    form.field_confidence = {p: round(c, 4) for p, c in conf.items()}
+    form.extraction_confidence = _rounded(extraction)
+    form.field_confidence = _rounded(conf)
     form.confidence = round(min(conf.values(), default=BASE), 4)
     form.confidence_reasons = reasons
     return form
+
+
+def _rounded(conf: dict[str, float]) -> dict[str, float]:
+    # Most fields keep BASE, which rounding would give back as it is: only the others are rounded.
+    return {p: c if c == BASE else round(c, 4) for p, c in conf.items()}
 
 
 def _note_targets(field: str, conf: dict[str, float]) -> list[str]:

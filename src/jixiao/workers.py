@@ -11,7 +11,8 @@ An LLM back-end's limits are the run's: with N workers each gets 1/N of `--concu
 (rounded down; there are never more workers than that), of `--rpm`, `--tpm` and of
 `--max-tokens-total` (`LLMSettings.share`).
 
-A file whose worker dies (killed, out of memory, a crash in a native library) is read again
+An endpoint one worker finds down (LLMBackend's breaker) is down for every worker, and named
+once (SharedBreaker). A file whose worker dies (killed, out of memory, a crash in a native library) is read again
 alone in a fresh worker: a file that kills its worker again fails by name (WorkerDied), and
 the batch goes on. A worker whose parent is gone (a killed run) stops by itself."""
 
@@ -32,6 +33,7 @@ from functools import partial
 from pathlib import Path
 
 from .backends import Backend, Recipe
+from .backends.support import SharedBreaker, share_breaker
 from .errors import WorkerDied
 from .schema import DocumentResult
 
@@ -84,8 +86,11 @@ class _Pool:
         self.executor = self._started()
 
     def _started(self) -> ProcessPoolExecutor:
-        executor = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_start_worker,
-                                       initargs=(self.backend,))
+        context = _context()
+        # An LLM endpoint marked down by one worker is down for all, and named once.
+        breaker = SharedBreaker(context) if isinstance(self.backend, Recipe) and self.backend.name != "rules" else None
+        executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
+                                       initargs=(self.backend, breaker))
         executor.submit(_ready)  # forked now, while _context() knows what this process is running
         return executor
 
@@ -158,9 +163,10 @@ def _context():
 _here: dict[str, Backend] = {}
 
 
-def _start_worker(backend: Backend | Recipe) -> None:
+def _start_worker(backend: Backend | Recipe, breaker: SharedBreaker | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    share_breaker(breaker)
     _here["backend"] = backend.build() if isinstance(backend, Recipe) else backend
 
 

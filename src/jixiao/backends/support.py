@@ -127,18 +127,27 @@ class Breaker:
     (refused, reset, dropped, or not made within the timeout), a request that got no answer
     within the timeout, a round of mode probes that all failed on the transport (the caller
     decides; an HTTP error is no failure). After `threshold` of them the endpoint is marked
-    down for `cooldown` seconds, then one failure more marks it down again. Shared by threads."""
+    down for `cooldown` seconds, then one failure more marks it down again. Shared by threads,
+    and by a run's worker processes when they were given a SharedBreaker (`share_breaker`)."""
 
     def __init__(self, threshold: int, cooldown: float, clock=time.monotonic):
         self.threshold, self.cooldown, self.clock = threshold, cooldown, clock
-        self.failures, self.reason, self._until = 0, None, 0.0
-        self._lock = threading.Lock()
+        # The system's monotonic clock reads the same in every process: only then is state shared.
+        self.state = _shared if _shared is not None and clock is time.monotonic else _OwnBreaker()
+
+    @property
+    def failures(self) -> int:
+        return self.state.failures
+
+    @property
+    def reason(self) -> str | None:
+        return self.state.reason
 
     def check(self) -> None:
         """Raises EndpointDown while the endpoint is marked down."""
-        with self._lock:
-            if self.reason is not None and self.clock() < self._until:
-                raise EndpointDown(self.reason)
+        with self.state.lock:
+            if self.state.reason is not None and self.clock() < self.state.until:
+                raise EndpointDown(self.state.reason)
 
     @property
     def down(self) -> str | None:
@@ -151,16 +160,59 @@ class Breaker:
 
     def failed(self, reason: str) -> None:
         """A request whose connection failed; `reason` names the cause, in both languages."""
-        with self._lock:
-            self.failures += 1
-            if self.failures < self.threshold or self.clock() < self._until:
+        state = self.state
+        with state.lock:
+            state.failures += 1
+            if state.failures < self.threshold or self.clock() < state.until:
                 return
-            first = self.reason is None
-            self.reason, self._until = reason, self.clock() + self.cooldown
-            self.failures = self.threshold - 1  # after the cool-down, one failure marks it down again
+            first = state.reason is None
+            state.reason, state.until = reason, self.clock() + self.cooldown
+            state.failures = self.threshold - 1  # after the cool-down, one failure marks it down again
         if first:  # the cause, named once a run
             log.warning("%s", reason)
 
     def succeeded(self) -> None:
-        with self._lock:
-            self.failures, self.reason, self._until = 0, None, 0.0
+        state = self.state
+        with state.lock:
+            state.failures, state.reason, state.until = 0, None, 0.0
+
+
+class _OwnBreaker:
+    """A breaker's state in this process alone."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.failures, self.reason, self.until = 0, None, 0.0
+
+
+class SharedBreaker:
+    """A breaker's state in shared memory, made by the parent of a run's worker processes and
+    given to each: one worker's failures count for all, the endpoint is marked down for all,
+    and the cause is named once a run, as in one process."""
+
+    def __init__(self, context):
+        self.lock = context.Lock()
+        self._failures = context.RawValue("i", 0)
+        self._until = context.RawValue("d", 0.0)
+        self._reason = context.RawArray("c", 4096)  # UTF-8; empty: not marked down
+
+    failures = property(lambda self: self._failures.value, lambda self, n: setattr(self._failures, "value", n))
+    until = property(lambda self: self._until.value, lambda self, t: setattr(self._until, "value", t))
+
+    @property
+    def reason(self) -> str | None:
+        return self._reason.value.decode("utf-8", "replace") or None
+
+    @reason.setter
+    def reason(self, text: str | None) -> None:
+        data = (text or "").encode("utf-8")[:len(self._reason) - 1]
+        self._reason.value = data.decode("utf-8", "ignore").encode("utf-8")  # never half a character
+
+
+_shared: SharedBreaker | None = None
+
+
+def share_breaker(state: SharedBreaker | None) -> None:
+    """Breakers made in this process from now on use `state` (in a run's worker process)."""
+    global _shared
+    _shared = state
