@@ -216,3 +216,26 @@ def test_a_narrow_name_holding_counts_and_a_name_after_its_label_wrapped_below_i
                  ("经济效益 指标 不产生直接经济 0\n效益", "0", "0", "0"))
     assert [(r.level2, r.name, r.target, r.weight) for r in form.indicators] == [
         ("数量指标", "保洁人员3人保安人员4人物业经理1人", "8人", 15.0), ("经济效益指标", "不产生直接经济效益", "0", 0.0)]
+
+
+DECLARATION = _cells(
+    "财政项目支出绩效目标申报表", "(2024", "项目名称", "生活驿站运行经费", "年度)", "项目性质", "其他经常性项目", "主管部门",
+    "某街道办事处", "实施单位", "某中心", "计划开始日期", "2024-01-01", "计划完成日期", "2024-12-31", "项目资金", "(元)",
+    "项目资金总额", "年度资金申请总额", "296,000.00", "其中：当年财政拨款", "296,000.00", "上年结转资金", "0.00",
+    "其他资金", "0.00", "项目类别", "项目总目标", "年度总体目标", "为了能让生活驿站正常运作，群众满意度均在90%以上。",
+    "绩效指标", "一级指标", "二级指标", "年度(/项目)指标值", "效益指标", "社会效益指标 有责投诉率",
+    "设施正常使用率\n可持续影响指标\n满意度指标", "三级指标", "<5.00(%)", "公益慈善活动参与率", "≥90.00(%)",
+    "提升服务党员群众意识", "提升", "=100.00(%)", "长效管理机制健全性 建立健全", "服务对象满意度指标 群众满意度",
+    "≥90.00(%)", "特定目标类")
+
+
+def test_a_declarations_name_among_the_labels_its_year_and_category_printed_apart():
+    # `设施正常使用率` stands in the block of labels: it takes the value left without a name
+    # (`=100.00(%)`, after 提升). `(2024` under the title with `年度)` further on is the year;
+    # the one cell of the category's grammar (`特定目标类`), printed after the table, its category.
+    form = extract_text(DECLARATION, name="cells.txt").forms[0]
+    assert [(r.name, r.target) for r in form.indicators] == [
+        ("有责投诉率", "<5.00(%)"), ("公益慈善活动参与率", "≥90.00(%)"), ("提升服务党员群众意识", "提升"),
+        ("设施正常使用率", "=100.00(%)"), ("长效管理机制健全性", "建立健全"), ("群众满意度", "≥90.00(%)")]
+    assert (form.year, form.project_category) == (2024, "特定目标类")
+    assert form.route.decision == "needs_review"

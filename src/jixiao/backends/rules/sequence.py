@@ -27,6 +27,7 @@ from .text import NULL_MARKS, Cell, compact, is_number, long_text, parse_number
 
 _DATE = re.compile(r"^\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?$")
 _ORG = re.compile(r"(?:政府|办事处|中心|局|委员会|街道|镇|区|所|站|馆|院|校|会|部|室|队)(?:\(汇总\)|（汇总）)?$")
+_TITLE_YEAR = re.compile(r"^[（(](\d{4})$")
 _COUNT = re.compile(r"^\d+[\u4e00-\u9fff]{1,2}$")  # 3人, 33家: a count inside a name's line
 _UNIT_MARK = re.compile(r"[(（][%％]?[万元]*[)）]$")  # 执行率(%), 项目资金（万元）
 _NOISE = ("年初预算数", "全年预算数", "全年执行数", "分值", "分数", "执行率", "得分", "年度指标值", "实际完成值",
@@ -225,6 +226,13 @@ class _Reader:
                         continue
                     found = run
                     break
+            if found is None and name == "project_category":
+                # the one unused cell of the category's grammar (`…类`) anywhere in the form
+                fits = [[i] for i, p in enumerate(self.items) if i not in self.used and _fits(name, p.text)
+                        and not _is_label_cell(p.text) and len(p.text) <= 8]
+                if len(fits) == 1:
+                    found = fits[0]
+                    self.note(name, "stranded_fragment", "the one cell of its kind in the form, printed apart")
             if found is None:
                 self.note(name, "not_found", f"{name} not found in the cell sequence")
                 values[name] = None
@@ -434,15 +442,21 @@ def _fund_row_agrees(figures: list[str]) -> bool:
 def _common(r: _Reader) -> dict:
     anchors = Anchors(r.chunk.text, r.chunk.span.start)
     y, unit = year(anchors), amount_unit(anchors)
-    for name, found in (("year", y), ("amount_unit", unit)):
+    value = y.value if y else None
+    # `(2022` under the title, its `年度)` printed further on: the year in brackets the title opens
+    if value is None and (m := next((m for p in r.items[:3] if (m := _TITLE_YEAR.match(p.text))), None)):
+        value = int(m.group(1))
+        r.note("year", "stranded_fragment", "the year taken from the bracket under the title, 年度) printed apart")
+    for name, found in (("year", value), ("amount_unit", unit)):
         if found is None:
             r.note(name, "not_found", f"{name} not found")
-    return {"year": y.value if y else None, "amount_unit": unit.value if unit else None}
+    return {"year": value, "amount_unit": unit.value if unit else None}
 
 
 def _indicators(r: _Reader, kind: str) -> tuple[list[dict], tuple[str | None, str | None]]:
     head, end = r.table()
-    rows, events, totals, notes = rows_of(r.items[head:end], kind)
+    # cells the header took (a category printed after the table) are no row's
+    rows, events, totals, notes = rows_of([p for i, p in enumerate(r.items[head:end], head) if i not in r.used], kind)
     assign_levels(rows, events, notes)
     for field, code, message in notes:
         r.note(field, code, message)

@@ -188,6 +188,11 @@ def rows_of(items: list[Piece], kind: str):
             continue
         if k == "text":
             if kind == "target_declaration":
+                if cur["name"] and not _complete(cur, kind) and _among_labels(items, p):
+                    # a name printed in the block of 一级/二级 labels: apart from its row, it
+                    # takes the value left without a name further on
+                    orphans.append(text)
+                    continue
                 if cur["name"] and not _complete(cur, kind):
                     orphans.append(cur["name"])
                     cur["name"] = None
@@ -337,6 +342,10 @@ def _label_head_at_end(text: str, items: list[Piece], i: int) -> tuple[str, str]
         if len(head) >= 2 and text.endswith(head) and len(text) > len(head) + 1:
             return text[:-len(head)], head
     return None
+
+
+def _among_labels(items: list[Piece], p: Piece) -> bool:
+    return any(q.block == p.block and kind_of(q.text) == "label" for q in items)
 
 
 def _label_rest(events: list, pending: int, text: str) -> str | None:
