@@ -239,3 +239,23 @@ def test_a_declarations_name_among_the_labels_its_year_and_category_printed_apar
         ("设施正常使用率", "=100.00(%)"), ("长效管理机制健全性", "建立健全"), ("群众满意度", "≥90.00(%)")]
     assert (form.year, form.project_category) == (2024, "特定目标类")
     assert form.route.decision == "needs_review"
+
+
+def test_a_declaration_row_printed_without_a_value_is_kept():
+    text = DECLARATION.replace("提升服务党员群众意识\n\n提升", "促进经济、社会发展\n\n提升服务党员群众意识\n\n提升")
+    form = extract_text(text, name="cells.txt").forms[0]
+    names = [r.name for r in form.indicators]
+    assert "促进经济、社会发展" in names
+    assert form.indicators[names.index("促进经济、社会发展")].target is None
+    assert any(n.code == "not_found" and n.field == f"indicators[{names.index('促进经济、社会发展')}].target"
+               for n in form.notes)
+
+
+def test_labels_printed_together_place_only_the_first_group_by_their_place():
+    # 社会效益指标 and 可持续影响指标 stand in one block before the first 效益 row: the cut
+    # between them is the rows' words (长效, 机制), not the block's place.
+    form = _form(("设施维修完成率 =100.00(%) 100.00(%)", "10", "10"),
+                 ("社会效益指标\n可持续影响指标",), ("有责投诉率 <5.00(%) 1.00(%)", "10", "10"),
+                 ("公益慈善活动参与率 ≥90.00(%) 95.00(%)", "10", "10"), ("提升服务党员群众意识 提升", "达成指标", "10", "10"),
+                 ("设施正常使用率 =100.00(%) 100.00(%)", "10", "10"), ("长效管理机制健全性 建立健全", "达成指标", "10", "10"))
+    assert [r.level2 for r in form.indicators] == ["数量指标", *["社会效益指标"] * 4, "可持续影响指标"]

@@ -194,8 +194,8 @@ def rows_of(items: list[Piece], kind: str):
                     orphans.append(text)
                     continue
                 if cur["name"] and not _complete(cur, kind):
-                    orphans.append(cur["name"])
-                    cur["name"] = None
+                    # a name right after a name: a row whose value is blank (`促进经济、社会发展`)
+                    notes.append((f"indicators[{len(rows)}].target", "not_found", "no value printed for this row"))
                 flush()
                 cur["name"] = text
                 cur["start"] = p.start
@@ -532,6 +532,13 @@ def assign_levels(rows: list[dict], events: list[tuple[float, str]], notes: list
     # the template prints its 二级 groups in the taxonomy's order; where a label stands in
     # one-cell-per-line text is only a hint (the extractor's reading order, not the row's)
     groups = _in_template_order(groups, n)
+    # labels printed together in one place (a block of labels) say where the first group
+    # starts, not where the others do
+    seen_at: set[float] = set()
+    for k, (at, label) in enumerate(groups):
+        if at is not None and at in seen_at:
+            groups[k] = (None, label)
+        seen_at.add(at)
     g = len(groups)
     groups = groups[:n] if g > n else groups
     g = len(groups)
@@ -541,7 +548,7 @@ def assign_levels(rows: list[dict], events: list[tuple[float, str]], notes: list
         at, label = groups[gi]
         fit = sum(max((_WEAK.get(w, 1.0) for w in _AFFINITY.get(label, ()) if w in words[j]), default=0.0)
                   for j in range(a, b))
-        c = -fit
+        c = -fit + 1e-3 * gi * (b - a)  # on a tie, a row with no telling word stays in the group above
         if at is not None:
             # inside its group a label stands mostly at the group's first row (a slight preference)
             c += 0.1 * (at - a) if a <= at < b else 0.5 * min(abs(at - a), abs(at - (b - 1)))
