@@ -230,4 +230,6 @@ def test_forms_with_only_printed_errors_are_listed_then_approved_with_audit_rows
     assert [review.form(i)[0].route.decision for i in printed[1:]] == ["accepted", "accepted"]
     assert "已复核 reviewed 2" in c.get("/").text
     assert c.post("/approve-printed-errors", data={"form": [f"{printed[1]}:1"]}).status_code == 403  # no CSRF token
+    assert c.post("/approve-printed-errors", data={"csrf": token, "form": [f"{printed[1]}:1"]},
+                  headers={"Origin": "http://elsewhere.example"}).status_code == 403  # another site's page
     assert c.post("/approve-printed-errors", data={"csrf": token, "form": ["../x"]}).status_code == 400
