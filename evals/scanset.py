@@ -187,16 +187,20 @@ def draw(page: list[tuple[int, Row]]) -> Image.Image:
     return image
 
 
-def write_pdf(doc_pages: list[list[tuple[int, Row]]], out: Path) -> Path:
-    """The pages as a PDF with a text layer: the same text and rules, in points."""
+def write_pdf(doc_pages: list[list[tuple[int, Row]]], out: Path, turned: bool = False) -> Path:
+    """The pages as a PDF with a text layer: the same text and rules, in points. `turned`: each
+    page stored landscape, its content drawn on its side and /Rotate 90 set, as some tools save
+    a page: shown upright, as the others."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
     pdfmetrics.registerFont(TTFont("wqy", str(FONT), subfontIndex=0))
     k = 72 / DPI
-    pdf = canvas.Canvas(str(out), pagesize=(WIDTH * k, HEIGHT * k))
+    pdf = canvas.Canvas(str(out), pagesize=(HEIGHT * k, WIDTH * k) if turned else (WIDTH * k, HEIGHT * k))
     for page in doc_pages:
+        if turned:  # (x, y) shown upright is stored at (HEIGHT - y, x): turned a quarter anticlockwise
+            pdf.transform(0, 1, -1, 0, HEIGHT * k, 0)
         pdf.setLineWidth(2 * k)
         for x0, y0, x1, y1 in _rules(page):
             pdf.line(x0 * k, (HEIGHT - y0) * k, x1 * k, (HEIGHT - y1) * k)
@@ -206,6 +210,14 @@ def write_pdf(doc_pages: list[list[tuple[int, Row]]], out: Path) -> Path:
             pdf.drawString(x * k, (HEIGHT - baseline) * k, line)
         pdf.showPage()
     pdf.save()
+    if turned:
+        import pypdfium2 as pdfium
+
+        document = pdfium.PdfDocument(out.read_bytes())
+        for page in document:
+            page.set_rotation(90)
+        document.save(str(out))
+        document.close()
     return out
 
 

@@ -10,6 +10,7 @@ import re
 import shutil
 import sys
 
+import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
@@ -17,8 +18,11 @@ from starlette.testclient import TestClient
 from conftest import ROOT, SEEDS
 from jixiao.batch import run_batch
 from jixiao.explain import doubts, place_label, place_of
+from jixiao.ingest.pdf import pdf_pages, text_boxes
+from jixiao.pages import page_png
 from jixiao.review import Review
 from jixiao.schema import Route
+from jixiao.store import content_hash
 from jixiao.webapp import create_app
 
 sys.path.insert(0, str(ROOT / "evals"))
@@ -80,6 +84,28 @@ def test_a_pdf_form_shows_its_pages_with_every_box_on_its_printed_text(pdf_store
     # The rows and cells in doubt or in findings are marked for the page to show apart.
     assert any(b["low"] for b in boxes) and not all(b["low"] for b in boxes)
     assert list((store / "pages").rglob("*.png"))  # cached in the run's folder
+
+
+@pytest.mark.parametrize("how", ["cropped", "turned"])
+def test_boxes_land_on_their_text_on_a_cropped_or_turned_pdf_page(tmp_path, how):
+    """A page with a crop box away from the origin, or stored on its side with /Rotate 90, is
+    drawn as a viewer shows it; its text is read, and its boxes placed, as shown."""
+    plain = scanset.write_pdf(scanset.seed_pages(SEED)[:1], tmp_path / "plain.pdf")
+    pdf = scanset.write_pdf(scanset.seed_pages(SEED)[:1], tmp_path / f"{how}.pdf", turned=how == "turned")
+    if how == "cropped":  # margins trimmed off: the crop box starts 15 pt in
+        document = pdfium.PdfDocument(pdf.read_bytes())
+        left, bottom, right, top = document[0].get_mediabox()
+        document[0].set_cropbox(left + 15, bottom + 15, right - 8, top - 8)
+        document.save(str(pdf))
+        document.close()
+    pages = pdf_pages(pdf)
+    assert pages[0].text == pdf_pages(plain)[0].text  # read upright, as printed
+    image = Image.open(io.BytesIO(page_png(tmp_path / "run", pdf, content_hash(pdf), 1)))
+    boxes = [{"left": b.left * 2, "top": b.top * 2, "width": (b.right - b.left) * 2, "height": (b.bottom - b.top) * 2}
+             for b in text_boxes(pages)]
+    assert len(boxes) > 20 and all(b["left"] >= 0 and b["top"] >= 0 and b["left"] + b["width"] <= image.width
+                                   and b["top"] + b["height"] <= image.height for b in boxes)
+    assert all(_ink(image, b) > 0.02 for b in boxes)
 
 
 def test_a_page_is_served_only_for_its_form_and_never_from_a_changed_file(pdf_store, tmp_path):

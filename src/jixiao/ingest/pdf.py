@@ -213,27 +213,49 @@ def _check_scan(page, name: str, ocr: ScanReader | None) -> None:
 
 def _page_text(page) -> PageText:
     textpage = page.get_textpage()
+    shown = _as_shown(page)
     try:
         chars = []
         for i in range(textpage.count_chars()):
             text = textpage.get_text_range(i, 1)
             if not text or text in "\r\n":
                 continue
-            left, bottom, right, top = textpage.get_charbox(i, loose=True)  # advance boxes: glyphs touch
+            # advance boxes (glyphs touch), where the page shows them
+            left, bottom, right, top = shown(*textpage.get_charbox(i, loose=True))
             chars.append(Char(text, left, right, bottom, top))
     finally:
         textpage.close()
-    text, order, tables = table_layout(chars, _line_text, _pdf_rules(page))
+    text, order, tables = table_layout(chars, _line_text, _pdf_rules(page, shown))
     return PageText(text, order, page.get_height(), "pt", tables)
 
 
-def _pdf_rules(page) -> Rules:
-    """The page's ruled lines: thin path objects, flat ones horizontal, tall ones vertical."""
+def _as_shown(page):
+    """A box (left, bottom, right, top) in the page's own coordinates moved to where the page
+    shows it: from its crop box's corner, turned by its /Rotate (y still upward). pdfium
+    draws the page so (pages.py), and a page stored on its side is read upright."""
+    x0, y0, x1, y1 = page.get_cropbox()
+    turn = page.get_rotation() % 360  # clockwise, as shown
+
+    def shown(left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
+        if turn == 90:
+            return bottom - y0, x1 - right, top - y0, x1 - left
+        if turn == 180:
+            return x1 - right, y1 - top, x1 - left, y1 - bottom
+        if turn == 270:
+            return y1 - top, left - x0, y1 - bottom, right - x0
+        return left - x0, bottom - y0, right - x0, top - y0
+
+    return shown
+
+
+def _pdf_rules(page, shown) -> Rules:
+    """The page's ruled lines, where the page shows them: thin path objects, flat ones
+    horizontal, tall ones vertical."""
     import pypdfium2.raw as pdfium_c
 
     rules = Rules()
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH]):
-        left, bottom, right, top = obj.get_bounds()
+        left, bottom, right, top = shown(*obj.get_bounds())
         if top - bottom <= 3 and right - left >= 20:
             rules.horizontal.append(((top + bottom) / 2, left, right))
         elif right - left <= 3 and top - bottom >= 5:
