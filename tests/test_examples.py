@@ -233,3 +233,23 @@ def test_a_run_through_hybrid_records_the_examples_of_the_forms_it_asked_about(s
         assert len(form["examples"]) == 2 and all(i.startswith("003_f9c598031c2c4aa2#") for i in form["examples"])
         assert f"003_f9c598031c2c4aa2#{index}@" not in " ".join(form["examples"])
     assert all(f["examples"] == [] for f in forms.values() if not f["model"])
+
+
+@pytest.mark.parametrize("command", ["extract", "run"])
+def test_examples_with_the_rules_back_end_are_refused_by_name(tmp_path, monkeypatch, command):
+    """The rules back-end (the default with no endpoint set) shows no model any example:
+    `--examples` there is refused, not silently ignored."""
+    from typer.testing import CliRunner
+
+    from jixiao.cli import app
+
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "JIXIAO_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    out = ["--out", str(tmp_path / "out")] if command == "run" else []
+    for backend in (["--backend", "rules"], []):
+        result = CliRunner().invoke(app, [command, str(RAW / f"{STEMS[0]}.txt"), *out, *backend,
+                                          "--examples", str(tmp_path)])
+        assert result.exit_code == 2, result.output[-400:]
+        assert "rules" in result.output and "--examples" in result.output and "大模型" in result.output
+    assert not (tmp_path / "out").exists()

@@ -22,7 +22,7 @@ from . import __version__
 from .backends import REGISTRY, default_backend, get_backend
 from .config import load_settings
 from .cost import usage_line
-from .errors import ConfigError, InputError, JixiaoError
+from .errors import BadExamples, ConfigError, InputError, JixiaoError
 from .ingest import ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
 from .pipeline import extract_paths
@@ -107,6 +107,7 @@ def extract(
                                  requests_per_minute=rpm, tokens_per_minute=tpm, max_tokens_total=max_tokens_total,
                                  max_cost=max_cost, examples=examples, examples_k=examples_k, examples_tokens=examples_tokens)
         chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
+        _check_examples_used(examples, examples_k, examples_tokens, chosen)
     except JixiaoError as exc:
         err.print("error 错误:", style="red", end=" ")
         err.print(str(exc), markup=False, highlight=False)
@@ -190,6 +191,7 @@ def run_command(
         settings = load_settings(model=model, base_url=base_url, mode=mode, concurrency=concurrency, examples=examples,
                                  examples_k=examples_k, examples_tokens=examples_tokens, max_cost=max_cost)
         chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
+        _check_examples_used(examples, examples_k, examples_tokens, chosen)
     except JixiaoError as exc:
         err.print("error 错误:", style="red", end=" ")
         err.print(str(exc), markup=False, highlight=False)
@@ -374,6 +376,15 @@ eval_app = typer.Typer(cls=_default_to("score"), no_args_is_help=True, add_compl
                        pretty_exceptions_enable=False,
                        help="评估 / Evaluate extraction accuracy against hand-labelled gold.")
 app.add_typer(eval_app, name="eval")
+
+
+def _check_examples_used(examples, examples_k, examples_tokens, backend) -> None:
+    """Examples asked for on the command line with a back-end that asks no LLM (`rules`, the
+    default without an endpoint) would be ignored without a word: refused by name."""
+    if backend.recipe.name == "rules" and (examples, examples_k, examples_tokens) != (None, None, None):
+        raise BadExamples("--examples 只用于大模型后端（--backend llm 或 hybrid，需设置接口）；rules 后端不看示例 / "
+                          "--examples is for the LLM back-ends (--backend llm or hybrid, with an endpoint set): the "
+                          "rules back-end reads no examples")
 
 
 def _fail(exc: JixiaoError, code: int = 1) -> None:
