@@ -220,3 +220,14 @@ def test_a_run_killed_while_submitting_finds_its_job_by_token_or_submits_once(se
     summary = run_batch([DOC], tmp_path / "out", llm(server), batch_api=True)
     assert server.submissions == 1 and len(server.batch_lines) == 9 and summary.failed_forms == 0
     assert jobs(tmp_path / "out") == [("batch_1", 1, "completed", 1)]
+
+
+def test_max_cost_leaves_out_of_a_job_the_forms_it_cannot_pay_for(server, tmp_path):
+    # 4,000 prompt tokens at the batch price (0.0005 a token): some of the nine forms, not all.
+    backend = llm(server, max_cost=2.0, prices={"fake-model": {"input": 1000.0, "output": 1000.0, "batch": 0.5}})
+    summary = run_batch([DOC], tmp_path / "out", backend, batch_api=True)
+    sent = len(server.batch_lines)
+    assert server.submissions == 1 and 0 < sent < 9 and server.completions == 0
+    left = [f for f in forms_of(tmp_path / "out") if f["error"]]
+    assert len(left) == 9 - sent and all("--max-cost" in f["error"] and "预算" in f["error"] for f in left)
+    assert summary.failed_forms == 9 - sent
