@@ -86,16 +86,20 @@ def test_a_pdf_form_shows_its_pages_with_every_box_on_its_printed_text(pdf_store
     assert list((store / "pages").rglob("*.png"))  # cached in the run's folder
 
 
-@pytest.mark.parametrize("how", ["cropped", "turned"])
+@pytest.mark.parametrize("how", ["cropped", "turned", "overcropped"])
 def test_boxes_land_on_their_text_on_a_cropped_or_turned_pdf_page(tmp_path, how):
     """A page with a crop box away from the origin, or stored on its side with /Rotate 90, is
     drawn as a viewer shows it; its text is read, and its boxes placed, as shown."""
     plain = scanset.write_pdf(scanset.seed_pages(SEED)[:1], tmp_path / "plain.pdf")
     pdf = scanset.write_pdf(scanset.seed_pages(SEED)[:1], tmp_path / f"{how}.pdf", turned=how == "turned")
-    if how == "cropped":  # margins trimmed off: the crop box starts 15 pt in
+    if how != "turned":  # margins trimmed off: the page shown starts 15 pt in
         document = pdfium.PdfDocument(pdf.read_bytes())
         left, bottom, right, top = document[0].get_mediabox()
-        document[0].set_cropbox(left + 15, bottom + 15, right - 8, top - 8)
+        if how == "cropped":
+            document[0].set_cropbox(left + 15, bottom + 15, right - 8, top - 8)
+        else:  # by the media box, under a crop box reaching beyond it (only their overlap is shown)
+            document[0].set_mediabox(left + 15, bottom + 15, right, top)
+            document[0].set_cropbox(left - 30, bottom - 30, right + 40, top + 40)
         document.save(str(pdf))
         document.close()
     pages = pdf_pages(pdf)
