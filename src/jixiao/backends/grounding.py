@@ -56,6 +56,7 @@ class Grounding:
         self.text = chunk.text
         self._lines = _line_starts(self.text)
         self._whole = PrintedText(self.text)
+        self._paired: dict[tuple, dict[int, int]] = {}
 
     # --- the checks ---------------------------------------------------------------------
     def misplaced(self, form: Form) -> dict[str, Misplaced]:
@@ -153,10 +154,14 @@ class Grounding:
 
     # --- places -------------------------------------------------------------------------
     def _pairs(self, form: Form) -> dict[int, int]:
-        """The answer's row index → the rules reading's row index."""
+        """The answer's row index → the rules reading's row index (worked out once per answer:
+        pairing compares every row with every row)."""
         if self.rules is None or self.rules.kind != form.kind:
             return {}
-        return {j: i for i, j in pair_rows(self.rules.indicators, form.indicators).items()}
+        rows = tuple((r.level1, r.level2, r.name) for r in form.indicators)
+        if rows not in self._paired:
+            self._paired[rows] = {j: i for i, j in pair_rows(self.rules.indicators, form.indicators).items()}
+        return self._paired[rows]
 
     def _read_alike(self, path: str, value: object, pairs: dict[int, int]) -> bool:
         """Whether the rules reading holds the same value for the same field, read with a span."""
