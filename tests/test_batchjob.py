@@ -146,6 +146,7 @@ def test_an_expired_job_is_named_its_answers_kept_and_the_rest_sent_once_on_retr
     assert "batch job batch_1 expired" in told and "批量任务 batch_1 已过期" in told and "--retry-failed" in told
     assert summary.failed_forms == 5
     assert sum(not f["error"] for f in forms_of(tmp_path / "out")) == 4
+    assert sum(f["usage"]["requests"] for f in forms_of(tmp_path / "out")) == 4  # the five never run cost nothing
     again = run_batch([DOC], tmp_path / "out", llm(server), batch_api=True, retry_failed=True)
     assert server.submissions == 2 and len(server.batch_lines) == 9 + 5  # the four answered are not paid twice
     assert again.failed_forms == 0 and all(not f["error"] for f in forms_of(tmp_path / "out"))

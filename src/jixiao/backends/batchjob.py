@@ -308,8 +308,8 @@ class BatchReader:
         if line is None:
             return None, JobEnded("批量任务没有返回此请求的结果 / the batch job returned no answer to this request "
                                   f"({', '.join(self._ended_names()) or 'not sent'}): run the same command with --retry-failed to send it")
-        usage.requests += 1
         response = line.get("response") or {}
+        usage.requests += bool(response)  # a line the job never ran (expired, cancelled) was no request
         if response.get("status_code") != 200:
             error = line.get("error") or (response.get("body") or {}).get("error") or {}
             message = error.get("message") if isinstance(error, dict) else str(error)
