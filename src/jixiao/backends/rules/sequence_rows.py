@@ -144,24 +144,20 @@ def rows_of(items: list[Piece], kind: str):
                 continue
             text, k = rest, kind_of(rest)
         if k == "text" and pending is None and (split := _label_head_at_end(text, items, i)):
-            # (a lone 指标 ends a label begun apart, when one is pending)
             # `系统建设工作完成率质量` … `指标`: a label's head printed on its row's name line
+            # (a lone 指标 ends a label begun apart instead, when one is pending)
             text, head = split
-            events.append((len(rows) + (1 if _complete(cur, kind) else 0.5 if (cur["values"] or cur["numbers"]) else 0),
-                           head + "指标"))
+            events.append((_label_at(rows, cur, kind), head + "指标"))
             notes.append((f"indicators[{len(rows)}].name", "stranded_fragment",
                           f"{head} at the end of a name, 指标 printed apart: the label {head}指标"))
             k = kind_of(text)
         if k == "text" and (lead := taxonomy.label_prefix(text)) and lead in taxonomy.LEVEL2:
-            events.append((len(rows) + (1 if _complete(cur, kind) else 0.5 if (cur["values"] or cur["numbers"]) else 0),
-                           lead))
+            events.append((_label_at(rows, cur, kind), lead))
             notes.append((f"indicators[{len(rows)}].name", "stranded_fragment",
                           f"{lead} printed at the start of a row's name; taken out of the name"))
             text, k = text[len(lead):], kind_of(text[len(lead):])
         if k == "label" or (k == "text" and taxonomy.level_of(text) and len(text) <= 6):
-            # a label after a complete row heads the next one; inside a row's cells, it is between
-            at = len(rows) + (1 if _complete(cur, kind) else 0.5 if (cur["values"] or cur["numbers"]) else 0)
-            events.append((at, text))
+            events.append((_label_at(rows, cur, kind), text))
             label_tail = None if taxonomy.is_full_label(text) else text
             pending = None if label_tail is None else len(events) - 1
             continue
@@ -363,6 +359,12 @@ def _label_rest(events: list, pending: int, text: str) -> str | None:
         return None
     events[pending] = (at, full)
     return text[len(full) - len(part):]
+
+
+def _label_at(rows: list[dict], cur: dict, kind: str) -> float:
+    """Where a label read now stands among the rows: after a complete row it heads the next
+    one; inside a row's cells it is between (x.5); before any cell, at the row begun."""
+    return len(rows) + (1 if _complete(cur, kind) else 0.5 if (cur["values"] or cur["numbers"]) else 0)
 
 
 def _total_pair(figures: list[tuple[int, str]], items: list[Piece]) -> list[tuple[int, str]]:
