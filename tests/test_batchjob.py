@@ -232,3 +232,21 @@ def test_max_cost_leaves_out_of_a_job_the_forms_it_cannot_pay_for(server, tmp_pa
     left = [f for f in forms_of(tmp_path / "out") if f["error"]]
     assert len(left) == 9 - sent and all("--max-cost" in f["error"] and "预算" in f["error"] for f in left)
     assert summary.failed_forms == 9 - sent
+
+
+def test_a_form_in_two_documents_is_asked_once_in_the_job_and_never_live(server, tmp_path):
+    # Without the answer cache (cache_dir None) the second document's copy of a form must take
+    # the job's answer too, not go live at full price; and its tokens are not counted twice.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text = DOC.read_text(encoding="utf-8")
+    (folder / "a.txt").write_text(text, encoding="utf-8")
+    (folder / "b.txt").write_text(text + "\n附注\n", encoding="utf-8")  # another document, the same forms
+    backend = llm(server)
+    summary = run_batch([folder], tmp_path / "out", backend, batch_api=True)
+    assert summary.done == 2 and summary.failed_forms == 0
+    assert server.completions == 0 and server.submissions == 1
+    asked = {line["custom_id"] for line in server.batch_lines}
+    assert len(server.batch_lines) == len(asked)
+    billed = sum(f["usage"]["prompt_tokens"] for f in forms_of(tmp_path / "out"))
+    assert billed == backend.totals.prompt_tokens == backend.totals.batch_prompt_tokens > 0

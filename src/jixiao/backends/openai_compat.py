@@ -138,7 +138,7 @@ class LLMBackend:
         if hit is not None:
             answer, usage = answer_cls.model_validate(hit["answer"]), Usage(cached=True)
         else:
-            given = self.given.pop(key, None)  # read in a provider batch job (batchjob.py)
+            given = self._given(key)  # read in a provider batch job (batchjob.py)
             if isinstance(given, ExtractionFailed):
                 raise given
             seen = len(rules.indicators) if rules is not None else 0
@@ -173,6 +173,15 @@ class LLMBackend:
         if why := grounding.unplaced(form):
             form.notes.append(Note(field="indicators", code="unplaced", message=why))
         return form
+
+    def _given(self, key: str) -> tuple[BaseModel, Usage] | ExtractionFailed | None:
+        """A batch job's answer for this key (or why there is none). It stays for the same form
+        in another document of the run (read once in the job): there it costs nothing again."""
+        given = self.given.get(key)
+        if given is not None:
+            self.given[key] = (type(given)(str(given)) if isinstance(given, ExtractionFailed)
+                               else (given[0].model_copy(deep=True), Usage()))
+        return given
 
     def key_of(self, chunk: Chunk, mode: str) -> tuple[str, type[BaseModel], list[Example]]:
         """The chunk's cache key (endpoint, model, mode, prompt version, schema, text, the
