@@ -4,7 +4,7 @@
 whole process as a user runs it: `jixiao extract` (and `jixiao run`) on the seeds copied
 100 times, with one worker and with one per CPU (target ≥ 1,000 forms/s whole process).
 
-    python benchmarks/throughput.py [--forms 2000] [--copies 100] [--repeat 3] [--no-run]
+    python benchmarks/throughput.py [--forms 2000] [--copies 100] [--repeat 3] [--no-run] [--ray]
 
 Whole-process figures are wall-clock times of a fresh `python -m jixiao` (start-up, imports
 and writing the output included), repeated: the median, the spread (fastest–slowest) and
@@ -39,10 +39,11 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=100, help="copies of the seeds for the whole-process runs")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each whole-process figure (default 3)")
     parser.add_argument("--no-run", action="store_true", help="skip the `jixiao run` figures (store writes)")
+    parser.add_argument("--ray", action="store_true", help="also `jixiao run --engine ray` (a local Ray instance)")
     args = parser.parse_args()
     in_process(args.forms)
     with tempfile.TemporaryDirectory(prefix="jixiao-throughput-") as tmp:
-        whole_process(Path(tmp), args.copies, args.repeat, not args.no_run)
+        whole_process(Path(tmp), args.copies, args.repeat, not args.no_run, args.ray)
 
 
 def in_process(wanted: int) -> None:
@@ -70,7 +71,7 @@ def _run(texts: list[tuple[str, str]], backend, checks: bool) -> int:
     return sum(len(extract_source(ingest_text(text, name), backend, checks=checks).forms) for name, text in texts)
 
 
-def whole_process(tmp: Path, copies: int, repeat: int, with_run: bool) -> None:
+def whole_process(tmp: Path, copies: int, repeat: int, with_run: bool, with_ray: bool) -> None:
     seeds = sorted(RAW.glob("*.txt"))
     same, distinct = tmp / "copies", tmp / "distinct"
     same.mkdir()
@@ -94,6 +95,13 @@ def whole_process(tmp: Path, copies: int, repeat: int, with_run: bool) -> None:
                 shutil.rmtree(tmp / "run", ignore_errors=True)  # every run starts from an empty store
                 return ["run", str(distinct), "--out", str(tmp / "run"), "--workers", str(w)]
             _figure(f"jixiao run --workers {workers} (distinct copies)", forms, repeat, run_args)
+    if with_ray:
+        def ray_args() -> list[str]:
+            shutil.rmtree(tmp / "run", ignore_errors=True)
+            return ["run", str(distinct), "--out", str(tmp / "run"), "--engine", "ray",
+                    "--workers", str(default_workers())]
+        _figure(f"jixiao run --engine ray --workers {default_workers()} (a local Ray instance started and stopped "
+                "by the run)", forms, repeat, ray_args)
     print(f"load average after: {_load()}")
 
 
