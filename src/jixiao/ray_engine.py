@@ -79,11 +79,14 @@ def _connect(ray, address: str | None, workers: int) -> bool:
             ray.init(address=address, runtime_env={"py_modules": [str(Path(jixiao.__file__).parent)]},
                      logging_level="warning", log_to_driver=False)
         else:
-            ray.init(num_cpus=max(1, workers or default_workers()), include_dashboard=False,
+            # "local": a new instance of the run's own, never a cluster `ray start` left on this machine.
+            ray.init(address="local", num_cpus=max(1, workers or default_workers()), include_dashboard=False,
                      logging_level="warning", log_to_driver=False)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except Exception as exc:  # Ray raises ConnectionError, AuthenticationError, ValueError, RuntimeError…
         raise EngineUnavailable(f"--engine ray: 无法连接 Ray {address or '本地实例'} / cannot reach Ray at "
-                                f"{address or 'a local instance'} ({exc}); start one with `ray start --head`") from None
+                                f"{address or 'a local instance'} ({type(exc).__name__}: {exc}); a cluster is started "
+                                "with `ray start --head`, and one with token authentication (Ray's default) is joined "
+                                "with RAY_AUTH_MODE=token and its token") from None
     return True
 
 
