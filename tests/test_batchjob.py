@@ -250,3 +250,24 @@ def test_a_form_in_two_documents_is_asked_once_in_the_job_and_never_live(server,
     assert len(server.batch_lines) == len(asked)
     billed = sum(f["usage"]["prompt_tokens"] for f in forms_of(tmp_path / "out"))
     assert billed == backend.totals.prompt_tokens == backend.totals.batch_prompt_tokens > 0
+
+
+def test_a_job_the_provider_no_longer_knows_is_named_and_leaves_the_store_usable(server, tmp_path):
+    server.plan(BatchPlan(polls=10**9))
+    out = tmp_path / "out"
+
+    def killed_while_polling(*args):
+        raise _Killed
+
+    with pytest.raises(_Killed):
+        run_batch([DOC], out, llm(server), batch_api=True, batch_progress=killed_while_polling)
+    server.batches.clear()  # deleted at the provider (or the key now belongs to another project)
+    summary = run_batch([DOC], out, llm(server), batch_api=True)
+    told = "\n".join(summary.messages)
+    assert "batch job batch_1 is not known to the provider" in told and "批量任务 batch_1 在服务商处找不到" in told
+    assert "--retry-failed" in told and summary.failed_forms == 9
+    assert server.submissions == 0 and server.completions == 0  # not sent again unasked
+    assert jobs(out) == [("batch_1", 1, "not_found", 1)]
+    again = run_batch([DOC], out, llm(server), batch_api=True, retry_failed=True)
+    assert again.failed_forms == 0 and server.submissions == 1 and len(server.batch_lines) == 9 + 9
+    assert jobs(out) == [("batch_1", 1, "not_found", 1), ("batch_2", 1, "completed", 1)]

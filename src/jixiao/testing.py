@@ -81,6 +81,7 @@ class FakeOpenAI:
         self.plans: deque[BatchPlan] = deque()
         self.batch_lines: list[dict] = []  # every request line of every job, in order
         self.batch_polls = 0
+        self.batch_count = 0  # jobs ever created
 
     # --- life cycle -------------------------------------------------------------------
     def __enter__(self) -> FakeOpenAI:
@@ -262,7 +263,8 @@ def _create_batch(server: FakeOpenAI, body: dict) -> tuple[int, dict[str, str], 
         return 404, {}, json.dumps({"error": {"message": "no such file"}})
     lines = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
     with server._lock:
-        batch_id = f"batch_{len(server.batches) + 1}"
+        server.batch_count += 1  # ids never reused, as a provider's are not (even after jobs are deleted)
+        batch_id = f"batch_{server.batch_count}"
         server.batch_lines.extend(lines)
         server.batches[batch_id] = {
             "id": batch_id, "object": "batch", "endpoint": body.get("endpoint"), "input_file_id": body["input_file_id"],

@@ -28,6 +28,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import openai
 
 from instructor.processing.response import handle_reask_kwargs, handle_response_model, process_response
 from openai.types.chat import ChatCompletion
@@ -48,6 +51,7 @@ POLL = 10.0  # seconds before the first poll; backoff doubles it up to 30 times 
 POLL_ENV = "JIXIAO_BATCH_POLL"  # another first interval (tests make it short)
 SUBMITTING = "submitting:"  # a job's id in the store until the provider's is known
 TOKEN = "jixiao_submission"  # the metadata key carrying a submission's token
+LOST = "not_found"  # a job's status in the store once the provider no longer knows it
 WINDOW = 26 * 3600.0  # a job still running past its 24h window and a margin: stop polling
 Progress = Callable[[str, str, int, int], None]  # (job id, status, requests done, requests in all)
 
@@ -276,15 +280,21 @@ class BatchReader:
                         wait=wait_exponential(multiplier=first, min=first, max=first * 30), stop=stop_after_delay(WINDOW),
                         reraise=True)
         self.jobs.append(job_id)
-        job = poll(self._status, client, job_id)
         lines: dict[str, str] = {}
-        for file_id in (job.output_file_id, job.error_file_id):
-            if file_id:
-                text = _retrying(lambda: client.files.content(file_id).text)
-                for raw in text.splitlines():
-                    if raw.strip():
-                        entry = json.loads(raw)
-                        lines[entry["custom_id"]] = raw
+        try:
+            job = poll(self._status, client, job_id)
+            for file_id in (job.output_file_id, job.error_file_id):
+                if file_id:
+                    text = _retrying(lambda: client.files.content(file_id).text)
+                    for raw in text.splitlines():
+                        if raw.strip():
+                            entry = json.loads(raw)
+                            lines[entry["custom_id"]] = raw
+        except openai.NotFoundError:
+            # Deleted at the provider, or the key now belongs to another project: recorded as
+            # lost (a re-run must not trip on it for ever) and named; its requests are not sent
+            # again unasked, since the job may still be running where the key cannot see it.
+            job = SimpleNamespace(id=job_id, status=LOST)
         self.store.batch_collected(job_id, job.status, lines)
         if job.status != "completed":
             ids = self.store.batch_ids(job_id)
@@ -361,6 +371,12 @@ def _ended(job, answered: int, total: int) -> str:
                 f"作为新任务提交（或去掉 --batch-api 直接读取）/ batch job {job.id} expired: the provider did not finish it "
                 f"within its 24h window; {got} results came back and are kept. Run the same command again with "
                 "--retry-failed to send the rest as a new job (or without --batch-api to read them live)")
+    if job.status == LOST:
+        return (f"批量任务 {job.id} 在服务商处找不到（已被删除，或当前 API 密钥属于另一个项目/账号），其中 {total} 个请求本次未重新提交；"
+                f"确认该任务不会再完成后，加 --retry-failed 再次运行同一命令即可作为新任务提交 / batch job {job.id} is not known "
+                f"to the provider (deleted, or the API key now belongs to another project or account): its {total} requests "
+                "were not sent again. Once sure it will not finish, run the same command again with --retry-failed to "
+                "send them as a new job")
     if job.status == "cancelled":
         return (f"批量任务 {job.id} 已被取消，已取回 {got} 个结果并保存；加 --retry-failed 再次运行同一命令即可提交其余请求 / batch "
                 f"job {job.id} was cancelled; {got} results came back and are kept. Run the same command again with "
