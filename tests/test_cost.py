@@ -91,3 +91,17 @@ def test_batch_tokens_cost_the_discounted_price():
                        batch_completion_tokens=500_000)
     assert price.of(live) == pytest.approx(10.0)
     assert price.of(half_batch) == pytest.approx(7.5)
+
+
+def test_a_price_is_in_the_currency_its_provider_bills_in():
+    beijing, singapore = "https://dashscope.aliyuncs.com/compatible-mode/v1", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
+    assert price_for(beijing, "qwen-plus").currency == "CNY"
+    intl = price_for(singapore, "qwen-plus")  # Model Studio international bills in dollars, at its own prices
+    assert intl.currency == "USD" and (intl.input, intl.output) != (price_for(beijing, "qwen-plus").input,
+                                                                     price_for(beijing, "qwen-plus").output)
+    # An override that gives only the new prices keeps the provider's currency and batch share.
+    mine = price_for(beijing, "qwen-plus", {"qwen-plus": {"input": 1.0, "output": 3.0}})
+    assert (mine.input, mine.currency, mine.batch) == (1.0, "CNY", 0.5)
+    none = price_for("https://api.deepseek.com", "deepseek-chat", {"deepseek-chat": {"input": 2.0, "output": 3.0}})
+    assert (none.currency, none.batch) == ("CNY", 1.0)
+    assert price_for("http://127.0.0.1:8000/v1", "local", {"local": {"input": 0.0, "output": 0.0}}).currency == "USD"

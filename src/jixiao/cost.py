@@ -50,14 +50,17 @@ def price_for(base_url: str | None, model: str | None, overrides: dict | None = 
     `[prices."model"]` first, then the package's table; None when neither knows it."""
     provider = provider_of(base_url)
     overrides = overrides or {}
+    entry = _defaults().get(provider or "", {})
+    # An override names the prices; the currency and batch share it leaves out are the
+    # provider's (a DashScope price in yuan is not in dollars because the line omits it).
+    known = {name: entry[name] for name in ("currency", "batch") if name in entry}
     for key in (f"{provider}/{model}", model):
         if key in overrides:
             try:
-                return Price(**overrides[key])
+                return Price(**{**known, **overrides[key]})
             except (ValidationError, TypeError) as exc:
                 raise ConfigError(f"[prices.\"{key}\"]: 价格设置有误 / invalid price ({exc}); expected "
                                   "input = …, output = … (per million tokens), currency = \"USD\", batch = 0.5") from None
-    entry = _defaults().get(provider or "", {})
     models = entry.get("models", {})
     known = models.get(model) or models.get("*")
     if known is None:
