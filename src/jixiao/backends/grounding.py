@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 
 from ..evaluate import LONG_TEXTS, pair_rows, values_equal
 from ..schema import FUND_LABELS, Chunk, Form, format_values
@@ -54,14 +56,21 @@ class Grounding:
         # A reading that pairs cells by order alone places nothing: its rows are not where they sit.
         self.rules = rules if rules is not None and by_place(rules) else None
         self.text = chunk.text
-        self._lines = _line_starts(self.text)
+        self._rules_values = Values(self.rules) if self.rules is not None else None
         self._whole = PrintedText(self.text)
         self._paired: dict[tuple, dict[int, int]] = {}
+        self._misplaced: dict[tuple, dict[str, Misplaced]] = {}
 
     # --- the checks ---------------------------------------------------------------------
     def misplaced(self, form: Form) -> dict[str, Misplaced]:
         """Every field of `form` whose value is not printed at its place, and `indicators`
-        when rows the rules reader read are missing from it."""
+        when rows the rules reader read are missing from it (worked out once per answer)."""
+        key = tuple(format_values(form))
+        if key not in self._misplaced:
+            self._misplaced[key] = self._find_misplaced(form)
+        return self._misplaced[key]
+
+    def _find_misplaced(self, form: Form) -> dict[str, Misplaced]:
         pairs = self._pairs(form)
         out: dict[str, Misplaced] = {}
         for path, value in format_values(form):
@@ -160,7 +169,7 @@ class Grounding:
             return {}
         rows = tuple((r.level1, r.level2, r.name) for r in form.indicators)
         if rows not in self._paired:
-            self._paired[rows] = {j: i for i, j in pair_rows(self.rules.indicators, form.indicators).items()}
+            self._paired[rows] = {j: i for i, j in paired_rows(self.rules.indicators, form.indicators).items()}
         return self._paired[rows]
 
     def _read_alike(self, path: str, value: object, pairs: dict[int, int]) -> bool:
@@ -181,7 +190,7 @@ class Grounding:
                 return None
         elif mine not in self._spans():
             return None
-        return Values(self.rules).get(mine)
+        return self._rules_values.get(mine)
 
     def _rules_path(self, path: str, pairs: dict[int, int]) -> str | None:
         """The rules reading's path for the answer's `path` (its row paired by name)."""
@@ -262,10 +271,30 @@ class Grounding:
             pieces.append(self.text[lo:hi])
         return "\n".join(pieces)
 
-    def _line_index(self, offset: int) -> int:
-        from bisect import bisect_right
+    @cached_property
+    def _lines(self) -> list[int]:
+        """Where each line of the chunk starts (asked for only when a place is looked up by name)."""
+        return [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
 
+    def _line_index(self, offset: int) -> int:
         return bisect_right(self._lines, offset) - 1
+
+
+def paired_rows(rules: list, answer: list) -> dict[int, int]:
+    """Rules row index → answer row index, as `evaluate.pair_rows` pairs them; rows whose name
+    is printed once in each are paired at once, the optimal assignment (a string similarity of
+    every row with every row) left to the rest: most rows of a faithful answer."""
+    names = [compact(r.name or "") for r in rules], [compact(r.name or "") for r in answer]
+    once = [{n for n in side if n and side.count(n) == 1} for side in names]
+    where = {n: j for j, n in enumerate(names[1]) if n in once[1]}
+    pairs = {i: where[n] for i, n in enumerate(names[0]) if n in once[0] and n in where}
+    rest_rules = [i for i in range(len(rules)) if i not in pairs]
+    taken = set(pairs.values())
+    rest_answer = [j for j in range(len(answer)) if j not in taken]
+    if rest_rules and rest_answer:
+        more = pair_rows([rules[i] for i in rest_rules], [answer[j] for j in rest_answer])
+        pairs |= {rest_rules[a]: rest_answer[b] for a, b in more.items()}
+    return pairs
 
 
 def by_place(rules: Form) -> bool:
@@ -396,7 +425,3 @@ def _joined(a: str, b: str) -> bool:
 
 def _cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
-
-
-def _line_starts(text: str) -> list[int]:
-    return [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]

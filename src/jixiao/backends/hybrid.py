@@ -9,11 +9,11 @@ cannot be reached, the rules' reading stands (routed as it would be), with a not
 from __future__ import annotations
 
 from ..errors import BackendUnavailable, ExtractionFailed
-from ..evaluate import pair_rows, values_equal
+from ..evaluate import values_equal
 from ..schema import Chunk, Form, Note, format_paths
 from ..validate.triage import found_in_source
 from ..validate.values import Values
-from .grounding import SURE, Grounding, by_place
+from .grounding import SURE, Grounding, by_place, paired_rows
 from .grounding import checked as checked_form
 
 # What an LLM answer is worth before the source settles a disagreement: a rules reading this
@@ -70,7 +70,7 @@ class HybridBackend:
 def compared(rules: Form, llm: Form, sure_only: bool = False):
     """(rules path, LLM path, rules value, LLM value, equal) for every field both readings
     hold (rows paired by name); with `sure_only`, only the fields the rules reader is sure of."""
-    pairs = pair_rows(rules.indicators, llm.indicators) if rules.kind == llm.kind else {}
+    pairs = paired_rows(rules.indicators, llm.indicators) if rules.kind == llm.kind else {}
     rules_values, llm_values = Values(rules), Values(llm)
     sure = rules.field_confidence if by_place(rules) else {}  # a reading by order alone is sure of nothing
     for path in format_paths(rules):

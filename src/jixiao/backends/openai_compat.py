@@ -131,6 +131,7 @@ class LLMBackend:
 
     def _extract(self, chunk: Chunk, rules: Form | None) -> Form:
         record = RECORDS[chunk.kind]
+        grounding = Grounding(chunk, rules)
         mode = self.mode()
         key, answer_cls, examples = self.key_of(chunk, mode)
         ids = [e.id for e in examples]
@@ -151,7 +152,7 @@ class LLMBackend:
                 messages = self._messages(chunk, examples)
                 answer, usage = self._ask(answer_cls, messages, mode, chunk)
                 answer, usage = self._reask_missing_rows(chunk, answer_cls, messages, answer, usage, mode, seen)
-                answer, usage = self._reask_suspects(chunk, answer_cls, messages, answer, usage, mode, rules)
+                answer, usage = self._reask_suspects(chunk, answer_cls, messages, answer, usage, mode, grounding)
             usage.rows_seen = seen
             if self.cache:
                 self.cache.put(key, {"answer": answer.model_dump(mode="json"), "rows_seen": seen})
@@ -165,7 +166,6 @@ class LLMBackend:
         if seen and len(form.indicators) < seen:
             form.notes.append(Note(field="indicators", code="rows_missing",
                                    message=f"the source's table has {seen} rows; the answer has {len(form.indicators)}"))
-        grounding = Grounding(chunk, rules)
         for path, where in grounding.misplaced(form).items():
             form.notes.append(Note(field=path, code="misplaced", message=f"{where.why}: {quote(where.place)}"))
         for path, why in grounding.label_doubts(form).items():
@@ -229,7 +229,7 @@ class LLMBackend:
         question = _rows_question(messages, answer, len(rules.indicators) if rules is not None else 0)
         if question is not None:
             return "rows", question, []
-        suspects = self._suspects_question(chunk, messages, answer, rules)
+        suspects = self._suspects_question(chunk, messages, answer, Grounding(chunk, rules))
         return ("suspects", *suspects) if suspects else None
 
     # --- requests -------------------------------------------------------------------------
@@ -344,15 +344,15 @@ class LLMBackend:
             usage.batch_completion_tokens += completion
         self.budget.spend(prompt + completion, self.price.cost(prompt, completion, batch) if self.price else 0.0)
 
-    def _reask_suspects(self, chunk, answer_cls, messages, answer, usage: Usage, mode: str, rules: Form | None):
+    def _reask_suspects(self, chunk, answer_cls, messages, answer, usage: Usage, mode: str, grounding: Grounding):
         """One targeted re-ask for fields the source does not bear out (_suspects_question)."""
-        question = self._suspects_question(chunk, messages, answer, rules)
+        question = self._suspects_question(chunk, messages, answer, grounding)
         if question is None:
             return answer, usage
         second, more = self._optional_ask(answer_cls, question[0], mode, chunk)
         return settled("suspects", answer, usage, second, more, question[1])
 
-    def _suspects_question(self, chunk, messages, answer, rules: Form | None) -> tuple[list[dict], list[str]] | None:
+    def _suspects_question(self, chunk, messages, answer, grounding: Grounding) -> tuple[list[dict], list[str]] | None:
         """The targeted re-ask, and its fields, for values the source does not bear out: a
         value not printed at its place (a rule it fails, or grounding), a row left out, a value
         unlike the rules reader's where that one is sure. Each is quoted with its place's text.
@@ -360,7 +360,7 @@ class LLMBackend:
         push the model to falsify them."""
         form = RECORDS[chunk.kind].model_validate(answer, from_attributes=True)
         findings = triage(form, validate(form), None, chunk=chunk.text)
-        grounding = Grounding(chunk, rules)
+        rules = grounding.rules
         places = {p: quote(grounding.place(form, p) or "") for p in
                   {p for f in findings if f.triage == "extraction_suspect" for p in f.suspect_fields}}
         places |= {p: quote(where.place) for p, where in grounding.misplaced(form).items()
