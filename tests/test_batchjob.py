@@ -271,3 +271,22 @@ def test_a_job_the_provider_no_longer_knows_is_named_and_leaves_the_store_usable
     again = run_batch([DOC], out, llm(server), batch_api=True, retry_failed=True)
     assert again.failed_forms == 0 and server.submissions == 1 and len(server.batch_lines) == 9 + 9
     assert jobs(out) == [("batch_1", 1, "not_found", 1), ("batch_2", 1, "completed", 1)]
+
+
+def test_a_run_to_another_output_folder_polls_the_job_of_the_same_requests_and_never_submits_twice(server, tmp_path):
+    server.plan(BatchPlan(polls=10**9))
+
+    def killed_while_polling(*args):
+        raise _Killed
+
+    with pytest.raises(_Killed):
+        run_batch([DOC], tmp_path / "one", llm(server), batch_api=True, batch_progress=killed_while_polling)
+    server.batches["batch_1"]["_plan"] = BatchPlan()  # the provider finishes it meanwhile
+    summary = run_batch([DOC], tmp_path / "two", llm(server), batch_api=True)  # the user changed --out
+    assert server.submissions == 1 and server.completions == 0 and summary.failed_forms == 0
+    assert "batch job batch_1 already holds these very requests" in "\n".join(summary.messages)
+    assert jobs(tmp_path / "two") == [("batch_1", 1, "completed", 1)]
+    assert len(forms_of(tmp_path / "two")) == 9
+    server.batches["batch_1"]["status"] = "expired"  # a job that ended badly is never taken for this one
+    run_batch([DOC], tmp_path / "three", llm(server), batch_api=True)
+    assert server.submissions == 2 and jobs(tmp_path / "three") == [("batch_2", 1, "completed", 1)]

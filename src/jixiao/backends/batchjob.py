@@ -21,6 +21,7 @@ cancelled is reported by name with what to do; the answers it did return are kep
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import os
@@ -51,6 +52,7 @@ POLL = 10.0  # seconds before the first poll; backoff doubles it up to 30 times 
 POLL_ENV = "JIXIAO_BATCH_POLL"  # another first interval (tests make it short)
 SUBMITTING = "submitting:"  # a job's id in the store until the provider's is known
 TOKEN = "jixiao_submission"  # the metadata key carrying a submission's token
+REQUESTS = "jixiao_requests"  # the metadata key carrying a hash of the endpoint and the request lines
 LOST = "not_found"  # a job's status in the store once the provider no longer knows it
 WINDOW = 26 * 3600.0  # a job still running past its 24h window and a margin: stop polling
 Progress = Callable[[str, str, int, int], None]  # (job id, status, requests done, requests in all)
@@ -231,29 +233,48 @@ class BatchReader:
         self.store.batch_submitted(f"{SUBMITTING}{token}", round, self.llm.base_url, self.llm.model,
                                    [a.custom_id for a in asks], status="submitting")
         data = "".join(json.dumps(self._line(a, mode), ensure_ascii=False) + "\n" for a in asks).encode("utf-8")
+        requests = hashlib.sha256(f"{self.llm.base_url}\n".encode() + data).hexdigest()[:32]
         upload = _retrying(lambda: client.files.create(file=("jixiao-batch.jsonl", data), purpose="batch"))
-        job = self._create(upload.id, round, token)
+        job = self._create(upload.id, round, token, requests)
         self.store.batch_created(f"{SUBMITTING}{token}", job.id)
         log.info("batch job %s submitted: %d requests", job.id, len(asks))
         return job.id
 
-    def _create(self, file_id: str, round: int, token: str):
+    def _create(self, file_id: str, round: int, token: str, requests: str):
         """The job, created once: a transport fault on creating it may have created it all the
-        same, so each try first looks for a job carrying the token."""
+        same, so each try first looks for a job carrying the token. A job another run submitted
+        with these very requests (to another output folder, or at the same time), still running
+        or answered, is polled instead of paying for them twice."""
         client = self.llm.openai
-        return _retrying(lambda: self._found(token) or client.batches.create(
+        return _retrying(lambda: self._found(token, requests) or client.batches.create(
             input_file_id=file_id, endpoint=ENDPOINT, completion_window="24h",
-            metadata={"tool": "jixiao", "round": str(round), TOKEN: token}))
+            metadata={"tool": "jixiao", "round": str(round), TOKEN: token, REQUESTS: requests}))
 
-    def _found(self, token: str):
-        """The provider's job whose metadata carries the token, or None (newest jobs first; a
-        few hundred looked at: a killed run is re-run soon, or its job has long expired)."""
+    def _found(self, token: str, requests: str | None = None):
+        """The provider's job whose metadata carries the token, else (given `requests`) one of
+        the same requests that is running or answered within its window and that this store
+        does not hold yet; or None (newest jobs first; a few hundred looked at: a killed run is
+        re-run soon, or its job has long expired)."""
+        twin = None
         for n, job in enumerate(self.llm.openai.batches.list(limit=100)):
-            if (job.metadata or {}).get(TOKEN) == token:
+            meta = job.metadata or {}
+            if meta.get(TOKEN) == token:
                 return job
+            if twin is None and requests and meta.get(REQUESTS) == requests and self._usable(job):
+                twin = job
             if n >= 500:
                 break
-        return None
+        if twin is not None:
+            self.messages.append(
+                f"批量任务 {twin.id} 已含完全相同的请求（另一次运行提交，可能写入另一个输出文件夹），本次直接取其结果，未重复提交 / "
+                f"batch job {twin.id} already holds these very requests (another run submitted it, perhaps to another "
+                "output folder): its answers are used, nothing was submitted twice")
+        return twin
+
+    def _usable(self, job) -> bool:
+        """A job whose answers are coming or came, within its window, and not yet this store's."""
+        return (job.status in RUNNING - {"cancelling"} or job.status == "completed") and \
+            time.time() - (job.created_at or 0) < WINDOW and not self.store.batch_ids(job.id)
 
     def _adopted(self, pending: str) -> str | None:
         """A job recorded as being submitted when its run was killed: its id if the provider
