@@ -18,6 +18,7 @@ the batch goes on. A worker whose parent is gone (a killed run) stops by itself.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -91,7 +92,14 @@ class _Pool:
         breaker = SharedBreaker(context) if isinstance(self.backend, Recipe) and self.backend.name != "rules" else None
         executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
                                        initargs=(self.backend, breaker))
-        executor.submit(_ready)  # forked now, while _context() knows what this process is running
+        # Forked now, while _context() knows what this process is running. What is already here
+        # is frozen out of the workers' garbage collections first: scanning it would touch (and so
+        # copy) every inherited page, and cost each worker a share of what the parent imported.
+        gc.freeze()
+        try:
+            executor.submit(_ready)
+        finally:
+            gc.unfreeze()
         return executor
 
     def results(self, batches: list[list[Path]], job) -> Iterator[DocumentResult]:
