@@ -128,3 +128,13 @@ def test_a_reading_that_pairs_cells_by_order_places_nothing_so_labels_are_left_t
     assert Grounding(chunk, rules_reading(chunk)).unplaced(form) is None
     form.indicators[0].target = "≥46场"  # printed nowhere: still caught
     assert list(grounding.misplaced(form)) == ["indicators[0].target"]
+
+
+def test_a_row_the_rules_reader_did_not_read_has_its_labels_left_to_a_reviewer():
+    chunk = _chunk()
+    rules = rules_reading(chunk)
+    del rules.indicators[4]  # as if the rules reader had missed the row
+    form = _answer()
+    doubts = Grounding(chunk, rules).label_doubts(form)
+    assert list(doubts) == ["indicators[4]"]
+    assert Grounding(chunk, rules_reading(chunk)).label_doubts(form) == {}

@@ -135,6 +135,11 @@ class Grounding:
         pairs = self._pairs(form)
         out = {}
         for j, row in enumerate(form.indicators):
+            if self.rules is not None and j not in pairs and (row.level1 or row.level2):
+                # A row the rules reader did not read: nothing says which group it is in.
+                out[f"indicators[{j}]"] = ("规则读取中没有这一行，无法核对其一级/二级标签 / the rules reader has no such row: "
+                                           "its 一级/二级 labels cannot be checked")
+                continue
             for level in _LEVELS:
                 value, expected = getattr(row, level), self._group_label(j, level, pairs)
                 if value and expected and compact(value) != compact(expected) and not self._sure_of(j, level, pairs) \
