@@ -224,11 +224,16 @@ def test_a_run_killed_while_submitting_finds_its_job_by_token_or_submits_once(se
 
 
 def test_max_cost_leaves_out_of_a_job_the_forms_it_cannot_pay_for(server, tmp_path):
-    # 4,000 prompt tokens at the batch price (0.0005 a token): some of the nine forms, not all.
-    backend = llm(server, max_cost=2.0, prices={"fake-model": {"input": 1000.0, "output": 1000.0, "batch": 0.5}})
+    # Answers cost 0.0005 a token at the batch price, prompts next to nothing: a form's answer
+    # (~1,400 tokens here) costs ~0.7, one of --max-output-tokens at most 2.0. A job cannot be
+    # stopped half way: only the forms whose worst case fits are sent, and the job's cost
+    # stays within the budget (priced by prompts alone, all nine went and cost ~6.2).
+    backend = llm(server, max_cost=4.5, max_output_tokens=4000,
+                  prices={"fake-model": {"input": 1.0, "output": 1000.0, "batch": 0.5}})
     summary = run_batch([DOC], tmp_path / "out", backend, batch_api=True)
     sent = len(server.batch_lines)
-    assert server.submissions == 1 and 0 < sent < 9 and server.completions == 0
+    assert server.submissions == 1 and sent == 2 and server.completions == 0
+    assert 0 < backend.price.of(backend.totals) <= 4.5
     left = [f for f in forms_of(tmp_path / "out") if f["error"]]
     assert len(left) == 9 - sent and all("--max-cost" in f["error"] and "预算" in f["error"] for f in left)
     assert summary.failed_forms == 9 - sent

@@ -42,7 +42,7 @@ from ..schema import Chunk, Form, Usage
 from ..store import Store
 from .grounding import rules_reading
 from .openai_compat import MODES, LLMBackend, merged, settled
-from .support import BudgetSpent
+from .support import BudgetSpent, estimated_tokens
 from .transport import is_transient
 
 log = logging.getLogger("jixiao")
@@ -190,7 +190,7 @@ class BatchReader:
         stored = {cid: json.loads(line) for cid, line in self.store.batch_answers(round, endpoint, model).items()
                   if cid in wanted}
         lines = {cid: line for cid, line in stored.items() if _ok(line) or cid in self._given_up}
-        todo = self._affordable([a for a in asks if a.custom_id not in lines and a.custom_id not in self._given_up])
+        todo = self._affordable([a for a in asks if a.custom_id not in lines and a.custom_id not in self._given_up], mode)
         if todo:
             job_id = self._submit(round, todo, mode)
             self._wait_and_collect(job_id)
@@ -199,23 +199,26 @@ class BatchReader:
                           self.store.batch_answers(round, endpoint, model).items() if cid in sent})
         return lines
 
-    def _affordable(self, asks: list[_Ask]) -> list[_Ask]:
-        """The asks the budgets leave room for, by their prompts' estimated tokens (an answer's
-        are known only when the job returns); the others are not sent, and say why."""
+    def _affordable(self, asks: list[_Ask], mode: str) -> list[_Ask]:
+        """The asks the budgets leave room for, each at its worst: its whole request's estimated
+        tokens (the schema instructor sends is prompt too) and an answer of --max-output-tokens.
+        A job cannot be stopped half way and its answers' tokens are known only when it ends, so
+        only that keeps it within --max-cost / --max-tokens-total. The others are not sent, and
+        say why."""
         budget, price = self.llm.budget, self.llm.price
         try:
             budget.check()
         except BudgetSpent as exc:
             return self._left_out(asks, str(exc))
-        kept, tokens, cost = [], budget.used, budget.cost
+        kept, tokens, cost, answer = [], budget.used, budget.cost, self.llm.settings.max_output_tokens
         for ask in asks:
-            prompt = sum(len(str(m.get("content") or "")) for m in ask.messages) // 2
-            tokens += prompt
-            cost += price.cost(prompt, 0, batch=True) if price else 0.0
+            prompt = estimated_tokens(json.dumps(self._line(ask, mode)["body"], ensure_ascii=False))
+            tokens += prompt + answer
+            cost += price.cost(prompt, answer, batch=True) if price else 0.0
             if (budget.limit is not None and tokens > budget.limit) or \
                     (budget.cost_limit is not None and cost > budget.cost_limit):
-                return kept + self._left_out(asks[len(kept):], "the budget (--max-tokens-total / --max-cost) would be "
-                                                               "passed by this request; not sent")
+                return kept + self._left_out(asks[len(kept):], "the budget (--max-tokens-total / --max-cost) could be passed "
+                                                               "by this request (its prompt and a full answer); not sent")
             kept.append(ask)
         return kept
 
