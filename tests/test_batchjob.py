@@ -295,3 +295,18 @@ def test_a_run_to_another_output_folder_polls_the_job_of_the_same_requests_and_n
     server.batches["batch_1"]["status"] = "expired"  # a job that ended badly is never taken for this one
     run_batch([DOC], tmp_path / "three", llm(server), batch_api=True)
     assert server.submissions == 2 and jobs(tmp_path / "three") == [("batch_2", 1, "completed", 1)]
+
+
+def test_an_endpoint_without_a_batch_api_stops_the_run_by_name_never_showing_the_key(server, tmp_path):
+    # A proxy that echoes the request's Authorization in its refusal, as some do.
+    server.batch_refusal = Fault(status=404, echo_auth=True)
+    secret = "sk-batch-secret-0123456789abcdef"
+    from jixiao.errors import BackendUnavailable
+    with pytest.raises(BackendUnavailable) as refused:
+        run_batch([DOC], tmp_path / "out", llm(server, api_key=secret), batch_api=True)
+    told = str(refused.value)
+    assert "batch API" in told and "批量任务接口出错" in told and "--batch-api" in told and "404" in told
+    assert secret not in told and secret[8:] not in told
+    assert server.completions == 0 and jobs(tmp_path / "out") == []  # nothing read live, no job left half recorded
+    server.batch_refusal = None
+    assert run_batch([DOC], tmp_path / "out", llm(server), batch_api=True).failed_forms == 0 and server.submissions == 1

@@ -82,6 +82,7 @@ class FakeOpenAI:
         self.batch_lines: list[dict] = []  # every request line of every job, in order
         self.batch_polls = 0
         self.batch_count = 0  # jobs ever created
+        self.batch_refusal: Fault | None = None  # the reply to every files and batches call (no batch API here)
 
     # --- life cycle -------------------------------------------------------------------
     def __enter__(self) -> FakeOpenAI:
@@ -221,6 +222,9 @@ def _handler(server: FakeOpenAI):
         def do_POST(self) -> None:
             received = time.perf_counter()
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if server.batch_refusal and self.path.rstrip("/").endswith(("/files", "/batches")):
+                self._send(*server._reply({}, server.batch_refusal, self.headers.get("Authorization", "")))
+                return
             if self.path.rstrip("/").endswith("/files"):
                 self._send(*_upload(server, raw, self.headers.get("Content-Type", "")))
                 return

@@ -37,13 +37,13 @@ from instructor.processing.response import handle_reask_kwargs, handle_response_
 from openai.types.chat import ChatCompletion
 from tenacity import Retrying, retry_if_exception, retry_if_result, stop_after_delay, wait_exponential
 
-from ..errors import ExtractionFailed
+from ..errors import BackendUnavailable, ExtractionFailed
 from ..schema import Chunk, Form, Usage
 from ..store import Store
 from .grounding import rules_reading
 from .openai_compat import MODES, LLMBackend, merged, settled
 from .support import BudgetSpent, estimated_tokens
-from .transport import is_transient
+from .transport import is_transient, public_url
 
 log = logging.getLogger("jixiao")
 ENDPOINT = "/v1/chat/completions"
@@ -102,6 +102,19 @@ class BatchReader:
 
     # --- the flow ---------------------------------------------------------------------------
     def read(self, chunks: Iterable[Chunk]) -> None:
+        """Each form's answer (or why there is none) in `llm.given`. An endpoint that refuses the
+        files or batches calls stops the run by name, its key never shown: reading on live would
+        pay full price unasked."""
+        try:
+            self._read(chunks)
+        except openai.APIError as exc:
+            raise BackendUnavailable(
+                f"批量任务接口出错，本次未读取任何表 / the batch API at {public_url(self.llm.base_url)} failed, no form was "
+                f"read: {self.llm.describe(exc)}. 请确认该服务商和模型支持批量任务（/v1/files、/v1/batches）及密钥有效，或去掉 "
+                "--batch-api 实时读取 / check that the provider and model take batch jobs and that the key is valid, or "
+                "run without --batch-api to read the forms live") from None
+
+    def _read(self, chunks: Iterable[Chunk]) -> None:
         mode = self.llm.mode()
         forms: dict[str, _Form] = {}
         for chunk in chunks:
@@ -237,8 +250,13 @@ class BatchReader:
                                    [a.custom_id for a in asks], status="submitting")
         data = "".join(json.dumps(self._line(a, mode), ensure_ascii=False) + "\n" for a in asks).encode("utf-8")
         requests = hashlib.sha256(f"{self.llm.base_url}\n".encode() + data).hexdigest()[:32]
-        upload = _retrying(lambda: client.files.create(file=("jixiao-batch.jsonl", data), purpose="batch"))
-        job = self._create(upload.id, round, token, requests)
+        try:
+            upload = _retrying(lambda: client.files.create(file=("jixiao-batch.jsonl", data), purpose="batch"))
+            job = self._create(upload.id, round, token, requests)
+        except openai.APIStatusError as exc:
+            if not is_transient(exc):  # refused: no job was created, nothing to find again
+                self.store.batch_forget(f"{SUBMITTING}{token}")
+            raise
         self.store.batch_created(f"{SUBMITTING}{token}", job.id)
         log.info("batch job %s submitted: %d requests", job.id, len(asks))
         return job.id
