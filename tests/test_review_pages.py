@@ -137,6 +137,27 @@ def test_a_page_is_served_only_for_its_form_and_never_from_a_changed_file(pdf_st
     assert c.get(f"/forms/{form_id}/pages/{pages[0]}").status_code == 200
 
 
+def test_a_page_image_is_never_kept_for_another_store_under_the_same_address(pdf_store, tmp_path):
+    """/forms/N/pages/1 of one store, and of another served later on the same port, are other
+    files' pages: the browser may keep a page only while its file's content is the same."""
+    store, pdf = pdf_store
+    form_id = _in_review(store)
+    c, _ = client(store)
+    first = c.get(f"/forms/{form_id}/pages/1")
+    assert first.status_code == 200
+    assert "no-cache" in first.headers["cache-control"] and "max-age" not in first.headers["cache-control"]
+    again = c.get(f"/forms/{form_id}/pages/1", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and not again.content
+    # Another store, its form of that id and page read from another file (here: another save of it).
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / pdf.name).write_bytes(pdf.read_bytes() + b"\n%another save\n")
+    other = tmp_path / "out"
+    run_batch([tmp_path / "docs"], other)
+    assert _in_review(other) == form_id
+    later = client(other)[0].get(f"/forms/{form_id}/pages/1", headers={"If-None-Match": first.headers["etag"]})
+    assert later.status_code == 200 and later.content and later.headers["etag"] != first.headers["etag"]
+
+
 def test_page_images_keep_the_apps_access_rules(pdf_store):
     store, _ = pdf_store
     form_id = _in_review(store)

@@ -170,13 +170,20 @@ async def page_image(request: Request) -> Response:
         return PlainTextResponse("没有这一页 / no such page", status_code=404)
     try:
         folder, path, digest = request.app.state.jixiao.review.page_file(form_id, number)
+        # The URL names a form of this store only: another store served later on the same port
+        # has another file under it. So the browser asks each time, and the page's content
+        # (its file's hash) says whether the copy it holds is still this page.
+        headers = {"Cache-Control": "private, no-cache", "ETag": f'"{digest}-{number}"',
+                   "X-Content-Type-Options": "nosniff"}
+        if headers["ETag"] in (tag.strip().removeprefix("W/") for tag in
+                               request.headers.get("if-none-match", "").split(",")):
+            return Response(status_code=304, headers=headers)
         # Drawing a page takes a moment (a scan is straightened first): off the event loop,
         # the store's connection left to it.
         png = await run_in_threadpool(page_png, folder, path, digest, number)
     except InputError as exc:
         return PlainTextResponse(str(exc), status_code=404)
-    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600",
-                                                              "X-Content-Type-Options": "nosniff"})
+    return Response(png, media_type="image/png", headers=headers)
 
 
 async def printed_errors_page(request: Request) -> Response:
