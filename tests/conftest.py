@@ -49,3 +49,16 @@ def _no_outside_settings(monkeypatch, tmp_path):
 
 def load_gold(stem: str) -> DocumentRecord:
     return DocumentRecord.model_validate(json.loads((GOLD / f"{stem}.json").read_text(encoding="utf-8")))
+
+
+def run_cli(args: list[str], env: dict):
+    """`jixiao ARGS` run in this process with `env` set (no second interpreter to start up), as a
+    finished process (returncode, stdout, stderr)."""
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from jixiao.cli import app
+
+    result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)

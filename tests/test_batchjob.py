@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import GOLD, RAW
+from conftest import GOLD, RAW, run_cli
 from jixiao.backends import get_backend
 from jixiao.batch import run_batch
 from jixiao.config import LLMSettings
@@ -187,7 +187,7 @@ def test_a_run_killed_after_submitting_polls_its_job_again_and_never_submits_twi
         first.kill()
         first.wait()
     server.batches["batch_1"]["_plan"] = BatchPlan()  # the provider finishes it meanwhile
-    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    second = run_cli(cmd[3:], env)  # the same command again, in this process (a second interpreter's start-up spared)
     assert second.returncode == 0, second.stderr
     assert server.submissions == 1 and len(server.batch_lines) == 9 and server.completions == 0
     assert len(forms_of(out)) == 9 and all(not f["error"] for f in forms_of(out))

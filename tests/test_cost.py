@@ -4,14 +4,11 @@ through the real openai client against the loopback server."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
-from conftest import GOLD, RAW
+from conftest import GOLD, RAW, run_cli
 from jixiao.cost import Price, price_for
 from jixiao.runs import load_gold as load_gold_dir
 from jixiao.schema import Usage
@@ -30,14 +27,13 @@ def server():
 def _env(server, tmp_path, prices: str = "") -> dict:
     config = tmp_path / "jixiao.toml"
     config.write_text(prices, encoding="utf-8")
-    return {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-test", "JIXIAO_MODEL": "fake-model",
+    return {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-test", "JIXIAO_MODEL": "fake-model",
             "JIXIAO_CACHE": str(tmp_path / "cache"), "JIXIAO_CONFIG": str(config)}
 
 
 def _extract(env, tmp_path, *extra):
     out = tmp_path / "out.jsonl"
-    done = subprocess.run([sys.executable, "-m", "jixiao", "extract", str(DOC), "--backend", "llm", "--mode", "tools",
-                           "-o", str(out), *extra], env=env, capture_output=True, text=True, timeout=120)
+    done = run_cli(["extract", str(DOC), "--backend", "llm", "--mode", "tools", "-o", str(out), *extra], env)
     forms = [f for line in out.read_text(encoding="utf-8").splitlines() for f in json.loads(line)["forms"]]
     return done, forms
 
@@ -69,8 +65,7 @@ def test_max_cost_stops_new_requests_cleanly(server, tmp_path):
 
 
 def test_max_cost_without_a_price_is_a_clear_usage_error(server, tmp_path):
-    done, _ = subprocess.run([sys.executable, "-m", "jixiao", "extract", str(DOC), "--backend", "llm", "--max-cost", "1"],
-                             env=_env(server, tmp_path), capture_output=True, text=True, timeout=60), None
+    done = run_cli(["extract", str(DOC), "--backend", "llm", "--max-cost", "1"], _env(server, tmp_path))
     assert done.returncode == 2 and "[prices" in done.stderr and "fake-model" in done.stderr
     assert server.completions == 0
 
