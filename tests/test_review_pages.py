@@ -158,6 +158,18 @@ def test_a_page_image_is_never_kept_for_another_store_under_the_same_address(pdf
     assert later.status_code == 200 and later.content and later.headers["etag"] != first.headers["etag"]
 
 
+def test_no_page_of_the_app_can_be_framed_by_another(pdf_store):
+    """A page on another port of this host is the same site: framed, the app would send its
+    cookie and token, and a steered click on the confirm page would approve forms."""
+    store, _ = pdf_store
+    c, _ = client(store)
+    for address in ("/", f"/forms/{_in_review(store)}", "/approve-printed-errors"):
+        answer = c.get(address)
+        assert answer.status_code == 200
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
 def test_page_images_keep_the_apps_access_rules(pdf_store):
     store, _ = pdf_store
     form_id = _in_review(store)

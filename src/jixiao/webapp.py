@@ -223,6 +223,11 @@ def _page(state: _State, name: str, **values) -> HTMLResponse:
     # The form's POST is checked against this cookie before its body is read; SameSite=Strict:
     # a page on another site never sends it.
     response.set_cookie(state.csrf_cookie, state.csrf, httponly=True, samesite="strict")
+    # Never inside another page's frame: a page on another port of this host is the same
+    # site, its frame gets the cookie and the token, and a click it steers onto "approve
+    # these forms" would approve them (clickjacking).
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     return response
 
 
