@@ -310,3 +310,13 @@ def test_an_endpoint_without_a_batch_api_stops_the_run_by_name_never_showing_the
     assert server.completions == 0 and jobs(tmp_path / "out") == []  # nothing read live, no job left half recorded
     server.batch_refusal = None
     assert run_batch([DOC], tmp_path / "out", llm(server), batch_api=True).failed_forms == 0 and server.submissions == 1
+
+
+def test_answers_that_broke_the_schema_twice_are_asked_afresh_on_retry(server, tmp_path):
+    broken = Fault(content='{"kind": "self_evaluation", "indicators": "not a list"}')
+    server.then(broken, *[None] * 8, broken)  # the first form's answer, then its re-ask in the second job
+    summary = run_batch([DOC], tmp_path / "out", llm(server), batch_api=True)
+    assert server.submissions == 2 and summary.failed_forms == 1
+    again = run_batch([DOC], tmp_path / "out", llm(server), batch_api=True, retry_failed=True)
+    assert again.failed_forms == 0 and server.submissions == 3 and len(server.batch_lines) == 9 + 1 + 1
+    assert all(not f["error"] for f in forms_of(tmp_path / "out"))

@@ -471,6 +471,12 @@ class Store:
                                (round, endpoint, model))
         return dict(rows.fetchall())
 
+    def batch_drop_answers(self, endpoint: str, model: str, custom_ids: list[str]) -> None:
+        """Forget the lines collected for these requests at this endpoint and model (answers that
+        proved unusable): the next run asks for them again."""
+        self.db.executemany("DELETE FROM batch_results WHERE custom_id = ? AND job_id IN (SELECT id FROM batch_jobs "
+                            "WHERE endpoint = ? AND model = ?)", [(cid, endpoint, model) for cid in custom_ids])
+
     def _transaction(self):
         return _Transaction(self.db)
 

@@ -151,6 +151,7 @@ class BatchReader:
             answer, error = self._parsed(lines.get(ask.custom_id), form.answer_cls, mode, usage)
             if error is not None:
                 if isinstance(error, JobEnded) or len(form.asks) > 1:
+                    self._unusable([ask.custom_id] if isinstance(error, _SchemaFault) else [])
                     raise ExtractionFailed(f"{_where(form.chunk)}{error}", usage=usage)
                 if isinstance(error, _SchemaFault):
                     reask = handle_reask_kwargs({"messages": copy.deepcopy(ask.messages)}, MODES[mode],
@@ -172,7 +173,7 @@ class BatchReader:
                 second, more = self.llm._optional_ask(forms[key].answer_cls, messages, mode, forms[key].chunk)
                 self._settle(key, forms[key], kind, first, usage, second, more, fields)
             return
-        asks = [_Ask(f"{key[:40]}-f", key, q[1]) for key, q in questions.items()]
+        asks = [_Ask(_followup_id(key), key, q[1]) for key, q in questions.items()]
         lines = self._answers(2, asks, mode)
         for ask in asks:
             kind, _, fields, first, usage = questions[ask.key]
@@ -185,9 +186,17 @@ class BatchReader:
     def _settle(self, key, form: _Form, kind, first, usage, second, more, fields) -> None:
         # A first answer that broke the schema, or an error, leaves only the second.
         answer, total = settled(kind if first is not None else "again", first, usage, second, more, fields)
+        if answer is None:  # neither answer usable: --retry-failed must ask both questions afresh
+            self._unusable([a.custom_id for a in form.asks] + [_followup_id(key)])
         self.llm.given[key] = (answer, total) if answer is not None else ExtractionFailed(
             f"{_where(form.chunk)}LLM 提取失败 / LLM extraction failed in a batch job and in its follow-up: "
             f"{more.reask_failed or 'no answer'}", usage=total)
+
+    def _unusable(self, custom_ids: list[str]) -> None:
+        """Answers kept in the store that gave the form nothing (they broke the schema): dropped,
+        so that a later run asks again instead of failing on them for ever."""
+        if custom_ids:
+            self.store.batch_drop_answers(self.llm.base_url, self.llm.model, custom_ids)
 
     # --- one round: lines answered, from the store, an open job, or a new one ----------------
     def _answers(self, round: int, asks: list[_Ask], mode: str) -> dict[str, dict]:
@@ -388,6 +397,10 @@ class _SchemaFault(ExtractionFailed):
     def __init__(self, message: str, completion: ChatCompletion, cause: Exception):
         super().__init__(message)
         self.completion, self.cause = completion, cause
+
+
+def _followup_id(key: str) -> str:
+    return f"{key[:40]}-f"
 
 
 def _ok(line: dict) -> bool:
