@@ -320,3 +320,16 @@ def test_answers_that_broke_the_schema_twice_are_asked_afresh_on_retry(server, t
     again = run_batch([DOC], tmp_path / "out", llm(server), batch_api=True, retry_failed=True)
     assert again.failed_forms == 0 and server.submissions == 3 and len(server.batch_lines) == 9 + 1 + 1
     assert all(not f["error"] for f in forms_of(tmp_path / "out"))
+
+
+def test_credentials_in_the_endpoint_url_never_reach_the_store(server, tmp_path):
+    secret = "pw-in-the-url-0123456789"
+    run_batch([DOC], tmp_path / "out", llm(server, base_url=server.base_url.replace("//", f"//user:{secret}@")),
+              batch_api=True)
+    assert server.submissions == 1 and len(forms_of(tmp_path / "out")) == 9
+    db = sqlite3.connect(tmp_path / "out" / DB_NAME)
+    try:
+        dump = "\n".join(db.iterdump())
+    finally:
+        db.close()
+    assert "127.0.0.1" in dump and secret not in dump

@@ -92,6 +92,7 @@ class BatchReader:
 
     def __init__(self, llm: LLMBackend, store: Store, followup: str = "batch", progress: Progress | None = None):
         self.llm, self.store, self.followup, self.progress = llm, store, followup, progress
+        self.endpoint = public_url(llm.base_url)  # as the store keeps it: a user:password@ in the URL is no part
         self.messages: list[str] = []  # what to tell the user (bilingual), jobs that ended badly
         self.jobs: list[str] = []  # the jobs this run submitted or polled
         self._ended: dict[str, str] = {}  # job id → its final status
@@ -109,7 +110,7 @@ class BatchReader:
             self._read(chunks)
         except openai.APIError as exc:
             raise BackendUnavailable(
-                f"批量任务接口出错，本次未读取任何表 / the batch API at {public_url(self.llm.base_url)} failed, no form was "
+                f"批量任务接口出错，本次未读取任何表 / the batch API at {self.endpoint} failed, no form was "
                 f"read: {self.llm.describe(exc)}. 请确认该服务商和模型支持批量任务（/v1/files、/v1/batches）及密钥有效，或去掉 "
                 "--batch-api 实时读取 / check that the provider and model take batch jobs and that the key is valid, or "
                 "run without --batch-api to read the forms live") from None
@@ -196,13 +197,13 @@ class BatchReader:
         """Answers kept in the store that gave the form nothing (they broke the schema): dropped,
         so that a later run asks again instead of failing on them for ever."""
         if custom_ids:
-            self.store.batch_drop_answers(self.llm.base_url, self.llm.model, custom_ids)
+            self.store.batch_drop_answers(self.endpoint, self.llm.model, custom_ids)
 
     # --- one round: lines answered, from the store, an open job, or a new one ----------------
     def _answers(self, round: int, asks: list[_Ask], mode: str) -> dict[str, dict]:
         """Each ask's result line, by custom id: collected before (a killed run's), from the job
         an earlier run submitted and this one polls, or from a job submitted now."""
-        endpoint, model = self.llm.base_url, self.llm.model
+        endpoint, model = self.endpoint, self.llm.model
         wanted = {a.custom_id for a in asks}
         for job_id, ids in self.store.open_batch_jobs(round, endpoint, model):
             if job_id.startswith(SUBMITTING):
@@ -255,7 +256,7 @@ class BatchReader:
         store learning its id finds it again by that token instead of submitting twice."""
         client = self.llm.openai
         token = uuid.uuid4().hex
-        self.store.batch_submitted(f"{SUBMITTING}{token}", round, self.llm.base_url, self.llm.model,
+        self.store.batch_submitted(f"{SUBMITTING}{token}", round, self.endpoint, self.llm.model,
                                    [a.custom_id for a in asks], status="submitting")
         data = "".join(json.dumps(self._line(a, mode), ensure_ascii=False) + "\n" for a in asks).encode("utf-8")
         requests = hashlib.sha256(f"{self.llm.base_url}\n".encode() + data).hexdigest()[:32]
