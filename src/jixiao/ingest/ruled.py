@@ -87,6 +87,8 @@ def _table(bands: list[_Band], texts: list[RowCells | None], horizontal: list[Ru
         above = here
     # A cell's lines are one text wrapped to its width (as `pdf._cell_text` joins them).
     rows = grid({at: ("".join(e[0]), e[1], e[2]) for at, e in origins.items()}, len(bands), len(xs) - 1)
+    # A merged cell's span runs from its first line to its last: lines printed beside different
+    # rows (a label wrapped over two of them) have those rows' other cells between them.
     spans = []
     for (r, c), (_, _, _, first, last) in origins.items():
         if first is not None and rows[r][c].merged_into is None:
