@@ -91,7 +91,7 @@ class _Pool:
         # An LLM endpoint marked down by one worker is down for all, and named once.
         breaker = SharedBreaker(context) if isinstance(self.backend, Recipe) and self.backend.name != "rules" else None
         executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
-                                       initargs=(self.backend, breaker))
+                                       initargs=(self.backend, breaker, self.workers))
         # Forked now, while _context() knows what this process is running. What is already here
         # is frozen out of the workers' garbage collections first: scanning it would touch (and so
         # copy) every inherited page, and cost each worker a share of what the parent imported.
@@ -171,10 +171,12 @@ def _context():
 _here: dict[str, Backend] = {}
 
 
-def _start_worker(backend: Backend | Recipe, breaker: SharedBreaker | None) -> None:
+def _start_worker(backend: Backend | Recipe, breaker: SharedBreaker | None, workers: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     share_breaker(breaker)
+    # An OCR engine per worker, each with its share of the CPUs (ingest/ocr.py), unless set by hand.
+    os.environ.setdefault("JIXIAO_OCR_THREADS", str(max(1, default_workers() // workers)))
     _here["backend"] = backend.build() if isinstance(backend, Recipe) else backend
 
 

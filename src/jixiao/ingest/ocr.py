@@ -68,7 +68,11 @@ def _load_engine(name: str):
         return None
     # A form's small print read at full size: an A4 page at 200 dpi is 2339 pixels tall, and
     # the default (2000) shrinks it until lone digits such as a 0 score are lost.
-    return RapidOCR(max_side_len=2400)
+    # In one of a run's worker processes, the engine's threads are that worker's share of the
+    # CPUs (JIXIAO_OCR_THREADS, set by workers.py): N engines each using every core only fight.
+    threads = os.environ.get("JIXIAO_OCR_THREADS", "").strip()
+    extra = {"intra_op_num_threads": int(threads)} if threads.isdigit() and int(threads) > 0 else {}
+    return RapidOCR(max_side_len=2400, **extra)
 
 
 def available() -> bool:
