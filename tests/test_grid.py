@@ -177,6 +177,20 @@ def test_a_reader_that_guesses_says_so_and_routes_to_review(change, code):
     assert form.route.decision == "needs_review"
 
 
+def test_two_columns_of_one_field_are_a_guess_routed_to_review():
+    """A declaration printing 年度指标值 and then 项目指标值 (the template's 年度(/项目)指标值 as
+    two columns): the reader read the last column, the project's value, as the target and
+    accepted the form; which column holds the target it cannot tell, so it says so."""
+    table = _td_table()
+    head = next(i for i, row in enumerate(table) if row[1] == "一级指标")
+    table[head][4:6] = ["年度指标值", "项目指标值"]
+    for row in table[head + 1:]:
+        row[5] = f"三年累计{row[4]}" if row[4] else ""
+    form = _form(table)
+    assert "column_twice" in {n.code for n in form.notes}
+    assert form.route.decision == "needs_review"
+
+
 def _set(table, header: str, offset: int, col: int, text: str) -> None:
     row = next(i for i, r in enumerate(table) if header in r) + offset
     table[row][col] = text

@@ -23,7 +23,7 @@ NOTE_FACTORS = {
     # A reader that pairs by order alone (pdftotext's one cell per line): never accepted unseen.
     "cell_sequence": 0.75,
     # The grid reader guessing: a label it does not know, a cell that should be a number and is not.
-    "unknown_label": 0.75, "not_a_number": 0.3, "filled_down": 0.8,
+    "unknown_label": 0.75, "not_a_number": 0.3, "filled_down": 0.8, "column_twice": 0.6,
     "blank_value": 0.75,
     # A declaration's year read off its planned dates (its title, which prints it, not there).
     "year_from_plan": 0.85,

@@ -59,6 +59,7 @@ NOTE_TEXT = {
     "blank_value": "值为空 / the value is blank",
     "stray_text": "表内有文字没读进任何单元格 / text in the table was not read into any cell",
     "columns_misaligned": "列没有对齐 / the columns do not line up",
+    "column_twice": "同一字段有几列，取了最后一列 / several columns hold one field: the last was read",
     "reask_failed": "大模型多次重答仍不合格式 / the LLM's answers stayed malformed after re-asking",
 }
 TRIAGE_TEXT = {

@@ -86,6 +86,13 @@ class IndicatorBlock:
 
     def columns(self, row: GridRow) -> dict[int, str]:
         out = {s.col: INDICATOR_COLUMNS[s.key] for s in row.own if s.key in INDICATOR_COLUMNS}
+        # Two headers of one field (年度指标值 and 项目指标值, 分值 and 权重): which one the form means
+        # is a guess, the last one read.
+        twice = sorted({f for f in out.values() if list(out.values()).count(f) > 1})
+        if twice:
+            heads = [compact(s.text) for s in row.own if s.key in INDICATOR_COLUMNS and INDICATOR_COLUMNS[s.key] in twice]
+            self.r.note("indicators", "column_twice", f"指标表头 {heads} 是同一字段的几列，取最后一列 / the indicator "
+                        f"headers {heads} name one field {twice}: the last column read")
         unknown = [compact(s.text) for s in row.own if compact(s.text) and s.key not in INDICATOR_COLUMNS
                    and not taxonomy.is_vertical_label(s.text)]
         if unknown:
