@@ -138,3 +138,23 @@ def test_a_row_the_rules_reader_did_not_read_has_its_labels_left_to_a_reviewer()
     doubts = Grounding(chunk, rules).label_doubts(form)
     assert list(doubts) == ["indicators[4]"]
     assert Grounding(chunk, rules_reading(chunk)).label_doubts(form) == {}
+
+
+def test_a_rows_figures_answered_in_each_others_cells_are_misplaced_though_printed_in_the_row():
+    form = _answer()
+    row = form.indicators[0]
+    row.target, row.actual = row.actual, row.target  # 52场 / ≥48场: both printed in the row's line
+    out = _misplaced(form)
+    assert set(out) == {"indicators[0].target", "indicators[0].actual"}
+    assert "≥48场" in out["indicators[0].target"].why and "开展活动场次" in out["indicators[0].target"].place
+
+
+def test_when_the_rules_reader_has_the_cells_the_other_way_round_a_faithful_answer_is_a_question_not_a_verdict():
+    chunk = _chunk()
+    rules = rules_reading(chunk)
+    row = rules.indicators[0]
+    row.target, row.actual = row.actual, row.target  # as if the rules reader had the columns wrong
+    grounding = Grounding(chunk, rules)
+    form = _answer()
+    assert set(grounding.misplaced(form)) == {"indicators[0].target", "indicators[0].actual"}  # asked, reviewed
+    assert grounding.at_place(form, "indicators[0].target", "≥48场") is True  # the source does not refute it

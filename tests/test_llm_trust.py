@@ -109,3 +109,19 @@ def test_at_a_5_percent_slip_rate_no_form_with_a_wrong_field_is_accepted(tmp_pat
         assert run.accuracy >= 0.999
         assert run.accepted >= 17 if backend == "llm" else run.accepted >= 19
         assert run.requests / run.forms <= (2.2 if backend == "llm" else 0.4)
+
+
+def test_a_weight_and_score_or_a_target_and_actual_swapped_in_their_row_are_never_accepted(tmp_path):
+    """Both values are printed in the row's line, so the line alone does not tell them apart:
+    the cells the rules reader read them in do."""
+    def swap(form):
+        weight_score, target_actual = dict(form["indicators"][5]), dict(form["indicators"][7])
+        weight_score["weight"], weight_score["score"] = weight_score["score"], weight_score["weight"]  # 15/14
+        target_actual["target"], target_actual["actual"] = target_actual["actual"], target_actual["target"]
+        form["indicators"][5], form["indicators"][7] = weight_score, target_actual
+
+    with FakeOpenAI(_always(swap)) as server:
+        form = _form(extract_document(DOC, _backend(server, tmp_path)))
+    assert form.route.decision == "needs_review"
+    assert {n.field for n in form.notes if n.code == "misplaced"} >= {
+        "indicators[5].weight", "indicators[5].score", "indicators[7].target", "indicators[7].actual"}

@@ -33,6 +33,8 @@ ORDER_ONLY = frozenset({"cell_sequence"})
 _LEVELS = ("level1", "level2")
 _OPERATORS = "=＝≥≤<>≧≦+-"
 _ROW = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
+# A row's cells one may be answered for the other: both are printed in the row's lines.
+_BESIDE = {"target": ("actual",), "actual": ("target",), "weight": ("score",), "score": ("weight",)}
 _QUOTE = 300  # characters of a place quoted in a re-ask
 _WITH_UNIT = frozenset({"execution_rate", "year"})  # figures printed with their unit: 85%, 2024年
 _FIGURE = re.compile(r"(?<![\d.,])\d[\d,]*(?:\.\d+)?(?![\d.,]*\d)")
@@ -84,6 +86,13 @@ class Grounding:
             found = self.at_place(form, path, value, pairs)
             if found is False:
                 out[path] = Misplaced(self.place(form, path, pairs) or "", self._why(form, path, pairs))
+            elif (beside := self._read_beside(path, value, pairs)) is not None:
+                # Printed in the row's lines, but the rules reader read it in the cell beside:
+                # a question for the model (or a reviewer), not a verdict on which reading is
+                # right (the rules reader may have the columns wrong), so at_place stays silent.
+                out[path] = Misplaced(self.place(form, path, pairs) or "",
+                                      f"规则读取此处为「{beside}」，该值在旁边的格中 / the rules reader read {beside!r} "
+                                      "here and this value in the cell beside it")
         missing = self._missing_rows(form, pairs)
         if missing:
             out["indicators"] = Misplaced("\n".join(missing), f"{len(missing)} row(s) printed here are missing "
@@ -181,6 +190,23 @@ class Grounding:
         """Whether the rules reading holds the same value for the same field, read with a span."""
         mine = self._read_there(path, pairs)
         return mine is not None and values_equal(path.rsplit(".", 1)[-1], mine, value)
+
+    def _read_beside(self, path: str, value: object, pairs: dict[int, int]) -> object:
+        """What the rules reader, reading this place with a span, read here when it read
+        `value` in the cell beside it: another of the row's figures (a weight answered as the
+        score, a target as the actual) or the same field of the row above or below; else None.
+        Both are printed in the row's lines, so only the cell tells them apart."""
+        row = _ROW.match(path)
+        mine = self._read_there(path, pairs)
+        if not row or mine is None or row.group(2) not in _BESIDE:
+            return None
+        i, field = pairs[int(row.group(1))], row.group(2)
+        rows = self.rules.indicators
+        beside = [getattr(rows[i], other, None) for other in _BESIDE[field]]  # a declaration has no actual
+        beside += [getattr(rows[k], field) for k in (i - 1, i + 1) if 0 <= k < len(rows)]
+        swapped = any(b is not None and values_equal(field, b, value) and not values_equal(field, b, mine)
+                      for b in beside)
+        return mine if swapped else None
 
     def _read_there(self, path: str, pairs: dict[int, int]) -> object:
         """The rules reading's value for the answer's `path`, if it read one with a span (at a
