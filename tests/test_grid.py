@@ -191,6 +191,23 @@ def test_two_columns_of_one_field_are_a_guess_routed_to_review():
     assert form.route.decision == "needs_review"
 
 
+def test_a_row_of_the_next_groups_kind_under_a_merged_label_is_a_guess_routed_to_review():
+    """A 二级 merge printed one row too long: 书籍上架完好率 (=100%, a 质量 row) under the 数量指标
+    cell, the 质量指标 cell starting a row later. The reader took the merge's label and accepted
+    the form; a row of the next group's kind at the edge of its group is a doubt."""
+    stem = "002_0bebddbd16c8cbfb"
+    k = next(i for i, f in enumerate(GOLDS[stem]["forms"]) if f["project_name"] == "图书综合经费")
+    table = formats.json_cells(_grids(stem))[k]
+    i = next(i for i, row in enumerate(table) if row[2] == "质量指标" and row[1] is None)
+    assert table[i + 1][2] is None and table[i - 1][2] is None  # 质量指标 over two rows, 数量指标 above
+    table[i][2], table[i + 1][2] = None, "质量指标"
+    form = _form(table)
+    row = next(j for j, r in enumerate(form.indicators) if r.name == "书籍上架完好率")
+    assert form.indicators[row].level2 == "数量指标"  # as the merge prints it
+    assert ("level_ambiguous", f"indicators[{row}].level2") in {(n.code, n.field) for n in form.notes}
+    assert form.route.decision == "needs_review"
+
+
 def _set(table, header: str, offset: int, col: int, text: str) -> None:
     row = next(i for i, r in enumerate(table) if header in r) + offset
     table[row][col] = text

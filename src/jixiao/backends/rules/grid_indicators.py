@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ...schema import DeclarationIndicator, SelfEvaluationIndicator, Span
-from . import taxonomy
+from . import kinds, taxonomy
 from .grid_cells import GridRow, Slot
 from .indicators import IndicatorTable
 from .text import Cell, Row, compact, long_text, parse_number
@@ -45,6 +45,7 @@ class IndicatorBlock:
             previous: dict[str, Slot] = {}
             for row, columns in block:
                 self.indicator(row, columns, out, previous)
+            self.doubt_edges(out)
             return out
         self.r.note("indicators", "columns_misaligned", "指标行的单元格与表头列不对齐，按内容读 / the indicator "
                     "rows' cells do not stand under their headers: read by content")
@@ -63,6 +64,23 @@ class IndicatorBlock:
         for i, record in enumerate(records):
             self.r.spans[f"indicators[{i}]"] = record.span
         return records
+
+    def doubt_edges(self, out: list) -> None:
+        """A row at the edge of its 二级 group whose words or unit are of the neighbouring group's
+        kind and not its own (`书籍上架完好率 =100%` as the last row under 数量指标, 质量指标 next):
+        the merged cell may span one row too many or too few; the reader keeps the merge's
+        label and says it may be the other group's."""
+        for i, row in enumerate(out):
+            values = (row.target, getattr(row, "actual", None))
+            for j in (i - 1, i + 1):
+                other = out[j] if 0 <= j < len(out) else None
+                if (other is None or other.level1 != row.level1 or not row.level2 or not other.level2
+                        or other.level2 == row.level2):
+                    continue
+                if kinds.side((row.name, values), row.level2, other.level2) == "below":
+                    self.r.note(f"indicators[{i}].level2", "level_ambiguous", f"'{row.name}' 像是 '{other.level2}' "
+                                f"一组的指标，却在 '{row.level2}' 的合并单元格里 / reads as a '{other.level2}' "
+                                f"row, yet its merged label is '{row.level2}'")
 
     def aligned(self, row: GridRow, columns: dict[int, str]) -> bool:
         """Whether a row's cells stand under their headers, as far as a shift shows: no cell with
