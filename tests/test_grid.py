@@ -168,6 +168,7 @@ def test_a_merged_label_covers_exactly_its_rows():
     (lambda t: _set(t, "三级指标", +1, 7, ""), "blank_value"),             # a score cell missing
     (lambda t: _set(t, "三级指标", +1, 1, "预算执行"), "unknown_label"),     # a 一级 not in the taxonomy
     (lambda t: _relabel(t, "实施单位", "执行单位"), "not_found"),           # a header label not in the template
+    (lambda t: _relabel(t, "全年预算数", "预算数"), "default_columns"),     # a fund column header not in the template
 ])
 def test_a_reader_that_guesses_says_so_and_routes_to_review(change, code):
     table = _se_table()
@@ -205,6 +206,20 @@ def test_a_row_of_the_next_groups_kind_under_a_merged_label_is_a_guess_routed_to
     row = next(j for j, r in enumerate(form.indicators) if r.name == "书籍上架完好率")
     assert form.indicators[row].level2 == "数量指标"  # as the merge prints it
     assert ("level_ambiguous", f"indicators[{row}].level2") in {(n.code, n.field) for n in form.notes}
+    assert form.route.decision == "needs_review"
+
+
+def test_a_row_whose_level2_is_not_under_its_merged_level1_is_a_guess_routed_to_review():
+    """A 一级 merge printed one row too long: the first 效益指标 row (its 二级 a 效益 one) under
+    the 产出指标 cell. The reader gave it 一级 产出指标 and accepted the form."""
+    table = _se_table()
+    i = next(i for i, row in enumerate(table) if row[1] == "效益指标")
+    assert table[i + 1][1] is None and table[i][2]
+    table[i][1], table[i + 1][1] = None, "效益指标"
+    form = _form(table)
+    row = next(j for j, r in enumerate(form.indicators) if r.level2 == table[i][2])
+    assert form.indicators[row].level1 == "产出指标"  # as the merge prints it
+    assert ("level_ambiguous", f"indicators[{row}].level1") in {(n.code, n.field) for n in form.notes}
     assert form.route.decision == "needs_review"
 
 

@@ -102,6 +102,7 @@ class _GridReader:
                 self.totals(row, own[0], columns or {}, scalars)
             elif len(heads := {s.col: _FUND_HEADS[s.key] for s in own if s.key in _FUND_HEADS}) >= 3:
                 fund_columns = heads
+                self.fund_heads_missing(heads)
             else:
                 self.labels(row, i, fields, scalars, funds, fund_columns)
         return self.form(scalars, funds, self.block.indicators(block), columns)
@@ -175,6 +176,14 @@ class _GridReader:
                     parts[(open_[0] if open_ else heads[-1]).ident].append(s)
             self.consumed.update(s.ident for s in cells)
         return {ident: joined(cells) for ident, cells in parts.items() if cells}
+
+    def fund_heads_missing(self, heads: dict[int, str]) -> None:
+        """A self-evaluation's fund header without some of the template's columns (预算数 for
+        全年预算数): those fields are left null, and the form is not accepted unseen."""
+        missing = [f for f in _DEFAULT_COLUMNS if f not in heads.values()]
+        if self.kind == "self_evaluation" and missing:
+            self.r.note("funds", "default_columns", f"资金表缺少列 {missing} / fund columns {missing} not found: "
+                        "those fields left null")
 
     def fund_row(self, row: GridRow, label: Slot, value: Slot | None, funds: dict, fund_columns: dict) -> list[str]:
         k = label.key

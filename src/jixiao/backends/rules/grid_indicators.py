@@ -150,6 +150,12 @@ class IndicatorBlock:
             fields[level] = text or None
             if not text:
                 notes.append((level, "not_found", f"no {level} label for this row"))
+        parents = taxonomy.parent_of(fields["level2"] or "")
+        if fields["level1"] and parents and fields["level1"] not in parents:
+            # A 一级 merge printed a row too long or short: the 二级 belongs under another 一级.
+            for level in ("level1", "level2"):
+                notes.append((level, "level_ambiguous", f"二级 '{fields['level2']}' 不属于一级 '{fields['level1']}' / "
+                              f"the 二级 '{fields['level2']}' is not under the 一级 '{fields['level1']}'"))
         fields["name"] = compact(name.text) if name and name.top and compact(name.text) else None
         if fields["name"] is None:
             notes.append(("name", "name_missing", "no 三级指标 name in this row"))
