@@ -158,3 +158,10 @@ def test_when_the_rules_reader_has_the_cells_the_other_way_round_a_faithful_answ
     form = _answer()
     assert set(grounding.misplaced(form)) == {"indicators[0].target", "indicators[0].actual"}  # asked, reviewed
     assert grounding.at_place(form, "indicators[0].target", "≥48场") is True  # the source does not refute it
+
+
+def test_a_budget_and_the_amount_spent_answered_in_each_others_cells_are_misplaced():
+    form = _answer()
+    total = form.funds.total
+    total.annual_budget, total.executed = total.executed, total.annual_budget  # 30.6 and 36: both in the row
+    assert {"funds.total.annual_budget", "funds.total.executed"} <= set(_misplaced(form))

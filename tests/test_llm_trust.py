@@ -26,13 +26,13 @@ def _backend(server, tmp_path, name="llm"):
                                          cache_dir=tmp_path / "cache"))
 
 
-def _always(change):
-    """A model that makes the same slip on every request for PROJECT (a re-ask does not help)."""
+def _always(change, project=PROJECT):
+    """A model that makes the same slip on every request for `project` (a re-ask does not help)."""
     answer = gold_answerer(GOLD_FORMS)
 
     def slipping(body: dict) -> dict:
         form = answer(body)
-        if form.get("project_name") == PROJECT:
+        if form.get("project_name") == project:
             form = {**form, "indicators": [dict(r) for r in form["indicators"]], "funds": dict(form["funds"])}
             change(form)
         return form
@@ -125,3 +125,19 @@ def test_a_weight_and_score_or_a_target_and_actual_swapped_in_their_row_are_neve
     assert form.route.decision == "needs_review"
     assert {n.field for n in form.notes if n.code == "misplaced"} >= {
         "indicators[5].weight", "indicators[5].score", "indicators[7].target", "indicators[7].actual"}
+
+
+def test_a_budget_and_the_amount_spent_swapped_in_their_funds_row_are_never_accepted(tmp_path):
+    """This form's printed rate (48%) is not its amounts' (20.33 / 44.32), so the rules reader is
+    unsure of them and the checks of the figures against each other cannot settle them: the
+    cells the rules reader read them in can."""
+    def swap(form):
+        total = form["funds"]["total"] = dict(form["funds"]["total"])
+        total["annual_budget"], total["executed"] = total["executed"], total["annual_budget"]
+
+    with FakeOpenAI(_always(swap, "综合党委经费")) as server:
+        form = _form(extract_document(DOC, _backend(server, tmp_path)), "综合党委经费")
+    assert form.funds.total.executed == 44.32  # the model's answer, as it insisted on it: for review
+    assert form.route.decision == "needs_review"
+    assert {n.field for n in form.notes if n.code == "misplaced"} >= {"funds.total.annual_budget",
+                                                                      "funds.total.executed"}

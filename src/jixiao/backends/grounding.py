@@ -33,8 +33,10 @@ ORDER_ONLY = frozenset({"cell_sequence"})
 _LEVELS = ("level1", "level2")
 _OPERATORS = "=＝≥≤<>≧≦+-"
 _ROW = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
-# A row's cells one may be answered for the other: both are printed in the row's lines.
-_BESIDE = {"target": ("actual",), "actual": ("target",), "weight": ("score",), "score": ("weight",)}
+# A row's cells one may be answered for another: all are printed in the row's lines.
+_BESIDE = {"target": ("actual",), "actual": ("target",), "weight": ("score",), "score": ("weight",),
+           "initial_budget": ("annual_budget", "executed"), "annual_budget": ("initial_budget", "executed"),
+           "executed": ("initial_budget", "annual_budget")}
 _QUOTE = 300  # characters of a place quoted in a re-ask
 _WITH_UNIT = frozenset({"execution_rate", "year"})  # figures printed with their unit: 85%, 2024年
 _FIGURE = re.compile(r"(?<![\d.,])\d[\d,]*(?:\.\d+)?(?![\d.,]*\d)")
@@ -193,20 +195,36 @@ class Grounding:
 
     def _read_beside(self, path: str, value: object, pairs: dict[int, int]) -> object:
         """What the rules reader, reading this place with a span, read here when it read
-        `value` in the cell beside it: another of the row's figures (a weight answered as the
-        score, a target as the actual) or the same field of the row above or below; else None.
-        Both are printed in the row's lines, so only the cell tells them apart."""
-        row = _ROW.match(path)
+        `value` in a cell beside it (`_beside`); else None. Both are printed in the row's
+        lines, so only the cell tells them apart."""
         mine = self._read_there(path, pairs)
-        if not row or mine is None or row.group(2) not in _BESIDE:
+        field = path.rsplit(".", 1)[-1]
+        if mine is None:
             return None
-        i, field = pairs[int(row.group(1))], row.group(2)
-        rows = self.rules.indicators
-        beside = [getattr(rows[i], other, None) for other in _BESIDE[field]]  # a declaration has no actual
-        beside += [getattr(rows[k], field) for k in (i - 1, i + 1) if 0 <= k < len(rows)]
+        beside = [self._rules_values.get(p) for p in self._beside(self._rules_path(path, pairs))]
         swapped = any(b is not None and values_equal(field, b, value) and not values_equal(field, b, mine)
                       for b in beside)
         return mine if swapped else None
+
+    def _beside(self, mine: str) -> list[str]:
+        """The rules reading's paths a value at `mine` may be answered for: the row's other
+        figure of its pair (a weight and its score, a target and its actual, a budget and what
+        was spent) and the same field of the row above or below (an indicator's, a funds row's)."""
+        field = mine.rsplit(".", 1)[-1]
+        if field not in _BESIDE:
+            return []
+        row = _ROW.match(mine)
+        if row:
+            i, rows = int(row.group(1)), self.rules.indicators
+            near = [f"indicators[{k}].{field}" for k in (i - 1, i + 1) if 0 <= k < len(rows)]
+            return [f"indicators[{i}].{other}" for other in _BESIDE[field]] + near
+        parts = mine.split(".")
+        if parts[0] != "funds" or len(parts) != 3:
+            return []
+        keys = list(type(self.rules.funds).model_fields)
+        k = keys.index(parts[1])
+        near = [f"funds.{keys[j]}.{field}" for j in (k - 1, k + 1) if 0 <= j < len(keys)]
+        return [f"funds.{parts[1]}.{other}" for other in _BESIDE[field]] + near
 
     def _read_there(self, path: str, pairs: dict[int, int]) -> object:
         """The rules reading's value for the answer's `path`, if it read one with a span (at a
