@@ -141,3 +141,28 @@ def test_a_budget_and_the_amount_spent_swapped_in_their_funds_row_are_never_acce
     assert form.route.decision == "needs_review"
     assert {n.field for n in form.notes if n.code == "misplaced"} >= {"funds.total.annual_budget",
                                                                       "funds.total.executed"}
+
+
+def test_the_fallible_model_also_reads_cells_into_each_others_place():
+    body = {"messages": [{"role": "user", "content": f"请读取：项目名称 {PROJECT} ……"}]}
+    model = FallibleModel(gold_answerer(GOLD_FORMS), rate=0.5, seed=3)
+    slipped, correct = model(body), gold_answerer(GOLD_FORMS)(body)
+    swaps = [s for s in model.slips if s.kind == "cells_swapped"]
+    assert swaps
+    other_slips = {s.path for s in model.slips if s.kind != "cells_swapped"}
+    assert any(not {s.path, s.path.rsplit(".", 1)[0]} & other_slips for s in swaps)
+    for swap in swaps:  # the row's other cell's value, printed in the same row
+        row, field = swap.path.rsplit(".", 1)
+        other = f"{row}.{dict(_SWAPPABLE_PAIRS)[field]}"
+        if not {swap.path, other, row} & other_slips:
+            assert (swap.before, swap.after) == (_at(correct, swap.path), _at(correct, other))
+
+
+_SWAPPABLE_PAIRS = [("target", "actual"), ("weight", "score"), ("annual_budget", "executed")]
+
+
+def _at(form: dict, path: str):
+    node = form
+    for part in path.replace("]", "").replace("[", ".").split("."):
+        node = node[int(part)] if part.isdigit() else node[part]
+    return node

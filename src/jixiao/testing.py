@@ -454,7 +454,7 @@ def _neighbours() -> dict[str, list[str]]:
 class Slip:
     form: str  # the project name of the form slipped on
     path: str  # the FORMAT.md path (the row's index in the correct answer)
-    kind: str  # digit, decimal, dropped_char, doubled_char, label, left_out, row_dropped
+    kind: str  # digit, decimal, dropped_char, doubled_char, label, left_out, row_dropped, cells_swapped
     before: object
     after: object
 
@@ -506,14 +506,27 @@ class FallibleModel:
                         slips.append(Slip(name, path, kind, value, after))
 
         visit(form, "")  # the form's fields and funds (its rows, a list, are slipped below)
-        rows = []
+        rows, kept = [], []
         for i, row in enumerate(form.get("indicators") or []):
             if rng.random() < self.rate:
                 slips.append(Slip(name, f"indicators[{i}]", "row_dropped", row.get("name"), None))
                 continue
             visit(row, f"indicators[{i}].")
             rows.append(row)
+            kept.append(i)
         form["indicators"] = rows
+        # Cells read into each other's place (a weight as the score, a budget as the amount
+        # spent): both printed in the row. Drawn from their own RNG, so the slips above stay
+        # what they were for a seed.
+        swaps = random.Random(f"{self.seed}|{name}|swapped")
+        cells = [(f"indicators[{i}].", row) for i, row in zip(kept, rows)]
+        cells += [(f"funds.{key}.", row) for key, row in (form.get("funds") or {}).items() if isinstance(row, dict)]
+        for prefix, row in cells:
+            for a, b in _SWAPPABLE:
+                if row.get(a) is not None and row.get(b) is not None and row[a] != row[b] \
+                        and swaps.random() < self.rate:
+                    row[a], row[b] = row[b], row[a]
+                    slips.append(Slip(name, f"{prefix}{a}", "cells_swapped", row[b], row[a]))
         return form, self._valid(form, slips)
 
     @staticmethod
@@ -561,6 +574,10 @@ class FallibleModel:
         if rng.random() < 0.5 and len(text) > 1:
             return text[:i] + text[i + 1:], "dropped_char"
         return text[:i + 1] + text[i:], "doubled_char"
+
+
+# Cells of a row a model may read into each other's place.
+_SWAPPABLE = (("target", "actual"), ("weight", "score"), ("annual_budget", "executed"))
 
 
 def _digit_changed(text: str, rng: random.Random) -> str:
