@@ -216,3 +216,26 @@ def test_engine_ray_without_ray_installed_says_how_to_install_it(monkeypatch, tm
     assert result.exit_code == 2
     assert "没有安装 Ray" in result.output and "Ray is not installed: pip install 'jixiao[ray]'" in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a forked worker inherits the test's back-end")
+def test_batches_sent_after_a_worker_died_are_read_in_a_fresh_pool(tmp_path):
+    # A worker can die while batches are still going in (a poisoned first file is quick); the
+    # pool is broken before a later batch is submitted. Here that moment is made certain.
+    from functools import partial
+
+    from jixiao.workers import _Pool, _read_batch
+
+    docs = documents(tmp_path / "docs", 2)
+    paths = sorted(docs.iterdir())
+    expected = [(r.path, r.record) for r in extract_paths(paths, "rules")]
+    pool = _Pool(2, RulesBackend())
+    for process in list(pool.executor._processes.values()):
+        process.kill()
+    deadline = time.monotonic() + 10
+    while not pool.executor._broken and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.executor._broken, "the killed workers were not noticed"
+    job = partial(_read_batch, threshold=0.8, concurrency=1, max_file_mb=None, lines=False)
+    results = list(pool.results([[path] for path in paths], job))
+    assert [(r.path, r.record) for r in results] == expected

@@ -107,7 +107,7 @@ class _Pool:
         finished = False
         try:
             for batch in batches:
-                pending.append((batch, self.executor.submit(job, batch)))
+                pending.append((batch, self._submitted(job, batch)))
                 while len(pending) > 2 * self.workers:  # batches ahead: every worker has its next one
                     yield from self._take(pending, job)
             while pending:
@@ -130,8 +130,18 @@ class _Pool:
             rest = [b for b, _ in pending]
             pending.clear()
             results = [self._alone(path, job) for path in batch]
-            pending.extend((b, self.executor.submit(job, b)) for b in rest)
+            pending.extend((b, self._submitted(job, b)) for b in rest)
             return results
+
+    def _submitted(self, job, batch: list[Path]) -> Future:
+        try:
+            return self.executor.submit(job, batch)
+        except BrokenProcessPool as exc:
+            # A worker died while batches were still going in: this batch waits as a failed
+            # future, so _take restarts the pool and sends it again like any batch behind a death.
+            failed: Future = Future()
+            failed.set_exception(exc)
+            return failed
 
     def _alone(self, path: Path, job) -> DocumentResult:
         try:
