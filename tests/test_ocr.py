@@ -137,7 +137,7 @@ def test_a_text_layer_field_keeps_the_page_and_box_it_was_printed_in(tmp_path):
 
 def test_a_field_the_ocr_was_unsure_of_loses_confidence_and_goes_to_review():
     from jixiao import extract_text
-    from jixiao.pipeline import check_form
+    from jixiao.check import check_form
     from jixiao.schema import TextBox
 
     text = SEEDS[3].read_text(encoding="utf-8")

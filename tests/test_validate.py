@@ -9,7 +9,7 @@ from test_cli import run
 
 from jixiao import extract_document
 from jixiao.ingest import ingest
-from jixiao.pipeline import check_form
+from jixiao.check import check_form
 from jixiao.schema import SelfEvaluation, Span, TargetDeclaration
 from jixiao.validate import validate
 from jixiao.validate.triage import triage

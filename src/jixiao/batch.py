@@ -23,7 +23,8 @@ from pathlib import Path
 from .backends import Backend
 from .errors import ConfigError, FileMissing, InputError, InputTooLarge, JixiaoError
 from .ingest import MAX_FILE_MB, SCAN_FACTOR, SCANS, check_input, ingest, iter_paths  # noqa: F401 (batch's public names)
-from .pipeline import check_form, extract_paths
+from .check import check_form
+from .pipeline import extract_paths
 from .route import DEFAULT_THRESHOLD
 from .schema import BatchSummary, DocumentResult, spent
 from .segment import segment

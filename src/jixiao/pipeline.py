@@ -15,17 +15,14 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from .backends import Backend, get_backend
-from .confidence import score
+from .check import check_form
 from .errors import ExtractionFailed, JixiaoError, UnexpectedError
 from .extract import extract_form
 from .ingest import MAX_FILE_MB, ingest, ingest_text, iter_paths
-from .route import DEFAULT_THRESHOLD, route
+from .route import DEFAULT_THRESHOLD
 from .schema import (Chunk, DocumentRecord, DocumentResult, Form, FormSource, SelfEvaluation, SourceDoc, Tally,
-                     TargetDeclaration, TextBox)
-from .provenance import field_boxes
+                     TargetDeclaration)
 from .segment import segment
-from .validate import validate
-from .validate.triage import triage
 from .workers import read_in_workers, workers_for
 
 _RECORDS = {"self_evaluation": SelfEvaluation, "target_declaration": TargetDeclaration}
@@ -46,16 +43,6 @@ def extract_source(doc: SourceDoc, backend: Backend | str | None = "rules",
     if checks:
         forms = [check_form(form, doc.text, threshold, chunk.boxes) for form, chunk in zip(forms, chunks)]
     return DocumentRecord(document=doc.name, forms=forms)
-
-
-def check_form(form: Form, source: str | None, threshold: float = DEFAULT_THRESHOLD,
-               boxes: list[TextBox] | None = None) -> Form:
-    """validate → triage → confidence → route, on one extracted form; with the printed
-    boxes of a PDF or a scan, each field's page, box and OCR confidence too."""
-    if boxes:
-        form.field_boxes = field_boxes(form, boxes)
-    form.findings = triage(form, validate(form, source), source)
-    return route(score(form, source), threshold)
 
 
 def _read(chunk: Chunk, backend: Backend) -> Form:

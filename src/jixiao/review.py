@@ -12,7 +12,7 @@ from . import carry
 from .errors import InputError, JixiaoError
 from .export import open_store
 from .pages import PageUnavailable, shows_pages
-from .pipeline import check_form
+from .check import check_form
 from .schema import PROVENANCE, Form, format_paths, format_values
 from .store import Store
 from .validate.values import Values

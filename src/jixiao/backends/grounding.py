@@ -19,7 +19,9 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..check import check_form
 from ..evaluate import LONG_TEXTS, pair_rows, values_equal
+from ..route import DEFAULT_THRESHOLD
 from ..schema import FUND_LABELS, Chunk, Form, format_values
 from ..validate.triage import PrintedText
 from ..validate.values import Values
@@ -365,9 +367,6 @@ def rules_reading(chunk: Chunk) -> Form | None:
 def checked(form: Form, chunk: Chunk, threshold: float | None = None) -> Form:
     """`form`, read from `chunk`, validated, scored and routed (spans index the document:
     the chunk is padded to its place in it)."""
-    from ..pipeline import check_form
-    from ..route import DEFAULT_THRESHOLD
-
     source = " " * chunk.span.start + chunk.text
     return check_form(form, source, DEFAULT_THRESHOLD if threshold is None else threshold, chunk.boxes)
 
