@@ -1,6 +1,7 @@
 """The field comparison rules the gold test relies on."""
 
-from jixiao.evaluate import compare_documents, values_equal
+from jixiao.compare import values_equal
+from jixiao.evaluate import compare_documents
 from jixiao.schema import DocumentRecord
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import GOLD, ROOT
 
-from jixiao.evaluate import clean
+from jixiao.compare import clean
 
 sys.path.insert(0, str(ROOT / "evals"))
 import formats  # noqa: E402

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..check import check_form
-from ..evaluate import LONG_TEXTS, pair_rows, values_equal
+from ..compare import LONG_TEXTS, pair_rows, values_equal
 from ..route import DEFAULT_THRESHOLD
 from ..schema import FUND_LABELS, Chunk, Form, format_values
 from ..validate.triage import PrintedText
@@ -332,7 +332,7 @@ class Grounding:
 
 
 def paired_rows(rules: list, answer: list) -> dict[int, int]:
-    """Rules row index → answer row index, as `evaluate.pair_rows` pairs them; rows whose name
+    """Rules row index → answer row index, as `compare.pair_rows` pairs them; rows whose name
     is printed once in each are paired at once, the optimal assignment (a string similarity of
     every row with every row) left to the rest: most rows of a faithful answer."""
     names = [compact(r.name or "") for r in rules], [compact(r.name or "") for r in answer]

@@ -9,7 +9,7 @@ cannot be reached, the rules' reading stands (routed as it would be), with a not
 from __future__ import annotations
 
 from ..errors import BackendUnavailable, ExtractionFailed
-from ..evaluate import values_equal
+from ..compare import values_equal
 from ..schema import Chunk, Form, Note, format_paths
 from ..validate.triage import found_in_source
 from ..validate.values import Values
