@@ -19,7 +19,7 @@ from pathlib import Path
 from jixiao.backends import get_backend
 from jixiao.config import LLMSettings
 from jixiao.pipeline import extract_paths
-from jixiao.runs import load_gold
+from jixiao.eval_runs import load_gold
 from jixiao.testing import FakeOpenAI, gold_answerer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,7 +26,7 @@ from jixiao.backends import get_backend
 from jixiao.config import LLMSettings
 from jixiao.evaluate import evaluate, score_document
 from jixiao.pipeline import extract_paths
-from jixiao.runs import load_gold
+from jixiao.eval_runs import load_gold
 from jixiao.testing import FakeOpenAI, FallibleModel, gold_answerer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from jixiao.runs import eval_run
+from jixiao.eval_runs import eval_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

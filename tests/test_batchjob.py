@@ -20,7 +20,7 @@ from jixiao.backends import get_backend
 from jixiao.batch import run_batch
 from jixiao.config import LLMSettings
 from jixiao.evaluate import evaluate
-from jixiao.runs import load_gold as load_gold_dir
+from jixiao.eval_runs import load_gold as load_gold_dir
 from jixiao.store import DB_NAME, Store
 from jixiao.testing import BatchPlan, Fault, FakeOpenAI, gold_answerer, prompt_text
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import GOLD, RAW, run_cli
 from jixiao.cost import Price, price_for
-from jixiao.runs import load_gold as load_gold_dir
+from jixiao.eval_runs import load_gold as load_gold_dir
 from jixiao.schema import Usage
 from jixiao.testing import FakeOpenAI, gold_answerer
 

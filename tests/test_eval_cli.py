@@ -6,7 +6,7 @@ import shutil
 from conftest import GOLD, ROOT
 from test_cli import run
 
-from jixiao.runs import eval_run
+from jixiao.eval_runs import eval_run
 
 
 def _gold_as_predictions(tmp_path):

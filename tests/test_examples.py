@@ -23,7 +23,7 @@ from jixiao.config import LLMSettings, load_settings
 from jixiao.errors import BadExamples, ConfigError
 from jixiao.ingest import ingest
 from jixiao.review import Review
-from jixiao.runs import load_gold
+from jixiao.eval_runs import load_gold
 from jixiao.segment import segment
 from jixiao.testing import FORM_TEXT, FakeOpenAI, gold_answerer, prompt_text
 

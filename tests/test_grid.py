@@ -18,7 +18,7 @@ from jixiao.ingest.cells import cells_doc, merged, tables_of
 from jixiao.ingest.rendering import Rendering
 from jixiao.evaluate import evaluate
 from jixiao.pipeline import extract_source
-from jixiao.runs import load_gold
+from jixiao.eval_runs import load_gold
 from jixiao.schema import DocumentRecord
 from jixiao.segment import segment
 

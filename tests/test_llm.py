@@ -18,8 +18,8 @@ from jixiao.config import LLMSettings, load_settings
 from jixiao.evaluate import evaluate
 from jixiao.ingest import ingest
 from jixiao.pipeline import extract_paths
-from jixiao.runs import load_gold as load_gold_dir
-from jixiao.runs import load_predictions
+from jixiao.eval_runs import load_gold as load_gold_dir
+from jixiao.eval_runs import load_predictions
 from jixiao.schema import format_values
 from jixiao.segment import segment
 from jixiao.testing import Fault, FakeOpenAI, gold_answerer, prompt_text

@@ -24,7 +24,7 @@ from jixiao.config import LLMSettings
 from jixiao.ingest import ingest
 from jixiao.pipeline import extract_paths
 from jixiao.redact import install_redaction, redact
-from jixiao.runs import load_gold as load_gold_dir
+from jixiao.eval_runs import load_gold as load_gold_dir
 from jixiao.segment import segment
 from jixiao.testing import DroppingServer, Fault, FakeOpenAI, SilentServer, gold_answerer, refused_url
 

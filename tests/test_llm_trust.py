@@ -10,7 +10,7 @@ from conftest import GOLD, RAW, ROOT
 from jixiao.backends import get_backend
 from jixiao.config import LLMSettings
 from jixiao.pipeline import extract_document
-from jixiao.runs import load_gold
+from jixiao.eval_runs import load_gold
 from jixiao.testing import FakeOpenAI, FallibleModel, gold_answerer, prompt_text
 
 sys.path.insert(0, str(ROOT / "benchmarks"))

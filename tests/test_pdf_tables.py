@@ -15,7 +15,7 @@ from conftest import GOLD, ROOT
 from jixiao import extract_document
 from jixiao.evaluate import evaluate
 from jixiao.ingest import ingest
-from jixiao.runs import load_gold
+from jixiao.eval_runs import load_gold
 
 sys.path.insert(0, str(ROOT / "evals"))
 import formats  # noqa: E402

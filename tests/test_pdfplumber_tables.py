@@ -20,7 +20,7 @@ from jixiao.evaluate import evaluate
 from jixiao.ingest import ingest
 from jixiao.ingest.cells import cells_doc, tables_of
 from jixiao.pipeline import extract_source
-from jixiao.runs import load_gold
+from jixiao.eval_runs import load_gold
 from jixiao.segment import segment
 
 sys.path.insert(0, str(ROOT / "evals"))

@@ -14,7 +14,7 @@ from conftest import RAW, SEEDS
 from jixiao.batch import run_batch
 from jixiao.ingest import ingest
 from jixiao.review import Review
-from jixiao.runs import load_gold
+from jixiao.eval_runs import load_gold
 from jixiao.segment import segment
 from jixiao.webapp import create_app
 

@@ -21,7 +21,7 @@ from jixiao.batch import run_batch
 from jixiao.config import LLMSettings
 from jixiao.pipeline import extract_paths
 from jixiao.store import DB_NAME
-from jixiao.runs import load_gold
+from jixiao.eval_runs import load_gold
 from jixiao.testing import FakeOpenAI, gold_answerer
 
 

@@ -32,7 +32,7 @@ from .batch import MAX_FILE_MB, run_batch
 from .evaluate import evaluate
 from .export import export
 from .report import render_html, render_text
-from .runs import compare_runs, eval_run, load_gold, load_predictions, load_report
+from .eval_runs import compare_runs, eval_run, load_gold, load_predictions, load_report
 from .schema import BatchSummary, DocumentResult, EvalReport, Tally
 from .segment import segment
 from .validate import validate
@@ -410,7 +410,7 @@ def eval_score(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as one JSON object.")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML report here.")] = None,
 ) -> None:
-    """Score predictions against gold: fields, forms, rows, misses, confidence."""
+    """评分 / Score predictions against gold: fields, forms, rows, misses, confidence."""
     try:
         result = evaluate(load_gold(gold), load_predictions(predictions))
     except JixiaoError as exc:
@@ -427,7 +427,7 @@ def eval_run_command(
     noise: Annotated[int, typer.Option(help="Also score this many noisy variants of each document.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as one JSON object.")] = False,
 ) -> None:
-    """Extract the fixtures and score them, keeping the run under evals/runs/<time>-<backend>/."""
+    """提取并评分 / Extract the fixtures and score them, keeping the run under evals/runs/<time>-<backend>/."""
     try:
         chosen = get_backend(backend)
     except JixiaoError as exc:
@@ -447,7 +447,7 @@ def eval_compare(
     run_b: Annotated[Path, typer.Argument(help="The later run.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the deltas as JSON.")] = False,
 ) -> None:
-    """Per-field accuracy deltas between two runs, regressions first."""
+    """比较两次运行 / Per-field accuracy deltas between two runs, regressions first."""
     try:
         deltas = compare_runs(load_report(run_a), load_report(run_b))
     except JixiaoError as exc:
@@ -473,7 +473,7 @@ def review_serve(
     host: Annotated[str, typer.Option(help="Listen here; the default keeps it on this machine.")] = "127.0.0.1",
     reviewer: Annotated[str, typer.Option(help="Your name, written into the audit log.")] = "reviewer",
 ) -> None:
-    """Start the review app over a run's store (loopback only unless --host says otherwise;
+    """启动复核页面 / Start the review app over a run's store (loopback only unless --host says otherwise;
     off loopback every request needs the access token printed once at start)."""
     import secrets
     import socket
@@ -499,7 +499,7 @@ def review_export_gold(
     folder: Annotated[Path, typer.Argument(help="The --out folder of `jixiao run`.")],
     to: Annotated[Path, typer.Option("--to", help="Folder for the gold files, e.g. fixtures/gold/.")],
 ) -> None:
-    """Approved, corrected records as gold files (<document-stem>.json), so review feeds the evals."""
+    """导出金标准 / Approved, corrected records as gold files (<document-stem>.json), so review feeds the evals."""
     from .review import Review
 
     try:

@@ -81,7 +81,7 @@ def _pdf_page(source: Path, page: int):
 
     try:
         pdf = pdfium.PdfDocument(str(source))
-    except pdfium.PdfiumError as exc:
+    except pdfium.PdfiumError:
         raise PageUnavailable(f"{source.name}: 不是可读的 PDF / not a readable PDF") from None
     try:
         if page > len(pdf):

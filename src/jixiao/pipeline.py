@@ -118,7 +118,7 @@ def _read_here(paths: list[Path], backend: Backend, threshold: float, concurrenc
     network (an LLM), else one after another (a thread pool would only hand the work around)."""
     if concurrency <= 1 or not getattr(backend, "waits", True):
         for path in paths:
-            yield _finish(_start(path, backend, None, threshold, max_file_mb), threshold)
+            yield _finish(_start(path, backend, None, threshold, max_file_mb))
         return
     window = max(2, concurrency * 2)  # documents read ahead: enough to keep the pool busy
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency + concurrency // 2))
@@ -127,9 +127,9 @@ def _read_here(paths: list[Path], backend: Backend, threshold: float, concurrenc
         for path in paths:
             pending.append(_start(path, backend, pool, threshold, max_file_mb))
             while len(pending) > window:
-                yield _finish(pending.popleft(), threshold)
+                yield _finish(pending.popleft())
         while pending:
-            yield _finish(pending.popleft(), threshold)
+            yield _finish(pending.popleft())
     finally:
         # On Ctrl-C (or a consumer that stops early) queued forms are dropped, not read and paid for.
         pool.shutdown(wait=False, cancel_futures=True)
@@ -163,7 +163,7 @@ def _read_and_check(chunk: Chunk, backend: Backend, source: str, threshold: floa
     return check_form(_read(chunk, backend), source, threshold, chunk.boxes)
 
 
-def _finish(item: _Pending, threshold: float) -> DocumentResult:
+def _finish(item: _Pending) -> DocumentResult:
     if item.error is not None:
         return _failure(item.path, item.error)
     try:

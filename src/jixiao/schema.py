@@ -161,10 +161,6 @@ class Usage(BaseModel):
         """This usage with another's requests, tokens, forms and cache hits added."""
         return self.model_copy(update={k: getattr(self, k) + getattr(other, k) for k in _ADDED})
 
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
 
 class _Form(_Record):
     kind: FormKind

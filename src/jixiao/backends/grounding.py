@@ -89,7 +89,7 @@ class Grounding:
                 continue
             found = self.at_place(form, path, value, pairs)
             if found is False:
-                out[path] = Misplaced(self.place(form, path, pairs) or "", self._why(form, path, pairs))
+                out[path] = Misplaced(self.place(form, path, pairs) or "", self._why(path, pairs))
             elif (beside := self._read_beside(path, value, pairs)) is not None:
                 # Printed in the row's lines, but the rules reader read it in the cell beside:
                 # a question for the model (or a reviewer), not a verdict on which reading is
@@ -278,7 +278,7 @@ class Grounding:
     def _sure_of(self, j: int, level: str, pairs: dict[int, int]) -> bool:
         return self._sure_at(f"indicators[{j}].{level}", pairs)
 
-    def _why(self, form: Form, path: str, pairs: dict[int, int]) -> str:
+    def _why(self, path: str, pairs: dict[int, int]) -> str:
         row = _ROW.match(path)
         if row and row.group(2) in _LEVELS:
             return (f"该行所在组的标签是「{self._group_label(int(row.group(1)), row.group(2), pairs)}」 / "

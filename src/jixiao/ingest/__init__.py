@@ -11,10 +11,10 @@ from pathlib import Path
 
 from ..errors import FileMissing, InputError, InputTooLarge, NotRegularFile
 from ..schema import Note, SourceDoc, Span, Table
-from .text import decode, ingest_bytes, ingest_text, read_text
+from .text import decode, ingest_text, read_text
 
 __all__ = ["IMAGES", "MAX_FILE_MB", "SCANS", "SCAN_FACTOR", "SUFFIXES", "check_input", "decode", "ingest",
-           "ingest_bytes", "ingest_text", "iter_paths"]
+           "ingest_text", "iter_paths"]
 
 IMAGES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 OFFICE = (".docx", ".xlsx", ".xlsm", ".xls")

@@ -23,7 +23,7 @@ from ..schema import Table, TextBox
 from .ruled import distinct, ruled_tables
 
 log = logging.getLogger("jixiao")
-CELL_GAP = 3.0  # a gap wider than this many character widths separates two cells (as in OCR)
+CELL_GAP = 3.0  # a gap wider than this many of the line's median character widths separates two cells
 SCAN_SCALE = 2  # a page with no text layer is rendered for OCR at 2 × 72 = 144 dpi
 # The most pixels a page may have to be read: an A3 form scanned at 300 dpi has 17.4 million
 # (A4 at 600 dpi, 34.8 million); a larger image is refused before it is decoded, since reading

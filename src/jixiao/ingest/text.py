@@ -30,12 +30,6 @@ def read_text(path: Path) -> SourceDoc:
     return ingest_text(text, name=path.name, path=str(path), encoding=encoding)
 
 
-def ingest_bytes(data: bytes, name: str, path: str | None = None) -> SourceDoc:
-    """The decoded, cleaned text of a document's bytes."""
-    text, encoding = decode(data, name)
-    return ingest_text(text, name=name, path=path, encoding=encoding)
-
-
 def ingest_text(text: str, name: str = "<text>", path: str | None = None, encoding: str = "str") -> SourceDoc:
     """A SourceDoc from text already decoded (a notebook user's string, a test's). A form feed
     (pdftotext starts each page with one) is a line end in `text`, so a title after it starts

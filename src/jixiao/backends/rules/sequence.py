@@ -23,7 +23,7 @@ from .fields import Anchors, amount_unit, year
 from .layouts import glued
 from .sequence_funds import fund_figure, placed_funds
 from .sequence_rows import Piece, assign_levels, rows_of
-from .text import NULL_MARKS, Cell, compact, is_number, long_text, parse_number
+from .text import NULL_MARKS, Cell, is_number, long_text, parse_number
 
 _DATE = re.compile(r"^\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?$")
 _ORG = re.compile(r"(?:政府|办事处|中心|局|委员会|街道|镇|区|所|站|馆|院|校|会|部|室|队)(?:\(汇总\)|（汇总）)?$")

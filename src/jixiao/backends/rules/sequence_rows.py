@@ -52,7 +52,7 @@ def _long(text: str) -> bool:
     return len(text) >= 16 or (len(text) >= 9 and bool(re.search(r"[，。；、,;]", text)))
 
 
-def _row(kind: str) -> dict:
+def _row() -> dict:
     return {"name": None, "values": [], "numbers": [], "deviation": None, "start": None}
 
 
@@ -69,7 +69,7 @@ def rows_of(items: list[Piece], kind: str):
     notes: list[tuple[str, str, str]] = []
     orphans: list[str] = []
     totals: tuple[str | None, str | None] = (None, None)
-    cur = _row(kind)
+    cur = _row()
     label_tail: str | None = None
     pending: int | None = None  # the event of a label printed in part, its end still to come
     seen_total = False
@@ -80,7 +80,7 @@ def rows_of(items: list[Piece], kind: str):
         nonlocal cur
         if cur["name"] or cur["values"] or cur["numbers"]:
             rows.append(cur)
-        cur = _row(kind)
+        cur = _row()
 
     while i < len(items):
         p = items[i]
@@ -243,7 +243,7 @@ def rows_of(items: list[Piece], kind: str):
         cur["numbers"].append(text)
     flush()
     if (totals[1] is None and seen_total and kind != "target_declaration"
-            and (before := _totals_before(rows, _row(kind)))):
+            and (before := _totals_before(rows, _row()))):
         totals = before
         notes.append(("total_score", "stranded_fragment",
                       "总分 figures taken as the two figures left after the last row"))
