@@ -379,6 +379,14 @@ def subtotal_row(g):
     return replace(g, cells=cells)
 CASES["subtotal_row"] = per_grid(subtotal_row)
 
+def total_swapped(g):
+    # the 总分 row's weight and score in each other's cells, under headers in their usual order
+    end = g.first_indicator + g.indicator_count
+    cells = [list(row) for row in g.cells]
+    cells[end][6], cells[end][7] = cells[end][7], cells[end][6]
+    return replace(g, cells=cells)
+CASES["total_figures_swapped"] = per_grid(total_swapped)
+
 def blank_row(g):
     end = g.first_indicator + g.indicator_count
     cells = [list(row) for row in g.cells]

@@ -7,6 +7,7 @@ from ..schema import Finding, Form
 from . import declaration as td
 from . import funds as se
 from . import indicators as ind
+from .swaps import mark_swaps
 from .values import Values
 
 SELF_EVALUATION_RULES = (se.se_f1_execution_rate, se.se_f2_execution_score, se.se_f3_execution_weight,
@@ -22,14 +23,27 @@ RULES = {"self_evaluation": SELF_EVALUATION_RULES, "target_declaration": TARGET_
 
 def validate(form: Form, source: str | None = None) -> list[Finding]:
     """Every finding of every rule for the form's kind. `source`, the document's text,
-    lets tolerances use the decimals as printed; without it they are read off the values."""
+    lets tolerances use the decimals as printed; without it they are read off the values.
+    Findings two figures' swap settles are marked the reading's (swaps.py)."""
     values = Values(form, source)
+    findings = run_rules(values)
+    try:
+        return mark_swaps(values, findings, run_rules)
+    except Exception as exc:  # the findings stand without the swap test
+        return [*findings, _failed("mark_swaps", exc)]
+
+
+def run_rules(values: Values) -> list[Finding]:
+    """The findings of the rules for the form's kind on these values."""
     findings: list[Finding] = []
-    for rule in RULES[form.kind]:
+    for rule in RULES[values.form.kind]:
         try:
             findings.extend(rule(values))
         except Exception as exc:  # a rule must never stop the others on data it did not foresee
-            findings.append(Finding(code="INTERNAL", severity="info",
-                                    message=f"校验规则{rule.__name__}出错 / rule {rule.__name__} failed: {exc}",
-                                    fields=[]))
+            findings.append(_failed(rule.__name__, exc))
     return findings
+
+
+def _failed(name: str, exc: Exception) -> Finding:
+    return Finding(code="INTERNAL", severity="info",
+                   message=f"校验规则{name}出错 / rule {name} failed: {type(exc).__name__}: {exc}", fields=[])

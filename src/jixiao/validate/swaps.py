@@ -1,0 +1,97 @@
+"""Two figures read into each other's cells: failed rules that all hold once the two trade places.
+
+A form's own printed error almost never fits its arithmetic exactly when two of its figures are
+swapped (the weights summing to the one total, the scores to the other); a reader that took a
+cell for its neighbour produces exactly that. So where the printed order fails a rule and the
+swap settles every error and warning about the pair (a total of 99 beside 100 may pass its sum
+within rounding, and fail only as a weight that is not 100), the findings are the reading's to answer for
+(`extraction_suspect`: the form goes to review), not the form's (`source_inconsistency`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from ..schema import Finding, Form
+from .common import FUND_ROWS, finding, is_num
+from .values import Values, _parts, parse_indicator
+
+_SERIOUS = ("error", "warning")
+_NAMES = {"total_weight": ("总分分值", "total weight"), "total_score": ("总分得分", "total score"),
+          "weight": ("分值", "weight"), "score": ("得分", "score"), "annual_budget": ("全年预算数", "budget"),
+          "executed": ("全年执行数", "executed"), "target": ("指标值", "target"), "actual": ("实际完成值", "actual"),
+          "annual_total": ("年度资金申请总额", "annual total"), "project_total": ("项目资金总额", "project total")}
+
+
+def pairs(form: Form) -> Iterator[tuple[str, str]]:
+    """The figures a layout prints side by side, each of which a reader may take for the other."""
+    if form.kind == "self_evaluation":
+        yield "total_weight", "total_score"
+        yield "funds.total.weight", "funds.total.score"
+        for row in FUND_ROWS:
+            yield f"funds.{row}.annual_budget", f"funds.{row}.executed"
+    else:
+        yield "funds.annual_total", "funds.project_total"
+    for i, row in enumerate(form.indicators):
+        if form.kind == "self_evaluation":
+            yield f"indicators[{i}].weight", f"indicators[{i}].score"
+            target, actual = parse_indicator(row.target), parse_indicator(row.actual)
+            # Proportional scoring is a comparison, not a sum: only where the grammar says so too
+            # (the comparator printed with the actual, none with the target) is it the cells' swap.
+            if target and actual and actual.op and not target.op and target.quantitative:
+                yield f"indicators[{i}].target", f"indicators[{i}].actual"
+
+
+def mark_swaps(values: Values, findings: list[Finding], check: Callable[[Values], list[Finding]]) -> list[Finding]:
+    """The findings, with those a swap of two figures settles triaged `extraction_suspect`, and
+    for each such pair a SWAP finding that says so. `check` runs the form's rules on a Values."""
+    if not any(f.severity == "error" or f.severity == "warning" for f in findings):
+        return findings
+    touched = {p for f in findings if f.severity in _SERIOUS for p in f.fields}
+    added = []
+    for a, b in pairs(values.form):
+        if a not in touched and b not in touched:
+            continue
+        va, vb = values.get(a), values.get(b)
+        if va is None or vb is None or va == vb or is_num(va) != is_num(vb):
+            continue
+        broken = [f for f in findings if f.severity in _SERIOUS and (a in f.fields or b in f.fields)]
+        view = Values(swapped(values.form, a, b), values.source, values.chunk)
+        if any(f.severity in _SERIOUS and (a in f.fields or b in f.fields) for f in check(view)):
+            continue
+        for f in broken:
+            f.triage, f.suspect_fields = "extraction_suspect", [a, b]
+        added.append(_swap_finding(a, b, va, vb))
+    return findings + added
+
+
+def _swap_finding(a: str, b: str, va, vb) -> Finding:
+    (za, ea), (zb, eb) = _NAMES.get(a.rsplit(".", 1)[-1], (a, a)), _NAMES.get(b.rsplit(".", 1)[-1], (b, b))
+    where = a.rsplit(".", 1)[0] + "：" if "." in a else ""
+    f = finding("SWAP", "warning",
+                f"{where}{za}{va}与{zb}{vb}互换后恰好符合表内算术，按原顺序则不符：疑为两格读错位置，请对照原表",
+                f"{where.rstrip('：')}{' ' if where else ''}{ea} {va} and {eb} {vb} fit the form's arithmetic exactly "
+                "when swapped, and not as read: likely read into each other's cells; check them against the page",
+                [a, b], {a: va, b: vb}, expected={a: vb, b: va})
+    f.triage, f.suspect_fields = "extraction_suspect", [a, b]
+    return f
+
+
+def swapped(form: Form, a: str, b: str) -> Form:
+    """A copy of the form with the values (and printed spans) at paths a and b exchanged."""
+    copy = form.model_copy(deep=True)
+    va, vb = Values(form).get(a), Values(form).get(b)
+    _put(copy, a, vb)
+    _put(copy, b, va)
+    spans = dict(copy.field_spans or {})
+    sa, sb = spans.pop(a, None), spans.pop(b, None)
+    spans.update({k: s for k, s in ((a, sb), (b, sa)) if s is not None})
+    copy.field_spans = spans
+    return copy
+
+
+def _put(form: Form, path: str, value) -> None:
+    *parents, last = _parts(path)
+    obj: object = form
+    for part in parents:
+        obj = obj[part] if isinstance(part, int) else getattr(obj, part)  # type: ignore[index]
+    setattr(obj, last, value)
