@@ -217,7 +217,7 @@ def _routed_by_an_earlier_version(store, form_ids: list[int]) -> None:
         form, _, _, _ = review.form(form_id)
         form.route = Route(decision="needs_review", threshold=0.8, reasons=[
             f"{p} confidence {c:.2f} < 0.80" for p, c in form.field_confidence.items() if c < 0.8])
-        review.db.execute("UPDATE forms SET route = 'needs_review', record = ? WHERE id = ?",
+        review.store.db.execute("UPDATE forms SET route = 'needs_review', record = ? WHERE id = ?",
                           (json.dumps(form.model_dump(mode="json"), ensure_ascii=False), form_id))
     review.close()
 
@@ -234,7 +234,7 @@ def text_store(tmp_path):
 def _printed_only(review: Review) -> list[int]:
     """Accepted forms whose every finding (info aside) is a printed error."""
     out = []
-    for (form_id,) in review.db.execute("SELECT id FROM forms WHERE route = 'accepted' ORDER BY id"):
+    for (form_id,) in review.store.db.execute("SELECT id FROM forms WHERE route = 'accepted' ORDER BY id"):
         form, _, _, _ = review.form(form_id)
         serious = [f for f in form.findings if f.severity != "info"]
         if serious and all(f.triage == "source_inconsistency" for f in serious):

@@ -22,8 +22,9 @@ from conftest import ROOT, SEEDS
 from jixiao.backends import get_backend
 from jixiao.batch import run_batch
 from jixiao.pipeline import extract_document
-from jixiao.review import Review, StaleEdit, SupersededForm
-from jixiao.layout import SCHEMA_VERSION
+from jixiao.errors import StaleEdit, SupersededForm
+from jixiao.review import Review
+from jixiao.store.layout import SCHEMA_VERSION
 from jixiao.store import DB_NAME
 from jixiao.testing import Fault, FakeOpenAI, gold_answerer
 from jixiao.webapp import create_app
@@ -361,7 +362,7 @@ def test_editing_a_file_keeps_its_reviewed_forms_and_queues_the_new_reading(tmp_
         f.write("\n")
     assert CARRIED in _summary_lines(run_cli("run", docs, "--out", out))
     (again,) = Review(out).queue()
-    assert Review(out).earlier_forms(again["id"]) == [again["id"], item["id"], first]
+    assert Review(out).store.earlier_forms(again["id"]) == [again["id"], item["id"], first]
     assert _exported_forms(out, tmp_path)["表.txt"][0]["project_name"] == "改过的名字"
 
 

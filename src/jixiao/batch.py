@@ -28,7 +28,7 @@ from .pipeline import extract_paths
 from .route import DEFAULT_THRESHOLD
 from .schema import BatchSummary, DocumentResult, spent
 from .segment import segment
-from .layout import _where
+from .store.layout import _where
 from .store import Saved, Store, content_hash, run_lock
 
 LOCK_WAIT = 30.0  # seconds a run waits for another run on the same --out

@@ -22,7 +22,7 @@ from . import __version__
 from .backends import REGISTRY, default_backend, get_backend
 from .config import load_settings
 from .cost import usage_line
-from .errors import BadExamples, ConfigError, InputError, JixiaoError
+from .errors import BadExamples, ConfigError, InputError, JixiaoError, NotAStore
 from .ingest import ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
 from .pipeline import extract_paths
@@ -478,10 +478,13 @@ def review_serve(
     import secrets
     import socket
 
+    from .store import require_store
     from .webapp import WILDCARD_HOSTS, is_loopback, serve
 
-    if not (folder / "jixiao.sqlite").is_file():
-        _fail(InputError(f"{folder}: 不是 jixiao run 的输出文件夹 / no jixiao.sqlite here: run `jixiao run ... --out {folder}`"))
+    try:
+        require_store(folder)
+    except NotAStore as exc:
+        _fail(exc)
     token = None if is_loopback(host) else secrets.token_urlsafe(32)
     name = socket.gethostname() if host in WILDCARD_HOSTS else host
     name = f"[{name}]" if ":" in name else name

@@ -80,3 +80,26 @@ class WorkerDied(JixiaoError):
 
 class EngineUnavailable(ConfigError):
     """The engine asked for (`--engine ray`) is not installed, or its cluster cannot be reached."""
+
+
+class StaleEdit(JixiaoError):
+    """Someone saved the form since this page was opened: the edit is refused, not merged."""
+
+
+class SupersededForm(StaleEdit):
+    """The form's file was read again as a new version since the page was opened: an edit
+    here would land on a version no export, queue or later run looks at, so it is refused.
+    `current` is the form to edit instead (None: no form of the new version carries this
+    one; `document` is then the live document to look in)."""
+
+    def __init__(self, form_id: int, current: int | None, document: str | None):
+        self.current, self.document = current, document
+        where = (f"请改第 {current} 号表 / edit form {current} instead" if current else
+                 f"请在 {document} 的复核队列中找到它 / find it in the queue of {document}" if document else
+                 "此文件已不在导出中 / the file is no longer in the export")
+        super().__init__(f"此表所在文件已有新版本，修改未保存；{where.split(' / ')[0]} / form {form_id} belongs to a version "
+                         f"of its file that a newer one replaced: the edit was not saved; {where.split(' / ')[1]}")
+
+
+class NotAStore(InputError):
+    """A folder named as a run's output holds no store: nothing there to review or export."""

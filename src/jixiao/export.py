@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import ConfigError, InputError
+from .errors import ConfigError
 from .schema import FUND_LABELS, DocumentRecord
-from .store import DB_NAME, Store
+from .store import Store
 
 FORMS = [("document", "文档"), ("form_index", "表序号"), ("kind", "表类型"), ("year", "年度"), ("project_name", "项目名称"),
          ("supervising_dept", "主管部门"), ("implementing_unit", "实施单位"), ("amount_unit", "金额单位"),
@@ -34,12 +34,6 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)%?")
 # A declaration prints 其他资金 twice (project and annual columns): the export says which.
 ROW_NAMES = {**FUND_LABELS, "project_other": "其他资金(项目)"}
-
-
-def open_store(folder: str | Path) -> Store:
-    if not (Path(folder) / DB_NAME).is_file():
-        raise InputError(f"{folder}: 不是 jixiao run 的输出文件夹 / no {DB_NAME} here: run `jixiao run ... --out {folder}`")
-    return Store(folder)
 
 
 def rows(record: DocumentRecord, table: str) -> Iterator[dict]:
@@ -69,7 +63,7 @@ def export(folder: str | Path, fmt: str, out: str | Path | None = None) -> list[
     """Write the store's records in `fmt` (jsonl, csv, xlsx); the files written."""
     if fmt not in ("jsonl", "csv", "xlsx"):
         raise ConfigError(f"未知的导出格式 '{fmt}' / unknown export format '{fmt}': jsonl, csv or xlsx")
-    store = open_store(folder)
+    store = Store.existing(folder)
     out = Path(out) if out else Path(folder) / "export"
     try:
         if fmt == "jsonl":

@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .errors import InputError
+from .errors import InputError, StaleEdit, SupersededForm
 from .explain import DECL_FUNDS, FUND_COLS, FUND_ROWS, LABELS, ROW_LABELS, doubts, findings_explained, form_reasons, page_boxes
 from .pages import page_png
-from .review import Review, StaleEdit, SupersededForm
+from .review import Review
 from .worklist import approve_printed_errors, printed_errors_only, progress
 from .schema import FORM_FIELDS, ROW_FIELDS, Form, format_paths
 

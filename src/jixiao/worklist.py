@@ -7,12 +7,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from .explain import doubts, form_reasons, where
-from .review import Review, StaleEdit
-
-_LIVE = "d.status IN ('done', 'partial')"
-_LEFT = "COALESCE(r.status, 'pending') IN ('pending', 'saved') AND (f.route = 'needs_review' OR f.error IS NOT NULL)"
-# Reviewed whatever its route now: an approved edit may have settled every doubt.
-_REVIEWED = "r.status IN ('approved', 'rejected')"
+from .errors import StaleEdit
+from .review import Review
 
 
 class Progress(BaseModel):
@@ -39,16 +35,9 @@ class Candidate(BaseModel):
 
 
 def progress(review: Review) -> Progress:
-    rows = review.db.execute(
-        f"SELECT d.name, COALESCE(SUM({_REVIEWED}), 0), SUM({_LEFT}) FROM forms f JOIN documents d"
-        f" ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id WHERE {_LIVE} AND ({_REVIEWED} OR {_LEFT})"
-        " GROUP BY d.name ORDER BY d.name").fetchall()
-    codes = review.db.execute(
-        f"SELECT x.code, COUNT(DISTINCT f.id) FROM findings x JOIN forms f ON f.id = x.form_id JOIN documents d"
-        f" ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id WHERE {_LIVE} AND {_LEFT}"
-        " AND x.severity != 'info' GROUP BY x.code ORDER BY COUNT(DISTINCT f.id) DESC, x.code").fetchall()
-    return Progress(reviewed=sum(r[1] for r in rows), left=sum(r[2] for r in rows),
-                    documents=[tuple(r) for r in rows], codes=[tuple(c) for c in codes])
+    documents, codes = review.store.review_progress()
+    return Progress(reviewed=sum(d[1] for d in documents), left=sum(d[2] for d in documents), documents=documents,
+                    codes=codes)
 
 
 def printed_errors_only(review: Review) -> list[Candidate]:
@@ -57,9 +46,7 @@ def printed_errors_only(review: Review) -> list[Candidate]:
     file changed after review, a form read with no counterpart, a failed reading) are
     `blocked`: a printed error is the auditor's, a doubt about the reading is the reviewer's."""
     # Only these forms' records are read: a long queue is mostly other forms.
-    printed = {i for (i,) in review.db.execute(
-        "SELECT form_id FROM findings WHERE severity != 'info' GROUP BY form_id"
-        " HAVING SUM(COALESCE(triage, '') != 'source_inconsistency') = 0")}
+    printed = review.store.forms_with_printed_errors_only()
     out = []
     for item in (i for i in review.queue() if i["id"] in printed):
         form, _, version, _ = review.form(item["id"])

@@ -7,7 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 # user_version 0 with tables is the first layout (cascading deletes from documents down to
 # the audit); 2 added readings and cut the cascades; 3 added documents.resolved and

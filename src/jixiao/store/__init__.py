@@ -31,10 +31,11 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from . import carry
-from .errors import ConfigError
+from ..errors import ConfigError, NotAStore
 from .layout import _Transaction, _upgrade, _where
-from .route import DEFAULT_THRESHOLD
-from .schema import DocumentRecord, Form, FormSource, Route, Span
+from .reviews import ReviewTables
+from ..route import DEFAULT_THRESHOLD
+from ..schema import DocumentRecord, Form, FormSource, Route, Span
 
 DB_NAME = "jixiao.sqlite"
 LOCK_NAME = "jixiao.lock"
@@ -136,7 +137,13 @@ def _try_lock(handle) -> bool:
         return False
 
 
-class Store:
+def require_store(folder: str | Path) -> None:
+    """NotAStore unless `folder` holds a run's store."""
+    if not (Path(folder) / DB_NAME).is_file():
+        raise NotAStore(f"{folder}: 不是 jixiao run 的输出文件夹 / no {DB_NAME} here: run `jixiao run ... --out {folder}`")
+
+
+class Store(ReviewTables):
     """The batch database in `folder`, created (or brought up to this layout) if need be."""
 
     def __init__(self, folder: str | Path):
@@ -152,6 +159,12 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
         except (OSError, sqlite3.OperationalError) as exc:
             raise _unwritable(self.folder, exc) from None
+
+    @classmethod
+    def existing(cls, folder: str | Path) -> Store:
+        """The store a run wrote in `folder`; NotAStore when there is none (never a new, empty one)."""
+        require_store(folder)
+        return cls(folder)
 
     def close(self) -> None:
         self.db.close()
@@ -408,10 +421,13 @@ class Store:
             self.db.execute("UPDATE forms SET kind = ?, project_name = ?, backend = ?, confidence = ?, route = ?,"
                             " error = ?, record = ?, carried_from = ?, review_stamp = ? WHERE id = ?", (*values, form_id))
             self.db.execute("DELETE FROM findings WHERE form_id = ?", (form_id,))
+        self._write_findings(form_id, form)
+        return form_id
+
+    def _write_findings(self, form_id: int, form: Form) -> None:
         self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?)", [
             (form_id, f.code, f.severity, f.triage, f.message, json.dumps(f.fields, ensure_ascii=False))
             for f in form.findings])
-        return form_id
 
     def _keep_reading(self, form_id: int, form: Form) -> None:
         """A new machine reading of a reviewed form, beside it (unless it is the last one again)."""

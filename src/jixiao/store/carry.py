@@ -16,7 +16,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-from .schema import Form
+from ..schema import Form
 
 FIELDS = ("project_name", "year", "supervising_dept", "implementing_unit")
 # A form holding a reviewer's work: a review of its own, an audit row, or a record carried.
