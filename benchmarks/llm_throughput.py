@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -20,9 +21,10 @@ from jixiao.backends import get_backend
 from jixiao.config import LLMSettings
 from jixiao.pipeline import extract_paths
 from jixiao.eval_runs import load_gold
-from jixiao.testing import FakeOpenAI, gold_answerer
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the fake server is test code, not in the package
+from fakeserver import FakeOpenAI, gold_answerer  # noqa: E402
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ loopback model that slips on its first reading of each form.
     python benchmarks/llm_trust.py [--rates 0,0.02,0.05,0.10] [--seeds 5] [--backends llm,hybrid]
                                    [--extractors pdftotext,pdfplumber]
 
-The model (jixiao.testing.FallibleModel) answers the first request for a form with
+The model (tests/fakeserver.py's FallibleModel) answers the first request for a form with
 schema-valid slips, each field at the rate (a digit changed, a decimal point moved, a
 character dropped or doubled, a 二级 label swapped for its neighbour, a value left out; a row
 dropped at the rate too), and every later request for it correctly. Per back-end and rate,
@@ -27,9 +27,10 @@ from jixiao.config import LLMSettings
 from jixiao.evaluate import evaluate, score_document
 from jixiao.pipeline import extract_paths
 from jixiao.eval_runs import load_gold
-from jixiao.testing import FakeOpenAI, FallibleModel, gold_answerer
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the fake server is test code, not in the package
+from fakeserver import FakeOpenAI, FallibleModel, gold_answerer  # noqa: E402
 SEEDS = sorted((ROOT / "fixtures" / "raw").glob("*.txt"))
 
 

@@ -16,13 +16,13 @@ import time
 import pytest
 
 from conftest import GOLD, RAW, run_cli
+from fakeserver import BatchPlan, Fault, FakeOpenAI, gold_answerer, prompt_text
 from jixiao.backends import get_backend
 from jixiao.batch import run_batch
 from jixiao.config import LLMSettings
 from jixiao.evaluate import evaluate
 from jixiao.eval_runs import load_gold as load_gold_dir
 from jixiao.store import DB_NAME, Store
-from jixiao.testing import BatchPlan, Fault, FakeOpenAI, gold_answerer, prompt_text
 
 GOLD_DOCS = load_gold_dir(GOLD)
 GOLD_FORMS = [f.model_dump(mode="json") for g in GOLD_DOCS for f in g.forms]

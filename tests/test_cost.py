@@ -9,10 +9,10 @@ import re
 import pytest
 
 from conftest import GOLD, RAW, run_cli
+from fakeserver import FakeOpenAI, gold_answerer
 from jixiao.cost import Price, price_for
 from jixiao.eval_runs import load_gold as load_gold_dir
 from jixiao.schema import Usage
-from jixiao.testing import FakeOpenAI, gold_answerer
 
 GOLD_FORMS = [f.model_dump(mode="json") for g in load_gold_dir(GOLD) for f in g.forms]
 DOC = RAW / "004_eec2255c4764dfed.txt"  # nine forms

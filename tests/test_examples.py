@@ -1,5 +1,5 @@
 """Few-shot examples from reviewed forms (`--examples DIR`): through the real openai client and
-instructor against the loopback server (jixiao.testing.FakeOpenAI), the request carries the
+instructor against the loopback server (tests/fakeserver.py), the request carries the
 chosen examples, the record names them, the answer cache follows them; and a bad folder is
 named. Examples come from the seeds' hand-labelled gold beside the seeds' own chunk texts, in
 the shape `jixiao review export-gold` writes (and, once, from export-gold itself)."""
@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from conftest import GOLD, RAW
+from fakeserver import FORM_TEXT, FakeOpenAI, gold_answerer, prompt_text
 from jixiao.backends import get_backend
 from jixiao.backends.examples import load_examples
 from jixiao.backends.support import estimated_tokens
@@ -25,7 +26,6 @@ from jixiao.ingest import ingest
 from jixiao.review import Review
 from jixiao.eval_runs import load_gold
 from jixiao.segment import segment
-from jixiao.testing import FORM_TEXT, FakeOpenAI, gold_answerer, prompt_text
 
 GOLD_FORMS = [f.model_dump(mode="json") for g in load_gold(GOLD) for f in g.forms]
 STEMS = ("001_ec90f154ecebac5e", "002_0bebddbd16c8cbfb", "003_f9c598031c2c4aa2", "004_eec2255c4764dfed")

@@ -1,5 +1,5 @@
 """The LLM back-end through the real openai client and instructor, against a scripted
-OpenAI-compatible server this test starts on 127.0.0.1 (jixiao.testing.FakeOpenAI)."""
+OpenAI-compatible server this test starts on 127.0.0.1 (tests/fakeserver.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import GOLD, RAW, SEEDS, load_gold
+from fakeserver import Fault, FakeOpenAI, gold_answerer, prompt_text
 from jixiao.backends import get_backend
 from jixiao.config import LLMSettings, load_settings
 from jixiao.evaluate import evaluate
@@ -22,7 +23,6 @@ from jixiao.eval_runs import load_gold as load_gold_dir
 from jixiao.eval_runs import load_predictions
 from jixiao.schema import format_values
 from jixiao.segment import segment
-from jixiao.testing import Fault, FakeOpenAI, gold_answerer, prompt_text
 
 GOLD_FORMS = [f.model_dump(mode="json") for g in load_gold_dir(GOLD) for f in g.forms]
 

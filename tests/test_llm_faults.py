@@ -18,6 +18,7 @@ import uuid
 import pytest
 
 from conftest import GOLD, SEEDS
+from fakeserver import DroppingServer, Fault, FakeOpenAI, SilentServer, gold_answerer, refused_url
 from jixiao.backends import get_backend
 from jixiao.backends.support import Breaker, EndpointDown
 from jixiao.config import LLMSettings
@@ -26,7 +27,6 @@ from jixiao.pipeline import extract_paths
 from jixiao.redact import install_redaction, redact
 from jixiao.eval_runs import load_gold as load_gold_dir
 from jixiao.segment import segment
-from jixiao.testing import DroppingServer, Fault, FakeOpenAI, SilentServer, gold_answerer, refused_url
 
 GOLD_FORMS = [f.model_dump(mode="json") for g in load_gold_dir(GOLD) for f in g.forms]
 KEY = "sk-live-TOPSECRET0123456789"
@@ -304,3 +304,13 @@ def test_the_breaker_marks_the_endpoint_down_for_a_cool_down_then_tries_once_mor
     breaker.succeeded()
     breaker.failed("down")
     assert breaker.down is None  # it answered: the count starts again
+
+
+def test_the_fake_server_leaves_the_stdlib_server_class_alone():
+    # Its larger backlog is its own: other servers in the process keep the stdlib's.
+    from http.server import ThreadingHTTPServer
+
+    before = ThreadingHTTPServer.request_queue_size
+    with FakeOpenAI(lambda body: {}) as server:
+        assert server._server.request_queue_size == 256
+    assert ThreadingHTTPServer.request_queue_size == before == 5

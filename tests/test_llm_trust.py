@@ -7,11 +7,11 @@ from __future__ import annotations
 import sys
 
 from conftest import GOLD, RAW, ROOT
+from fakeserver import FakeOpenAI, FallibleModel, gold_answerer, prompt_text
 from jixiao.backends import get_backend
 from jixiao.config import LLMSettings
 from jixiao.pipeline import extract_document
 from jixiao.eval_runs import load_gold
-from jixiao.testing import FakeOpenAI, FallibleModel, gold_answerer, prompt_text
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from llm_trust import trust_run  # noqa: E402

@@ -1,4 +1,4 @@
-"""The prompts ship inside the wheel and render strictly."""
+"""The prompts ship inside the wheel and render strictly; test code (the fake server) does not ship."""
 
 import subprocess
 import sys
@@ -11,7 +11,7 @@ from jixiao.errors import ConfigError
 from jixiao.templates import render_prompt
 
 
-def test_wheel_contains_the_prompts(tmp_path):
+def test_wheel_contains_the_prompts_and_no_test_code(tmp_path):
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
                    check=True, capture_output=True, timeout=300)
     wheel = next(tmp_path.glob("jixiao-*.whl"))
@@ -19,6 +19,9 @@ def test_wheel_contains_the_prompts(tmp_path):
     expected = {f"jixiao/prompts/{p.name}" for p in (ROOT / "prompts").glob("*.md")}
     assert expected and expected <= set(names)
     assert "jixiao/cli.py" in names
+    # The fake OpenAI server and the fallible model are test code (tests/fakeserver.py).
+    shipped = "\n".join(zipfile.ZipFile(wheel).read(n).decode("utf-8", "replace") for n in names if n.endswith(".py"))
+    assert "jixiao/testing.py" not in names and "class FakeOpenAI" not in shipped and "class FallibleModel" not in shipped
 
 
 def test_prompts_render_with_the_chunk_text():

@@ -6,6 +6,7 @@ import json
 import time
 
 from conftest import RAW, SEEDS
+from fakeserver import Fault, FakeOpenAI, gold_answerer
 from jixiao import extract_text
 from jixiao.backends import get_backend
 from jixiao.backends.support import RateLimiter
@@ -13,7 +14,6 @@ from jixiao.batch import run_batch
 from jixiao.config import LLMSettings
 from jixiao.schema import SelfEvaluation
 from jixiao.store import Store
-from jixiao.testing import Fault, FakeOpenAI, gold_answerer
 from jixiao.validate import validate
 from test_llm import GOLD_FORMS, chunks
 

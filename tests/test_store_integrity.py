@@ -19,6 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import ROOT, SEEDS
+from fakeserver import Fault, FakeOpenAI, gold_answerer
 from jixiao.backends import get_backend
 from jixiao.batch import run_batch
 from jixiao.pipeline import extract_document
@@ -26,7 +27,6 @@ from jixiao.errors import StaleEdit, SupersededForm
 from jixiao.review import Review
 from jixiao.store.layout import SCHEMA_VERSION
 from jixiao.store import DB_NAME
-from jixiao.testing import Fault, FakeOpenAI, gold_answerer
 from jixiao.webapp import create_app
 from test_batch import run_cli, stored
 from test_llm import GOLD_FORMS

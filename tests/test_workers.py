@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GOLD, RAW, SEEDS
+from fakeserver import FakeOpenAI, gold_answerer
 from jixiao.backends.rules import RulesBackend
 from jixiao.backends import get_backend
 from jixiao.batch import run_batch
@@ -22,7 +23,6 @@ from jixiao.config import LLMSettings
 from jixiao.pipeline import extract_paths
 from jixiao.store import DB_NAME
 from jixiao.eval_runs import load_gold
-from jixiao.testing import FakeOpenAI, gold_answerer
 
 
 def cli(*args, env=None, **kw):

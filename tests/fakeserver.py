@@ -1,4 +1,5 @@
-"""A scripted OpenAI-compatible server on 127.0.0.1, for tests and benchmarks.
+"""A scripted OpenAI-compatible server on 127.0.0.1, for tests and benchmarks (test code: it
+lives in tests/, not in the package; benchmarks put this directory on sys.path).
 
 It speaks the chat-completions wire format the real `openai` client and `instructor` use
 (tool calls in tools mode, JSON content otherwise), answers from a function you give it,
@@ -75,7 +76,7 @@ class FakeOpenAI:
         self.request_bytes: list[int] = []
         self.in_flight = self.max_in_flight = 0  # requests being answered now, and at most
         self._lock = threading.RLock()  # a batch job ending answers its lines under it
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _BackloggedServer | None = None
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict] = {}
         self.plans: deque[BatchPlan] = deque()
@@ -86,9 +87,7 @@ class FakeOpenAI:
 
     # --- life cycle -------------------------------------------------------------------
     def __enter__(self) -> FakeOpenAI:
-        handler = _handler(self)
-        ThreadingHTTPServer.request_queue_size = 256  # the default backlog of 5 stalls concurrent clients
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _BackloggedServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -183,6 +182,12 @@ class FakeOpenAI:
                              "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
                 "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                           "total_tokens": prompt + completion}}
+
+
+class _BackloggedServer(ThreadingHTTPServer):
+    # The stdlib's backlog of 5 stalls concurrent clients; set on this class only, not on the
+    # stdlib's for the whole process.
+    request_queue_size = 256
 
 
 def _handler(server: FakeOpenAI):
@@ -441,7 +446,7 @@ def gold_answerer(gold_forms: list[dict], rows_shown_only: bool = False) -> Answ
 
 # A 二级 label's neighbours: the labels printed next to it under the same 一级 (taxonomy order).
 def _neighbours() -> dict[str, list[str]]:
-    from .backends.rules.taxonomy import LEVEL2
+    from jixiao.backends.rules.taxonomy import LEVEL2
 
     groups: dict[str, list[str]] = {}
     for label, parents in LEVEL2.items():
@@ -535,7 +540,7 @@ class FallibleModel:
         model's answers are schema-valid, so only grounding can catch them."""
         from pydantic import ValidationError
 
-        from .schema import SelfEvaluation, TargetDeclaration
+        from jixiao.schema import SelfEvaluation, TargetDeclaration
 
         record = SelfEvaluation if form.get("kind") == "self_evaluation" else TargetDeclaration
         try:
