@@ -162,3 +162,30 @@ def test_export_of_a_folder_without_a_store_is_a_clear_error(tmp_path):
     result = run_cli("export", tmp_path, "--format", "csv")
     assert result.returncode == 2 and DB_NAME in result.stderr
     assert run_cli("export", tmp_path, "--format", "pdf").returncode == 2
+
+
+def test_deciding_what_to_read_writes_nothing(tmp_path):
+    # _verdict says what a run does with an input; the store is written by _to_do, which acts
+    # on it. A copy of a finished document and a file gone are only decided on.
+    from jixiao.batch import _Run, _verdict
+    from jixiao.schema import BatchSummary
+    from jixiao.store import Store
+
+    seed = sorted(RAW.glob("*.txt"))[0]
+    (tmp_path / "in").mkdir()
+    shutil.copy(seed, tmp_path / "in" / "a.txt")
+    run_batch([tmp_path / "in"], tmp_path / "out")
+    shutil.copy(seed, tmp_path / "in" / "copy.txt")
+    (tmp_path / "in" / "empty.txt").write_bytes(b"")
+    store = Store(tmp_path / "out")
+    try:
+        before = store.documents()
+        copy = _verdict(tmp_path / "in" / "copy.txt", "copy.txt", "in", store, BatchSummary(), _Run(), False, 50)
+        gone = _verdict(tmp_path / "in" / "gone.txt", "gone.txt", "in", store, BatchSummary(), _Run(), False, 50)
+        assert (copy.action, copy.twin[1]) == ("duplicate", "a.txt")
+        assert gone.action == "failed" and "gone.txt" in gone.message
+        assert store.documents() == before
+    finally:
+        store.close()
+    summary = run_batch([tmp_path / "in"], tmp_path / "out")
+    assert (summary.duplicates, summary.failed, summary.skipped) == (1, 1, 1)

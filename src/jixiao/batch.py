@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -150,51 +151,78 @@ def _documents(inputs: list[str | Path]) -> Iterator[tuple[Path, str, str]]:
             yield root, root.name, Path(_where(root)).parent.name
 
 
+@dataclass
+class _Verdict:
+    """What to do with one input: `read` it, `skip` it (done, or the same file twice), store
+    it as `failed` (it cannot be read: `message` says why) or as a `duplicate` of `twin`
+    ((document id or None when queued in this run, its name))."""
+
+    action: str
+    path: Path
+    key: str = ""
+    digest: str = ""
+    message: str = ""
+    twin: tuple[int | None, str] | None = None
+
+
 def _to_do(documents: Iterator[tuple[Path, str, str]], store: Store, summary: BatchSummary, run: _Run,
            retry_failed: bool, max_file_mb: float, progress) -> Iterator[Path]:
-    """The inputs that still need reading; the others are counted and reported."""
+    """The inputs that still need reading; the others are counted, reported and, failed or
+    copies, written to the store as such."""
     for path, relative, root_name in documents:
         summary.documents += 1
-        where = _where(path)
-        if where in run.given:  # the same file named twice
-            summary.skipped += 1
-            continue
-        run.given[where] = path
-        digest, problem = _hashed(path, max_file_mb)
-        key, wanted = store.identity(relative, path, root_name, run.taken, digest)
-        if wanted:
-            summary.messages.append(
-                f"{path}: 相对路径 {wanted} 已属于另一个文件，此文件记为 {key}，两者都保留 / the relative path {wanted} "
-                f"already belongs to another file: this one is stored as {key}, and both are kept")
-        if problem:
-            _failed(summary, store, problem[0], key, path, problem[1])
-            continue
-        status = store.status(digest, key, path)
-        elsewhere = store.done_elsewhere(digest, key)
-        orphaned = status and status[0] == "duplicate" and not elsewhere
-        if status and not orphaned and (status[0] in ("done", "duplicate")
-                                        or (status[0] in ("failed", "partial") and not retry_failed)):
-            summary.skipped += 1
-            if status[0] == "duplicate":
-                run.skipped_copies.add(where)
-            if status[0] in ("failed", "partial"):
-                summary.failed += 1
-                summary.messages.append(f"{path}: 上次失败{'（部分表）' if status[0] == 'partial' else ''}，未重试（加 "
-                                        f"--retry-failed）/ {'some forms ' if status[0] == 'partial' else ''}failed "
-                                        "before; not retried (use --retry-failed)")
-            continue
-        if orphaned:
-            summary.messages.append(_reread(path, key))
-        twin = elsewhere or _scheduled(run.queued, digest)
-        if twin:
-            store.duplicate(digest, key, path, *twin)
+        verdict = _verdict(path, relative, root_name, store, summary, run, retry_failed, max_file_mb)
+        if verdict.action == "failed":
+            _failed(summary, store, verdict.digest, verdict.key, path, verdict.message)
+        elif verdict.action == "duplicate":
+            store.duplicate(verdict.digest, verdict.key, path, *verdict.twin)
             summary.duplicates += 1
-            summary.messages.append(f"{path}: 与 {twin[1]} 内容相同，已跳过 / same content as {twin[1]}; skipped")
-            continue
-        run.queued[path] = (key, digest)
-        if progress:
-            progress(summary)
-        yield path
+            summary.messages.append(verdict.message)
+        elif verdict.action == "read":
+            run.queued[path] = (verdict.key, verdict.digest)
+            if progress:
+                progress(summary)
+            yield path
+
+
+def _verdict(path: Path, relative: str, root_name: str, store: Store, summary: BatchSummary, run: _Run,
+             retry_failed: bool, max_file_mb: float) -> _Verdict:
+    """What to do with this input, from what the store and this run hold (the store names it:
+    Store.identity); a skip is counted and reported here."""
+    where = _where(path)
+    if where in run.given:  # the same file named twice
+        summary.skipped += 1
+        return _Verdict("skip", path)
+    run.given[where] = path
+    digest, problem = _hashed(path, max_file_mb)
+    key, wanted = store.identity(relative, path, root_name, run.taken, digest)
+    if wanted:
+        summary.messages.append(
+            f"{path}: 相对路径 {wanted} 已属于另一个文件，此文件记为 {key}，两者都保留 / the relative path {wanted} "
+            f"already belongs to another file: this one is stored as {key}, and both are kept")
+    if problem:
+        return _Verdict("failed", path, key, problem[0], problem[1])
+    status = store.status(digest, key, path)
+    elsewhere = store.done_elsewhere(digest, key)
+    orphaned = status and status[0] == "duplicate" and not elsewhere
+    if status and not orphaned and (status[0] in ("done", "duplicate")
+                                    or (status[0] in ("failed", "partial") and not retry_failed)):
+        summary.skipped += 1
+        if status[0] == "duplicate":
+            run.skipped_copies.add(where)
+        if status[0] in ("failed", "partial"):
+            summary.failed += 1
+            summary.messages.append(f"{path}: 上次失败{'（部分表）' if status[0] == 'partial' else ''}，未重试（加 "
+                                    f"--retry-failed）/ {'some forms ' if status[0] == 'partial' else ''}failed "
+                                    "before; not retried (use --retry-failed)")
+        return _Verdict("skip", path, key, digest)
+    if orphaned:
+        summary.messages.append(_reread(path, key))
+    twin = elsewhere or _scheduled(run.queued, digest)
+    if twin:
+        return _Verdict("duplicate", path, key, digest, f"{path}: 与 {twin[1]} 内容相同，已跳过 / same content as "
+                        f"{twin[1]}; skipped", twin)
+    return _Verdict("read", path, key, digest)
 
 
 def _hashed(path: Path, max_file_mb: float) -> tuple[str | None, tuple[str, str] | None]:
