@@ -421,6 +421,28 @@ def unit_none(gold, grids):
 CASES["unit_above_table"] = unit_above
 CASES["unit_nowhere"] = unit_none
 
+def with_note(g, text):
+    cells = [list(row) for row in g.cells]
+    cells.append([F.Cell("备注"), F.Cell(text, cols=g.width - 1)] + [None] * (g.width - 2))
+    return replace(g, cells=cells)
+def unit_note_disagrees(gold, grids):
+    # the label says one unit, a note under the table the other: which is meant is not to be guessed
+    out = []
+    for i, g in enumerate(grids):
+        other = "元" if (gold["forms"][i].get("amount_unit") or "元") == "万元" else "万元"
+        out.append(with_note(g, f"本表金额单位为{other}"))
+    return gold, out
+def unit_note_only(gold, grids):
+    # the label prints no unit; a note under the table states it
+    out = []
+    for i, g in enumerate(grids):
+        unit = gold["forms"][i].get("amount_unit") or "元"
+        out.append(with_note(strip_unit(g), f"金额单位：{unit}"))
+        gold["forms"][i]["amount_unit"] = unit
+    return gold, out
+CASES["unit_note_disagrees"] = unit_note_disagrees
+CASES["unit_note_only"] = unit_note_only
+
 def cap_l2_all(g):
     # 二级 labels printed without 指标 suffix (数量, 质量 ...)
     fi = g.first_indicator

@@ -29,6 +29,8 @@ NOTE_FACTORS = {
     "year_from_plan": 0.85,
     # An LLM's value not printed where it sits (still so after a re-ask): another row's, another group's label.
     "misplaced": 0.3,
+    # The form states its amount unit twice, differently (项目资金（元） and 本表金额单位为万元): either may be meant.
+    "unit_disagrees": 0.3,
     # An LLM's rows with no reading of their groups to check their labels against: never accepted unseen.
     "unplaced": 0.75,
 }

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from ..backends.rules.taxonomy import LEVEL1, LEVEL2
 from ..schema import Finding
+from ..units import disagreement, stated_units
 from .common import finding, is_num
 from .values import MET_WORDS, Indicator, Values, parse_indicator
 
@@ -171,6 +172,11 @@ def units(v: Values) -> Iterator[Finding]:
     if unit is None:
         yield finding("U1", "warning", "未找到金额单位（元/万元）", "no amount unit (元/万元) found", ["amount_unit"], {})
         return
+    if v.chunk and (doubt := disagreement(unit, stated_units(v.chunk))):
+        # Which statement the form means is a question for a person, whoever read it: to review.
+        f = finding("U3", "warning", *doubt, ["amount_unit"], {"amount_unit": unit})
+        f.triage, f.suspect_fields = "extraction_suspect", ["amount_unit"]
+        yield f
     amounts = [(p, x) for p, x in _amounts(v) if is_num(x)]
     if unit == "万元" and any(x >= 1_000_000 for _, x in amounts):
         p, x = max(amounts, key=lambda px: px[1])

@@ -103,10 +103,10 @@ class _Reader:
             found = Found(at, span.start, span.start + 4)
             self.note("year", "year_from_plan", f"年度未印出，按计划起止日期取 {at} / no 年度 printed: the year "
                       f"the planned dates fall in, {at}")
-        return {
-            "year": self.value("year", found),
-            "amount_unit": self.value("amount_unit", amount_unit(self.anchors) or unit),
-        }
+        unit, doubt = amount_unit(self.anchors, unit)
+        if doubt:
+            self.note("amount_unit", "unit_disagrees", doubt)
+        return {"year": self.value("year", found), "amount_unit": self.value("amount_unit", unit)}
 
 
 def _pos(match, default: int) -> int:

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ...units import disagreement, notes_only, stated_units
 from .layouts import Layout
 from .taxonomy import is_vertical_label
 from .text import Cell, compact, is_value_token, long_text, loose, trimmed
@@ -17,7 +18,6 @@ _SEPARATOR_LINE = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$", re.M)
 _TOKEN = re.compile(r"[^\s|]+")
 # "(2023 年度)"; a scan's reader may miss the lone opening bracket, so "2023 年度)" too.
 _YEAR = re.compile(r"(?:[（(]\s*(\d{4})\s*年\s*度?|(?<!\d)(\d{4})\s*年\s*度)\s*[)）]")
-_UNIT = re.compile(r"项\s*目\s*资\s*金\s*[（(]\s*(万元|元)\s*[)）]")
 _TERMINAL = tuple("。！？；.!?”」）)")
 
 
@@ -114,9 +114,19 @@ def year(anchors: Anchors) -> Found | None:
     return Found(int(m.group(k)), anchors.offset + m.start(k), anchors.offset + m.end(k))
 
 
-def amount_unit(anchors: Anchors) -> Found | None:
-    m = _UNIT.search(anchors.text)
-    return Found(m.group(1), anchors.offset + m.start(1), anchors.offset + m.end(1)) if m else None
+def amount_unit(anchors: Anchors, label: Found | None = None) -> tuple[Found | None, str | None]:
+    """The amount unit, and why it is in doubt when the form states another one too (units.py).
+    The 项目资金 label's unit (or `label`, a reader's reading of that cell where the text does not
+    print it after the label); where the label has none, a note's (本表金额单位为万元)."""
+    stated = stated_units(anchors.text)
+    printed = next((s for s in stated if s.where == "label"), None)
+    note = next(iter(notes_only(stated)), None)
+    found = label if printed is None else None
+    if printed is not None or (found is None and note is not None):
+        s = printed or note
+        found = Found(s.unit, anchors.offset + s.start, anchors.offset + s.end)
+    doubt = disagreement(str(found.value), stated) if found is not None else None
+    return found, " / ".join(doubt) if doubt else None
 
 
 def row_slots(anchors: Anchors, labels: list[str], start: int, end: int) -> list[tuple[str, list[Cell]]]:

@@ -22,7 +22,8 @@ from ...schema import (
 )
 from . import _DEFAULT_COLUMNS, _FUND_COLUMNS, _HEADER, _SE_FUND_ROWS, _TD_FUND_ROWS, _Reader
 from . import taxonomy
-from .fields import _TERMINAL, _UNIT, Found, labelled_values
+from ...units import LABEL
+from .fields import _TERMINAL, Found, labelled_values
 from .grid_cells import GridRow, Slot, grid_rows, is_amount, joined, key
 from .grid_indicators import INDICATOR_COLUMNS, IndicatorBlock
 from .text import NULL_MARKS, compact, long_text, parse_number
@@ -251,7 +252,7 @@ class _GridReader:
         cell's last opening bracket."""
         offset, text = self.r.anchors.offset, self.r.chunk.text
         for s in (s for row in self.rows for s in row.own if s.key == "项目资金" and s.cell.span is not None):
-            m = _UNIT.search(compact(s.text))
+            m = LABEL.search(compact(s.text))
             if m:
                 start, end = s.cell.span.start - offset, s.cell.span.end - offset
                 bracket = max(text.rfind("（", start, end), text.rfind("(", start, end))

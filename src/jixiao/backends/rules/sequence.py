@@ -441,7 +441,9 @@ def _fund_row_agrees(figures: list[str]) -> bool:
 
 def _common(r: _Reader) -> dict:
     anchors = Anchors(r.chunk.text, r.chunk.span.start)
-    y, unit = year(anchors), amount_unit(anchors)
+    y, (unit, doubt) = year(anchors), amount_unit(anchors)
+    if doubt:
+        r.note("amount_unit", "unit_disagrees", doubt)
     value = y.value if y else None
     # `(2022` under the title, its `年度)` printed further on: the year in brackets the title opens
     if value is None and (m := next((m for p in r.items[:3] if (m := _TITLE_YEAR.match(p.text))), None)):
