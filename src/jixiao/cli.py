@@ -19,8 +19,8 @@ from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__
-from .backends import REGISTRY, default_backend, get_backend
-from .config import load_settings
+from .backends import REGISTRY, Backend, default_backend, get_backend
+from .config import LLMSettings, load_settings
 from .cost import usage_line
 from .errors import BadExamples, ConfigError, InputError, JixiaoError, NotAStore
 from .ingest import ingest, iter_paths
@@ -102,16 +102,10 @@ def extract(
 ) -> None:
     """提取 / Extract: one JSON line per document, {"document": ..., "forms": [...]}, each form
     validated (findings), scored (confidence) and routed (accepted / needs_review)."""
-    try:
-        settings = load_settings(model=model, base_url=base_url, mode=mode, timeout=timeout, concurrency=concurrency,
-                                 requests_per_minute=rpm, tokens_per_minute=tpm, max_tokens_total=max_tokens_total,
-                                 max_cost=max_cost, examples=examples, examples_k=examples_k, examples_tokens=examples_tokens)
-        chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
-        _check_examples_used(examples, examples_k, examples_tokens, chosen)
-    except JixiaoError as exc:
-        err.print("error 错误:", style="red", end=" ")
-        err.print(str(exc), markup=False, highlight=False)
-        raise typer.Exit(2) from None
+    settings, chosen = _chosen_backend(backend, no_cache, model=model, base_url=base_url, mode=mode, timeout=timeout,
+                                       concurrency=concurrency, requests_per_minute=rpm, tokens_per_minute=tpm,
+                                       max_tokens_total=max_tokens_total, max_cost=max_cost, examples=examples,
+                                       examples_k=examples_k, examples_tokens=examples_tokens)
     paths = iter_paths(inputs)
     if not paths:
         err.print("error: 没有可读取的文件 / no input files found (.txt, .md, .pdf, .docx, .xlsx, .xls, .html, .json)", highlight=False)
@@ -187,15 +181,9 @@ def run_command(
 ) -> None:
     """批量运行 / Batch: extract into a resumable store under --out. A re-run skips finished
     documents; a kill at any moment loses nothing finished. Exit 1 when any document failed."""
-    try:
-        settings = load_settings(model=model, base_url=base_url, mode=mode, concurrency=concurrency, examples=examples,
-                                 examples_k=examples_k, examples_tokens=examples_tokens, max_cost=max_cost)
-        chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
-        _check_examples_used(examples, examples_k, examples_tokens, chosen)
-    except JixiaoError as exc:
-        err.print("error 错误:", style="red", end=" ")
-        err.print(str(exc), markup=False, highlight=False)
-        raise typer.Exit(2) from None
+    settings, chosen = _chosen_backend(backend, no_cache, model=model, base_url=base_url, mode=mode,
+                                       concurrency=concurrency, examples=examples, examples_k=examples_k,
+                                       examples_tokens=examples_tokens, max_cost=max_cost)
     if batch_followup not in ("batch", "live"):
         _fail(InputError(f"--batch-followup {batch_followup}: 应为 batch 或 live / must be batch or live"), 2)
     if engine not in ENGINES:
@@ -376,6 +364,18 @@ eval_app = typer.Typer(cls=_default_to("score"), no_args_is_help=True, add_compl
                        pretty_exceptions_enable=False,
                        help="评估 / Evaluate extraction accuracy against hand-labelled gold.")
 app.add_typer(eval_app, name="eval")
+
+
+def _chosen_backend(backend: Optional[str], no_cache: bool, **options) -> tuple[LLMSettings, Backend]:
+    """The settings (options over environment over config file) and the back-end they choose;
+    a setting that cannot be used ends the command with exit code 2."""
+    try:
+        settings = load_settings(**options)
+        chosen = get_backend(backend or default_backend(settings), settings, use_cache=not no_cache)
+        _check_examples_used(options["examples"], options["examples_k"], options["examples_tokens"], chosen)
+    except JixiaoError as exc:
+        _fail(exc, 2)
+    return settings, chosen
 
 
 def _check_examples_used(examples, examples_k, examples_tokens, backend) -> None:

@@ -14,11 +14,11 @@ from pathlib import Path
 from .compare import clean, pair_rows, values_equal
 from .schema import (
     FORM_FIELDS, ROW_FIELDS, Comparison, ConfidenceReport, DocumentRecord, EvalReport, FieldResult, FieldScore, Form, FormResult, Miss,
-    TradeOff,
+    TradeOff, format_values, value_at,
 )
 
 REVIEW_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.5)
-_SHARED = frozenset({"year", "project_name", "supervising_dept", "implementing_unit", "amount_unit"})
+_SHARED = frozenset(FORM_FIELDS["self_evaluation"]) & frozenset(FORM_FIELDS["target_declaration"])  # both kinds have
 
 
 # --- one document -----------------------------------------------------------------------
@@ -83,15 +83,9 @@ def _score_form(document: str, gi: int, gold: Form, pred: Form | None, pj: int |
 
 
 def _form_values(gold: Form, pred: Form | None):
-    for name in FORM_FIELDS[gold.kind]:
-        yield name, getattr(gold, name), getattr(pred, name, None) if pred is not None else None
-    pred_funds = pred.funds.model_dump() if pred is not None and pred.kind == gold.kind else {}
-    for key, value in gold.funds.model_dump().items():
-        if isinstance(value, dict):
-            for col, v in value.items():
-                yield f"funds.{key}.{col}", v, (pred_funds.get(key) or {}).get(col)
-        else:
-            yield f"funds.{key}", value, pred_funds.get(key)
+    """(path, gold value, predicted value) for the form's fields and funds (rows are paired apart)."""
+    for path, value in format_values(gold, rows=False):
+        yield path, value, value_at(pred, path)
 
 
 def _confidence(form: Form | None) -> float | None:

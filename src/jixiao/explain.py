@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from .confidence import NOT_IN_SOURCE_WHY, OCR_SURE
 from .pages import box_scale
 from .route import DEFAULT_THRESHOLD
-from .schema import FUND_LABELS, ROW_FIELDS, Finding, Form
+from .schema import FUND_LABELS, ROW_FIELDS, Finding, Form, row_index
 
 LABELS = {"project_name": "项目名称", "year": "年度", "supervising_dept": "主管部门", "implementing_unit": "实施单位",
           "amount_unit": "金额单位", "project_nature": "项目性质", "project_category": "项目类别",
@@ -70,7 +70,6 @@ TRIAGE_TEXT = {
 }
 _FIELD_DOUBT = re.compile(r"^(?P<path>\S+) confidence [\d.]+ < [\d.]+$")
 _SUSPECT = re.compile(r"^\S+: extraction suspect in ")
-_ROW = re.compile(r"^indicators\[(\d+)\]")
 
 
 class Place(BaseModel):
@@ -100,9 +99,9 @@ class FindingView(BaseModel):
 def place_of(form: Form, path: str) -> str:
     """The place a FORMAT.md path is on: `header`, `funds.total` (a fund row), `funds`
     (a declaration's funds), `indicators[3]`, or `form` (a whole section)."""
-    row = _ROW.match(path)
-    if row:
-        return row.group(0)
+    i = row_index(path)
+    if i is not None:
+        return f"indicators[{i}]"
     if path.startswith("funds."):
         parts = path.split(".")
         return f"funds.{parts[1]}" if form.kind == "self_evaluation" and len(parts) > 2 else "funds"
@@ -110,9 +109,8 @@ def place_of(form: Form, path: str) -> str:
 
 
 def place_label(form: Form, place: str) -> str:
-    row = _ROW.match(place)
-    if row:
-        i = int(row.group(1))
+    i = row_index(place)
+    if i is not None:
         name = form.indicators[i].name if i < len(form.indicators) else None
         return f"第 {i + 1} 行指标「{name or '（无名称）'}」/ indicator row {i + 1}"
     if place.startswith("funds."):
@@ -133,7 +131,7 @@ def _own_cell(path: str) -> str | None:
 
 def cells_named(form: Form, place: str, paths: list[str]) -> str:
     """The cells of one place, by their labels; a row all of whose cells are named, `整行`."""
-    if _ROW.match(place) and len(set(paths)) >= len(ROW_FIELDS[form.kind]):
+    if row_index(place) is not None and len(set(paths)) >= len(ROW_FIELDS[form.kind]):
         return "整行 / the whole row"
     return "、".join(dict.fromkeys(cell_label(p) for p in paths))
 
@@ -150,7 +148,7 @@ def doubts(form: Form) -> list[Place]:
     why = _reasons_by_place(form)
     places = [Place(key=place, label=place_label(form, place), confidence=min(confidence[p] for p in paths),
                     cells=cells_named(form, place, paths), why=list(dict.fromkeys(why.get(place, []))), first=paths[0],
-                    rows=[place] if _ROW.match(place) else [])
+                    rows=[place] if row_index(place) is not None else [])
               for place, paths in low.items()]
     return _runs_of_rows(form, places)
 
@@ -175,7 +173,7 @@ def _runs_of_rows(form: Form, places: list[Place]) -> list[Place]:
 
 
 def _row(place: str) -> int:
-    return int(_ROW.match(place).group(1))
+    return row_index(place)
 
 
 def form_reasons(form: Form) -> list[str]:

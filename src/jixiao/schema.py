@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Literal, Union
+import hashlib
+import json
+import re
+from functools import lru_cache
+from typing import Annotated, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model, field_validator
 
 from .dates import iso_date
 
 FormKind = Literal["self_evaluation", "target_declaration"]
+
+
+class _ProvenanceMark:
+    """Marks a field as jixiao's own bookkeeping (where a value was read, how sure, what the
+    checks found, what it cost): extra to FORMAT.md, never asked of an LLM, not a form's field."""
+
+    def __repr__(self) -> str:
+        return "Provenance"
+
+
+_PROVENANCE = _ProvenanceMark()
+_T = TypeVar("_T")
+Provenance = Annotated[_T, _PROVENANCE]
 
 
 class Span(BaseModel):
@@ -122,7 +139,7 @@ class _Indicator(_Record):
 
 
 class DeclarationIndicator(_Indicator):
-    span: Span | None = Field(None, description="provenance: the row's text in the source")
+    span: Provenance[Span | None] = Field(None, description="provenance: the row's text in the source")
 
 
 class SelfEvaluationIndicator(_Indicator):
@@ -130,7 +147,7 @@ class SelfEvaluationIndicator(_Indicator):
     weight: float | None = Field(None, description="分值")
     score: float | None = Field(None, description="得分")
     deviation: str | None = Field(None, description="偏差原因分析及改进措施")
-    span: Span | None = Field(None, description="provenance: the row's text in the source")
+    span: Provenance[Span | None] = Field(None, description="provenance: the row's text in the source")
 
 
 class Route(BaseModel):
@@ -170,26 +187,26 @@ class _Form(_Record):
     implementing_unit: str | None = Field(None, description="实施单位")
     amount_unit: Literal["元", "万元"] | None = Field(None, description="项目资金（元）or（万元）")
     # Provenance and back-end bookkeeping: extra to FORMAT.md, ignored by the scorer.
-    source: FormSource | None = None
-    field_spans: dict[str, Span] = Field(default_factory=dict)
-    field_boxes: dict[str, FieldBox] = Field(default_factory=dict, description="for PDFs and scans: page and box")
-    notes: list[Note] = Field(default_factory=list)
-    backend: str | None = None
-    confidence: float | None = Field(None, description="the form's confidence: its least sure field's")
-    field_confidence: dict[str, float] = Field(default_factory=dict, description="by FORMAT.md path")
-    confidence_reasons: list[str] = Field(default_factory=list, description="why a field is less than sure")
-    extraction_confidence: dict[str, float] = Field(
+    source: Provenance[FormSource | None] = None
+    field_spans: Provenance[dict[str, Span]] = Field(default_factory=dict)
+    field_boxes: Provenance[dict[str, FieldBox]] = Field(default_factory=dict, description="for PDFs and scans: page and box")
+    notes: Provenance[list[Note]] = Field(default_factory=list)
+    backend: Provenance[str | None] = None
+    confidence: Provenance[float | None] = Field(None, description="the form's confidence: its least sure field's")
+    field_confidence: Provenance[dict[str, float]] = Field(default_factory=dict, description="by FORMAT.md path")
+    confidence_reasons: Provenance[list[str]] = Field(default_factory=list, description="why a field is less than sure")
+    extraction_confidence: Provenance[dict[str, float]] = Field(
         default_factory=dict, description="confidence in the reading alone, leaving out the form's own "
                                           "inconsistencies (which go to the auditor, not to review)")
-    findings: list[Finding] = Field(default_factory=list)
-    route: Route | None = None
-    model: str | None = Field(None, description="the LLM that read the form, where one did")
-    prompt_version: str | None = None
-    examples: list[str] = Field(default_factory=list, description="ids of the reviewed forms the prompt showed as "
-                                                                  "examples (`<gold file>#<form>@<content hash>`)")
-    usage: Usage | None = None
-    error: str | None = Field(None, description="why the form could not be read; its fields are then null")
-    alternatives: dict[str, dict[str, object]] = Field(
+    findings: Provenance[list[Finding]] = Field(default_factory=list)
+    route: Provenance[Route | None] = None
+    model: Provenance[str | None] = Field(None, description="the LLM that read the form, where one did")
+    prompt_version: Provenance[str | None] = None
+    examples: Provenance[list[str]] = Field(default_factory=list, description="ids of the reviewed forms the prompt "
+                                            "showed as examples (`<gold file>#<form>@<content hash>`)")
+    usage: Provenance[Usage | None] = None
+    error: Provenance[str | None] = Field(None, description="why the form could not be read; its fields are then null")
+    alternatives: Provenance[dict[str, dict[str, object]]] = Field(
         default_factory=dict, description="hybrid: both back-ends' answers where they differ, by path")
 
 
@@ -219,33 +236,43 @@ class TargetDeclaration(_Form):
 Form = Annotated[Union[SelfEvaluation, TargetDeclaration], Field(discriminator="kind")]
 
 
-FORM_FIELDS = {
-    "self_evaluation": ("kind", "year", "project_name", "supervising_dept", "implementing_unit", "amount_unit",
-                        "goal_expected", "goal_actual", "total_weight", "total_score", "grade"),
-    "target_declaration": ("kind", "year", "project_name", "project_nature", "project_category",
-                           "supervising_dept", "implementing_unit", "planned_start", "planned_end", "amount_unit",
-                           "goal_overall", "goal_annual"),
-}
-ROW_FIELDS = {
-    "self_evaluation": ("level1", "level2", "name", "target", "actual", "weight", "score", "deviation"),
-    "target_declaration": ("level1", "level2", "name", "target"),
-}
+RECORD_MODELS = (SelfEvaluation, TargetDeclaration)
 
 
-def format_values(form: "SelfEvaluation | TargetDeclaration"):
+def _own_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """A model's FORMAT.md fields, in its order: every field but jixiao's bookkeeping."""
+    return tuple(name for name, info in model.model_fields.items() if _PROVENANCE not in info.metadata)
+
+
+def _row_model(record: type[BaseModel]) -> type[BaseModel]:
+    return record.model_fields["indicators"].annotation.__args__[0]
+
+
+# Derived from the models, so a field added to one is walked, scored, reviewed and asked for.
+PROVENANCE = frozenset(name for model in (*RECORD_MODELS, *map(_row_model, RECORD_MODELS))
+                       for name, info in model.model_fields.items() if _PROVENANCE in info.metadata)
+FORM_FIELDS = {model.model_fields["kind"].default: tuple(f for f in _own_fields(model) if f not in ("funds", "indicators"))
+               for model in RECORD_MODELS}
+ROW_FIELDS = {model.model_fields["kind"].default: _own_fields(_row_model(model)) for model in RECORD_MODELS}
+
+
+def format_values(form: "SelfEvaluation | TargetDeclaration", rows: bool = True):
     """(path, value) for every FORMAT.md field of a form, read straight off the model:
-    scalars, funds, and each indicator row's cells."""
+    scalars, funds, and (with `rows`) each indicator row's cells. The one walk over a
+    form's fields: scoring, confidence, grounding and review all take their paths from it."""
     for name in FORM_FIELDS[form.kind]:
         yield name, getattr(form, name)
-    for key, value in form.funds:
+    for key in type(form.funds).model_fields:
+        value = getattr(form.funds, key)
         if isinstance(value, BaseModel):
-            for col, v in value:
-                yield f"funds.{key}.{col}", v
+            for col in type(value).model_fields:
+                yield f"funds.{key}.{col}", getattr(value, col)
         else:
             yield f"funds.{key}", value
-    for i, row in enumerate(form.indicators):
-        for f in ROW_FIELDS[form.kind]:
-            yield f"indicators[{i}].{f}", getattr(row, f)
+    if rows:
+        for i, row in enumerate(form.indicators):
+            for f in ROW_FIELDS[form.kind]:
+                yield f"indicators[{i}].{f}", getattr(row, f)
 
 
 def format_paths(form: "SelfEvaluation | TargetDeclaration") -> list[str]:
@@ -253,29 +280,73 @@ def format_paths(form: "SelfEvaluation | TargetDeclaration") -> list[str]:
     return [path for path, _ in format_values(form)]
 
 
-PROVENANCE = frozenset({"span", "source", "field_spans", "field_boxes", "notes", "backend", "confidence", "field_confidence",
-                         "extraction_confidence",
-                         "confidence_reasons", "findings", "route", "model", "prompt_version", "examples", "usage", "error",
-                         "alternatives"})
+_PATH_PART = re.compile(r"[^.\[\]]+|\[\d+\]")
+
+
+@lru_cache(maxsize=8192)
+def path_parts(path: str) -> tuple[str | int, ...]:
+    """The one reader of FORMAT.md paths: `indicators[3].score` → ("indicators", 3, "score"),
+    `funds.total.executed` → ("funds", "total", "executed"), `indicators[3]` → ("indicators", 3)."""
+    return tuple(int(p[1:-1]) if p.startswith("[") else p for p in _PATH_PART.findall(path))
+
+
+def row_index(path: str) -> int | None:
+    """The indicator row a path is in: `indicators[3].score` and `indicators[3]` → 3; None for
+    a path outside the rows."""
+    parts = path_parts(path)
+    return parts[1] if len(parts) >= 2 and parts[0] == "indicators" and isinstance(parts[1], int) else None
+
+
+def row_cell(path: str) -> tuple[int, str] | None:
+    """(row, field) of an indicator cell's path: `indicators[3].score` → (3, "score"); None for
+    a whole row (`indicators[3]`) or a path outside the rows."""
+    parts = path_parts(path)
+    i = row_index(path)
+    return (i, parts[2]) if i is not None and len(parts) == 3 and isinstance(parts[2], str) else None
+
+
+def value_at(record: BaseModel | None, path: str):
+    """The value at a FORMAT.md path of a form (None where the form has no such field or row)."""
+    node = record
+    for part in path_parts(path):
+        if node is None:
+            return None
+        if isinstance(part, int):
+            node = node[part] if part < len(node) else None
+        else:
+            node = getattr(node, part, None)
+    return node
 
 
 class _Answer(BaseModel):
     """Base of the models an LLM answers. Their JSON schema is sent with every request, so it
-    is generated once per model and copied after (generating it is most of a request's CPU)."""
+    is generated once per model and copied after (generating it is most of a request's CPU);
+    its hash, part of the answer cache's key, is made once with it. The one schema cache."""
 
     model_config = ConfigDict(extra="ignore")
 
     @classmethod
     def model_json_schema(cls, *args, **kwargs) -> dict:
+        return copy.deepcopy(cls._schema_and_hash(*args, **kwargs)[0])
+
+    @classmethod
+    def schema_hash(cls) -> str:
+        """16 hex digits of the SHA-256 of the schema sent (its JSON, keys sorted)."""
+        return cls._schema_and_hash()[1]
+
+    @classmethod
+    def _schema_and_hash(cls, *args, **kwargs) -> tuple[dict, str]:
         # instructor wraps the model in a fresh subclass per request: key on our own model.
         own = next((c for c in cls.__mro__ if c in _ANSWERS.values()), cls)
         key = (own, cls.__name__, args, tuple(sorted(kwargs.items())))
         if key not in _SCHEMAS:
-            _SCHEMAS[key] = super().model_json_schema(*args, **kwargs)
-        return copy.deepcopy(_SCHEMAS[key])
+            schema = super().model_json_schema(*args, **kwargs)
+            text = json.dumps(schema, ensure_ascii=False, sort_keys=True)
+            _SCHEMAS[key] = schema, hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        return _SCHEMAS[key]
 
 
-_SCHEMAS: dict[tuple, dict] = {}
+_SCHEMAS: dict[tuple, tuple[dict, str]] = {}
 
 
 def answer_model(record: type[BaseModel]) -> type[BaseModel]:

@@ -22,7 +22,7 @@ from functools import cached_property
 from ..check import check_form
 from ..compare import LONG_TEXTS, pair_rows, values_equal
 from ..route import DEFAULT_THRESHOLD
-from ..schema import FUND_LABELS, Chunk, Form, format_values
+from ..schema import FUND_LABELS, Chunk, Form, format_values, row_cell
 from ..validate.triage import PrintedText
 from ..validate.values import Values
 from .rules.text import compact, loose, parse_number
@@ -34,7 +34,6 @@ SURE = 0.9
 ORDER_ONLY = frozenset({"cell_sequence"})
 _LEVELS = ("level1", "level2")
 _OPERATORS = "=＝≥≤<>≧≦+-"
-_ROW = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
 # A row's cells one may be answered for another: all are printed in the row's lines.
 _BESIDE = {"target": ("actual",), "actual": ("target",), "weight": ("score",), "score": ("weight",),
            "initial_budget": ("annual_budget", "executed"), "annual_budget": ("initial_budget", "executed"),
@@ -107,15 +106,15 @@ class Grounding:
         """True if `value` (the answer's, at `path`) is printed at its place, False if not,
         None if its place is not known."""
         pairs = self._pairs(form) if pairs is None else pairs
-        row = _ROW.match(path)
-        if row and row.group(2) in _LEVELS:
-            expected = self._group_label(int(row.group(1)), row.group(2), pairs)
+        row = row_cell(path)
+        if row and row[1] in _LEVELS:
+            expected = self._group_label(*row, pairs)
             if expected is None or compact(str(value)) == compact(expected):
                 return None if expected is None else True
             # Another group's label: misplaced, unless the layout leaves the group open (the
             # rules reader unsure of it) and the label is printed in the form; then it is a
             # doubt for a reviewer (`label_doubts`).
-            if self._sure_of(int(row.group(1)), row.group(2), pairs):
+            if self._sure_of(*row, pairs):
                 return False
             return None if compact(str(value)) in self._whole.plain else False
         if self._read_alike(path, value, pairs):
@@ -165,9 +164,9 @@ class Grounding:
     def place(self, form: Form, path: str, pairs: dict[int, int] | None = None) -> str | None:
         """The text where the answer's `path` should be printed (whole lines), or None."""
         pairs = self._pairs(form) if pairs is None else pairs
-        row = _ROW.match(path)
+        row = row_cell(path)
         if row:
-            return self._row_place(form, int(row.group(1)), pairs)
+            return self._row_place(form, row[0], pairs)
         if path.startswith("funds."):
             key = path.split(".")[1]
             spans = [s for p, s in self._spans().items() if p.startswith(f"funds.{key}.") or p == f"funds.{key}"]
@@ -215,9 +214,9 @@ class Grounding:
         field = mine.rsplit(".", 1)[-1]
         if field not in _BESIDE:
             return []
-        row = _ROW.match(mine)
+        row = row_cell(mine)
         if row:
-            i, rows = int(row.group(1)), self.rules.indicators
+            i, rows = row[0], self.rules.indicators
             near = [f"indicators[{k}].{field}" for k in (i - 1, i + 1) if 0 <= k < len(rows)]
             return [f"indicators[{i}].{other}" for other in _BESIDE[field]] + near
         parts = mine.split(".")
@@ -234,9 +233,9 @@ class Grounding:
         mine = self._rules_path(path, pairs)
         if mine is None:
             return None
-        row = _ROW.match(mine)
+        row = row_cell(mine)
         if row:
-            i = int(row.group(1))
+            i = row[0]
             if not (f"indicators[{i}]" in self._spans() or self.rules.indicators[i].span):
                 return None
         elif mine not in self._spans():
@@ -247,11 +246,11 @@ class Grounding:
         """The rules reading's path for the answer's `path` (its row paired by name)."""
         if self.rules is None:
             return None
-        row = _ROW.match(path)
+        row = row_cell(path)
         if not row:
             return path
-        i = pairs.get(int(row.group(1)))
-        return None if i is None else f"indicators[{i}].{row.group(2)}"
+        i = pairs.get(row[0])
+        return None if i is None else f"indicators[{i}].{row[1]}"
 
     def _sure_at(self, path: str, pairs: dict[int, int]) -> bool:
         """Whether the rules reader is sure of the field the answer's `path` pairs with."""
@@ -279,10 +278,10 @@ class Grounding:
         return self._sure_at(f"indicators[{j}].{level}", pairs)
 
     def _why(self, path: str, pairs: dict[int, int]) -> str:
-        row = _ROW.match(path)
-        if row and row.group(2) in _LEVELS:
-            return (f"该行所在组的标签是「{self._group_label(int(row.group(1)), row.group(2), pairs)}」 / "
-                    f"the label of this row's group reads {self._group_label(int(row.group(1)), row.group(2), pairs)!r}")
+        row = row_cell(path)
+        if row and row[1] in _LEVELS:
+            label = self._group_label(*row, pairs)
+            return f"该行所在组的标签是「{label}」 / the label of this row's group reads {label!r}"
         return "该处没有印这个值 / not printed at its place in the form"
 
     def _missing_rows(self, form: Form, pairs: dict[int, int]) -> list[str]:

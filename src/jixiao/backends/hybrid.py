@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import BackendUnavailable, ExtractionFailed
 from ..compare import values_equal
-from ..schema import Chunk, Form, Note, format_paths
+from ..schema import Chunk, Form, Note, format_paths, path_parts, row_cell
 from ..validate.triage import found_in_source
 from ..validate.values import Values
 from .grounding import SURE, Grounding, by_place, paired_rows
@@ -123,16 +123,16 @@ def _settle(rules_confidence: float, mine_found: bool | None, theirs_found: bool
 
 
 def _llm_path(path: str, pairs: dict[int, int]) -> str | None:
-    if not path.startswith("indicators["):
+    cell = row_cell(path)
+    if cell is None:
         return path
-    i = int(path[len("indicators["):path.index("]")])
-    return f"indicators[{pairs[i]}]{path[path.index(']') + 1:]}" if i in pairs else None
+    return f"indicators[{pairs[cell[0]]}].{cell[1]}" if cell[0] in pairs else None
 
 
 def _set(form: Form, path: str, value) -> None:
-    parts = path.replace("]", "").replace("[", ".").split(".")
+    *parents, name = path_parts(path)
     node = form
-    for part in parts[:-1]:
-        node = node[int(part)] if part.isdigit() else getattr(node, part)
-    setattr(node, parts[-1], value)
+    for part in parents:
+        node = node[part] if isinstance(part, int) else getattr(node, part)
+    setattr(node, name, value)
 

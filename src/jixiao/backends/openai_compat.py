@@ -11,7 +11,6 @@ it until a cool-down has passed."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -57,12 +56,6 @@ def _wrapped(model: type[BaseModel]) -> type[BaseModel]:
     """The answer model as instructor's response schema, made once: instructor otherwise
     builds a new wrapper class, and its schema, on every request."""
     return instructor.openai_schema(model)
-
-
-@lru_cache(maxsize=64)
-def schema_hash(model: type[BaseModel]) -> str:
-    return hashlib.sha256(json.dumps(model.model_json_schema(), ensure_ascii=False, sort_keys=True)
-                          .encode("utf-8")).hexdigest()[:16]
 
 
 class LLMBackend:
@@ -190,7 +183,7 @@ class LLMBackend:
         examples = self._examples_for(chunk)
         ids = [e.id for e in examples]
         key = DiskCache.key(self.base_url, self.model, mode, f"extract_{chunk.kind}.{self.prompt_version}",
-                            schema_hash(answer_cls), chunk.text, *([ids] if ids else []))  # none: the key as before
+                            answer_cls.schema_hash(), chunk.text, *([ids] if ids else []))  # none: the key as before
         return key, answer_cls, examples
 
     def parts_of(self, chunk: Chunk, seen: int, examples: list[Example]) -> list[list[dict]]:

@@ -10,10 +10,9 @@ import re
 
 from ..backends.rules.text import compact, parse_number
 from ..dates import iso_dates_in
-from ..schema import Finding, Form
+from ..schema import Finding, Form, row_cell
 from .values import Values
 
-_ROW_FIELD = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
 _TABLE_RULE = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$", re.M)
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
@@ -68,13 +67,13 @@ class PrintedText:
 def _own_text(values: Values, path: str) -> PrintedText | None:
     """The text a value was read from: its span, its row's span, else the form's text."""
     cache = values.own_texts
-    m = _ROW_FIELD.match(path) if path.startswith("indicators[") else None
-    key = ("row", int(m.group(1))) if m and path not in values.form.field_spans else path
+    cell = row_cell(path)
+    key = ("row", cell[0]) if cell and path not in values.form.field_spans else path
     if key not in cache:
         text = values.printed(path) if values.source is not None else None
-        if text is None and values.source is not None and m:
+        if text is None and values.source is not None and cell:
             rows = values.form.indicators
-            span = getattr(rows[int(m.group(1))], "span", None) if int(m.group(1)) < len(rows) else None
+            span = getattr(rows[cell[0]], "span", None) if cell[0] < len(rows) else None
             text = values.source[span.start:span.end] if span is not None else None
         if text is None:  # no span of its own: the form's whole text, worked out once
             if "chunk" not in cache:

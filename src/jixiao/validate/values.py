@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..schema import Form
+from ..schema import Form, value_at
 
 _NUM_TOKEN = re.compile(r"[+-]?\d[\d,]*(?:\.(\d+))?")
 _OPS = {">=": "≥", "≧": "≥", "≥": "≥", "<=": "≤", "≦": "≤", "≤": "≤", "=": "=", "＝": "=", ">": ">", "<": "<"}
@@ -30,12 +30,6 @@ class Indicator:
     @property
     def quantitative(self) -> bool:
         return self.number is not None
-
-
-@lru_cache(maxsize=4096)
-def _parts(path: str) -> tuple[str | int, ...]:
-    """`indicators[3].score` → ("indicators", 3, "score")."""
-    return tuple(int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"[^.\[\]]+|\[\d+\]", path))
 
 
 @lru_cache(maxsize=8192)
@@ -82,15 +76,7 @@ class Values:
             self.chunk = source[form.source.span.start:form.source.span.end]
 
     def get(self, path: str):
-        obj: object = self.form
-        for part in _parts(path):
-            if isinstance(part, int):
-                obj = obj[part] if part < len(obj) else None  # type: ignore[index, arg-type]
-            else:
-                obj = getattr(obj, part, None)
-            if obj is None:
-                return None
-        return obj
+        return value_at(self.form, path)
 
     def printed(self, path: str) -> str | None:
         span = self.form.field_spans.get(path) if self.form.field_spans else None
