@@ -318,6 +318,15 @@ def value_at(record: BaseModel | None, path: str):
     return node
 
 
+def set_at(record: BaseModel, path: str, value) -> None:
+    """`value` written at a FORMAT.md path of a form (the row or fund row must exist)."""
+    *parents, name = path_parts(path)
+    node = record
+    for part in parents:
+        node = node[part] if isinstance(part, int) else getattr(node, part)
+    setattr(node, name, value)
+
+
 class _Answer(BaseModel):
     """Base of the models an LLM answers. Their JSON schema is sent with every request, so it
     is generated once per model and copied after (generating it is most of a request's CPU);

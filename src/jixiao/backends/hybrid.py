@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import BackendUnavailable, ExtractionFailed
 from ..compare import values_equal
-from ..schema import Chunk, Form, Note, format_paths, path_parts, row_cell
+from ..schema import Chunk, Form, Note, format_paths, row_cell, set_at
 from ..validate.triage import found_in_source
 from ..validate.values import Values
 from .grounding import SURE, Grounding, by_place, paired_rows
@@ -103,7 +103,7 @@ def merge(chunk: Chunk, rules: Form, llm: Form, keep: str) -> Form:
         merged.alternatives[here] = {"rules": mine, "llm": theirs, "chosen": winner, "why": why}
         merged.notes.append(Note(field=here, code="disagreement", message=f"rules {mine!r} vs LLM {theirs!r}: {why}"))
         if winner != keep:
-            _set(merged, here, theirs if winner == "llm" else mine)
+            set_at(merged, here, theirs if winner == "llm" else mine)
     return merged
 
 
@@ -127,12 +127,4 @@ def _llm_path(path: str, pairs: dict[int, int]) -> str | None:
     if cell is None:
         return path
     return f"indicators[{pairs[cell[0]]}].{cell[1]}" if cell[0] in pairs else None
-
-
-def _set(form: Form, path: str, value) -> None:
-    *parents, name = path_parts(path)
-    node = form
-    for part in parents:
-        node = node[part] if isinstance(part, int) else getattr(node, part)
-    setattr(node, name, value)
 

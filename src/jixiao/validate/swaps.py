@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..schema import Finding, Form
+from ..schema import Finding, Form, set_at
 from .common import FUND_ROWS, finding, is_num
-from .values import Values, _parts, parse_indicator
+from .values import Values, parse_indicator
 
 _SERIOUS = ("error", "warning")
 _NAMES = {"total_weight": ("总分分值", "total weight"), "total_score": ("总分得分", "total score"),
@@ -80,8 +80,8 @@ def swapped(form: Form, a: str, b: str) -> Form:
     """A copy of the form with the values (and printed spans) at paths a and b exchanged."""
     copy = form.model_copy(deep=True)
     va, vb = Values(form).get(a), Values(form).get(b)
-    _put(copy, a, vb)
-    _put(copy, b, va)
+    set_at(copy, a, vb)
+    set_at(copy, b, va)
     spans = dict(copy.field_spans or {})
     sa, sb = spans.pop(a, None), spans.pop(b, None)
     spans.update({k: s for k, s in ((a, sb), (b, sa)) if s is not None})
@@ -89,9 +89,3 @@ def swapped(form: Form, a: str, b: str) -> Form:
     return copy
 
 
-def _put(form: Form, path: str, value) -> None:
-    *parents, last = _parts(path)
-    obj: object = form
-    for part in parents:
-        obj = obj[part] if isinstance(part, int) else getattr(obj, part)  # type: ignore[index]
-    setattr(obj, last, value)
