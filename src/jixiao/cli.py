@@ -1,7 +1,7 @@
 """The `jixiao` command: a thin typer layer over the library API.
 
 Data goes to stdout (or -o), progress and messages to stderr. Exit 0 all good, 1 some
-inputs failed (the rest written), 2 usage error."""
+inputs failed, or a check failed on a form (the rest written), 2 usage error."""
 
 from __future__ import annotations
 
@@ -128,6 +128,9 @@ def extract(
                 for error in result.tally.form_errors:
                     err.print("form failed 表提取失败:", style="red", end=" ")
                     err.print(error, markup=False, highlight=False)
+                for error in result.tally.check_errors:
+                    err.print("check failed 检查出错 (form kept, to review 表已保留，待复核):", style="red", end=" ")
+                    err.print(error, markup=False, highlight=False)
             else:
                 failed += 1
                 _report(result, debug)
@@ -138,7 +141,7 @@ def extract(
               f"{failed} · failed forms {failed_forms}  (文档 {len(paths)} · 表 {tally.forms} · 待复核 {tally.needs_review}"
               f" · 失败文档 {failed} · 失败表 {failed_forms})", highlight=False)
     _print_usage(chosen, tally.usage)
-    raise typer.Exit(1 if failed or failed_forms else 0)
+    raise typer.Exit(1 if failed or failed_forms or tally.check_errors else 0)
 
 
 def _print_usage(backend, used) -> None:

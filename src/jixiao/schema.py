@@ -67,6 +67,10 @@ class Note(BaseModel):
     message: str
 
 
+# A note's code: a check of the form (a rule, grounding, the confidence work) failed on data it
+# did not foresee; the form is kept and routed to review (route.py, check.guarded).
+CHECK_FAILED = "check_failed"
+
 Severity = Literal["error", "warning", "info"]
 Triage = Literal["source_inconsistency", "extraction_suspect", "unverified"]
 
@@ -461,23 +465,29 @@ _ADDED = ("requests", "prompt_tokens", "completion_tokens", "batch_prompt_tokens
 
 class Tally(BaseModel):
     """What a record written out as a line counts for the run's summary: its forms, those
-    sent to review, the failed forms' errors and what the LLM cost (summed over its forms)."""
+    sent to review, the failed forms' errors, the checks that failed on its forms (each form
+    kept, to review) and what the LLM cost (summed over its forms)."""
 
     forms: int = 0
     needs_review: int = 0
     form_errors: list[str] = Field(default_factory=list)
+    check_errors: list[str] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
 
     @classmethod
     def of(cls, record: DocumentRecord) -> Tally:
         return cls(forms=len(record.forms),
                    needs_review=sum(f.route is not None and f.route.decision == "needs_review" for f in record.forms),
-                   form_errors=[f.error for f in record.forms if f.error], usage=spent(record))
+                   form_errors=[f.error for f in record.forms if f.error],
+                   check_errors=[f"{record.document} {f.project_name or f'#{i + 1}'}: {n.message}"
+                                 for i, f in enumerate(record.forms) for n in f.notes if n.code == CHECK_FAILED],
+                   usage=spent(record))
 
     def add(self, other: Tally) -> None:
         self.forms += other.forms
         self.needs_review += other.needs_review
         self.form_errors += other.form_errors
+        self.check_errors += other.check_errors
         self.usage = self.usage.plus(other.usage)
 
 

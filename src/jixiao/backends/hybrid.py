@@ -9,6 +9,7 @@ cannot be reached, the rules' reading stands (routed as it would be), with a not
 from __future__ import annotations
 
 from ..errors import BackendUnavailable, ExtractionFailed
+from ..check import guarded
 from ..compare import values_equal
 from ..schema import Chunk, Form, Note, format_paths, row_cell, set_at
 from ..validate.triage import found_in_source
@@ -60,7 +61,7 @@ class HybridBackend:
         return self._merge(chunk, checked, second)
 
     def _merge(self, chunk: Chunk, rules: Form, llm: Form) -> Form:
-        merged = merge(chunk, rules, llm, keep="rules")
+        merged = guarded(llm.notes, "merge", lambda: merge(chunk, rules, llm, keep="rules"), llm)
         merged.backend, merged.model, merged.prompt_version, merged.usage, merged.examples = \
             self.name, llm.model, llm.prompt_version, llm.usage, llm.examples
         merged.findings, merged.route = [], None

@@ -23,6 +23,7 @@ from instructor.core.exceptions import InstructorRetryException
 from pydantic import BaseModel
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
+from ..check import guarded
 from ..config import LLMSettings
 from ..cost import price_for
 from ..errors import BackendUnavailable, ConfigError, ExtractionFailed
@@ -109,7 +110,9 @@ class LLMBackend:
         reader's wherever that one is sure (as hybrid compares them)."""
         rules = rules_reading(chunk)
         form = self.read(chunk, rules)
-        return merge(chunk, rules, form, keep="llm") if rules is not None else form
+        if rules is None:
+            return form
+        return guarded(form.notes, "merge", lambda: merge(chunk, rules, form, keep="llm"), form)
 
     def read(self, chunk: Chunk, rules: Form | None) -> Form:
         """The LLM's reading of a chunk, each value checked at its place after `rules`, the
@@ -125,6 +128,7 @@ class LLMBackend:
     def _extract(self, chunk: Chunk, rules: Form | None) -> Form:
         record = RECORDS[chunk.kind]
         grounding = Grounding(chunk, rules)
+        faults: list[Note] = []  # checks of the answer that failed: the answer stands, to review
         mode = self.mode()
         key, answer_cls, examples = self.key_of(chunk, mode)
         ids = [e.id for e in examples]
@@ -145,7 +149,8 @@ class LLMBackend:
                 messages = self._messages(chunk, examples)
                 answer, usage = self._ask(answer_cls, messages, mode, chunk)
                 answer, usage = self._reask_missing_rows(chunk, answer_cls, messages, answer, usage, mode, seen)
-                answer, usage = self._reask_suspects(chunk, answer_cls, messages, answer, usage, mode, grounding)
+                answer, usage = guarded(faults, "grounding", lambda: self._reask_suspects(
+                    chunk, answer_cls, messages, answer, usage, mode, grounding), (answer, usage))
             usage.rows_seen = seen
             if self.cache:
                 self.cache.put(key, {"answer": answer.model_dump(mode="json"), "rows_seen": seen})
@@ -159,12 +164,13 @@ class LLMBackend:
         if seen and len(form.indicators) < seen:
             form.notes.append(Note(field="indicators", code="rows_missing",
                                    message=f"the source's table has {seen} rows; the answer has {len(form.indicators)}"))
-        for path, where in grounding.misplaced(form).items():
+        for path, where in guarded(faults, "grounding", lambda: grounding.misplaced(form), {}).items():
             form.notes.append(Note(field=path, code="misplaced", message=f"{where.why}: {quote(where.place)}"))
-        for path, why in grounding.label_doubts(form).items():
+        for path, why in guarded(faults, "grounding", lambda: grounding.label_doubts(form), {}).items():
             form.notes.append(Note(field=path, code="level_ambiguous", message=why))
-        if why := grounding.unplaced(form):
+        if why := guarded(faults, "grounding", lambda: grounding.unplaced(form), None):
             form.notes.append(Note(field="indicators", code="unplaced", message=why))
+        form.notes += faults
         return form
 
     def _given(self, key: str) -> tuple[BaseModel, Usage] | ExtractionFailed | None:

@@ -1,0 +1,85 @@
+"""A check that fails on data it did not foresee (grounding on the LLM path, a rule, the
+confidence work) leaves the form's record saying which check failed and why (bilingual, the
+exception's type, no key, no prompt), the form kept and sent to review, the batch going on and
+the exit status saying so. No real answer that passes the schema was found to crash grounding
+(odd figures, odd strings, duplicate or missing rows), so a jixiao function is made to raise."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import GOLD, RAW, run_cli
+from fakeserver import FakeOpenAI, gold_answerer
+from jixiao import extract_document
+from jixiao.backends import grounding
+from jixiao.eval_runs import load_gold as load_gold_dir
+from jixiao.schema import CHECK_FAILED
+
+GOLD_FORMS = [f.model_dump(mode="json") for g in load_gold_dir(GOLD) for f in g.forms]
+DOC = RAW / "004_eec2255c4764dfed.txt"  # nine forms
+KEY = "sk-live-TOPSECRET0123456789"
+BROKEN = "社区党校"
+
+
+def _failed_checks(form: dict) -> list[dict]:
+    return [n for n in form["notes"] if n["code"] == CHECK_FAILED]
+
+
+def test_a_crash_inside_grounding_names_the_check_and_keeps_the_form(tmp_path, monkeypatch):
+    real = grounding.Grounding._find_misplaced
+
+    def crashing(self, form):
+        if form.project_name == BROKEN:  # one form's answer: the others are checked as always
+            raise IndexError(f"list index out of range {KEY} " + self.text)
+        return real(self, form)
+
+    monkeypatch.setattr(grounding.Grounding, "_find_misplaced", crashing)
+    out = tmp_path / "out.jsonl"
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
+        env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": KEY, "JIXIAO_MODEL": "fake-model",
+               "JIXIAO_CACHE": str(tmp_path / "cache")}
+        done = run_cli(["extract", str(DOC), "--backend", "llm", "--mode", "tools", "--workers", "1",
+                        "-o", str(out)], env)
+    forms = json.loads(out.read_text(encoding="utf-8"))["forms"]
+    assert len(forms) == 9 and not any(f["error"] for f in forms)  # the batch went on, no form lost
+    broken = [f for f in forms if f["project_name"] == BROKEN]
+    assert len(broken) == 1
+    form = broken[0]
+    assert form["funds"]["total"]["annual_budget"] is not None  # the answer paid for is kept
+    assert form["route"]["decision"] == "needs_review"
+    (note,) = _failed_checks(form)
+    zh, en = note["message"].split(" / ", 1)
+    assert "检查出错" in zh and "grounding check failed" in en and "IndexError" in en
+    assert len(note["message"]) < 400  # the reason, not the form's text
+    assert any(CHECK_FAILED in r for r in form["route"]["reasons"])
+    assert not any(_failed_checks(f) for f in forms if f is not form)
+    assert done.returncode == 1 and "check failed" in done.stderr and BROKEN in done.stderr
+    assert KEY not in out.read_text(encoding="utf-8") and KEY not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("stage", ["validate", "score"])
+def test_a_check_that_fails_in_the_pipeline_keeps_every_form_to_review(monkeypatch, stage):
+    def crashing(*args, **kwargs):
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(f"jixiao.check.{stage}", crashing)
+    record = extract_document(DOC)
+    assert len(record.forms) == 9 and all(f.project_name for f in record.forms)
+    for form in record.forms:
+        assert form.route.decision == "needs_review"
+        (note,) = [n for n in form.notes if n.code == CHECK_FAILED]
+        assert "ZeroDivisionError" in note.message
+
+
+def test_a_rule_that_fails_sends_the_form_to_review(monkeypatch):
+    from jixiao import validate as rules
+
+    def broken_rule(values):
+        raise KeyError("funds")
+
+    monkeypatch.setitem(rules.RULES, "self_evaluation", (*rules.RULES["self_evaluation"], broken_rule))
+    form = extract_document(RAW / "002_0bebddbd16c8cbfb.txt").forms[1]  # accepted as printed
+    assert form.route.decision == "needs_review"
+    assert any(r.startswith("INTERNAL") and "broken_rule" in r and "KeyError" in r for r in form.route.reasons)
