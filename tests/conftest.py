@@ -47,6 +47,15 @@ def _no_outside_settings(monkeypatch, tmp_path):
     monkeypatch.setenv("JIXIAO_CACHE", str(tmp_path / "cache"))
 
 
+def review_app(folder, reviewer: str = "reviewer", **kwargs):
+    """The review app as the tests build it. Starlette's TestClient names the host `testserver`:
+    the tests allow that name here, the app itself never does."""
+    from jixiao.review.app import LOCAL_HOSTS, create_app
+
+    kwargs.setdefault("hosts", (*LOCAL_HOSTS, "testserver"))
+    return create_app(folder, reviewer, **kwargs)
+
+
 def load_gold(stem: str) -> DocumentRecord:
     return DocumentRecord.model_validate(json.loads((GOLD / f"{stem}.json").read_text(encoding="utf-8")))
 

@@ -10,13 +10,12 @@ import shutil
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import RAW, SEEDS
+from conftest import RAW, SEEDS, review_app
 from jixiao.batch import run_batch
 from jixiao.ingest import ingest
 from jixiao.review import Review
 from jixiao.eval_runs import load_gold
 from jixiao.segment import segment
-from jixiao.webapp import create_app
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def store(tmp_path):
 
 
 def client(store):
-    app = create_app(store, "张三")
+    app = review_app(store, "张三")
     c = TestClient(app)
     token = re.search(r'name="csrf" content="([^"]+)"', c.get("/").text).group(1)
     return c, token
@@ -137,7 +136,7 @@ def test_approved_records_become_gold_files(store, tmp_path):
 
 
 def test_requests_for_another_host_get_nothing(store):
-    c = TestClient(create_app(store, "me"))
+    c = TestClient(review_app(store, "me"))
     assert c.get("/", headers={"host": "attacker.example:8765"}).status_code == 400
     ok, token = client(store)
     form_id = Review(store).queue()[0]["id"]
@@ -160,6 +159,27 @@ def test_bad_values_are_refused_not_stored(store):
     saved = c.post(f"/forms/{form_id}", data={"csrf": token, "version": "0", "action": "save",
                                               "funds.total.score": "—"}, follow_redirects=False)
     assert saved.status_code == 303 and review.form(form_id)[0].funds.total.score is None  # — is null
+
+
+def test_a_form_the_store_lacks_is_404_on_every_route(store):
+    c, token = client(store)
+    for missing in (999_999, 2**63 + 5):
+        assert c.get(f"/forms/{missing}").status_code == 404
+        assert c.post(f"/forms/{missing}", data={"csrf": token, "version": "0", "action": "save"}).status_code == 404
+        answer = c.post(f"/api/forms/{missing}/check", headers={"X-CSRF-Token": token}, json={})
+        assert answer.status_code == 404 and "no form" in answer.json()["error"]
+        assert c.get(f"/forms/{missing}/pages/1").status_code == 404
+
+
+def test_the_handlers_are_the_modules_and_testserver_is_the_tests_own(store):
+    from jixiao.review import app as module
+
+    app = module.create_app(store, "me")
+    for route in app.routes:  # module-level functions, not closures made per app
+        assert getattr(module, route.endpoint.__name__, None) is route.endpoint, route.path
+    # TestClient's Host, `testserver`, is refused unless a test allows it (conftest.review_app).
+    assert TestClient(app).get("/").status_code == 400
+    assert TestClient(review_app(store, "me")).get("/").status_code == 200
 
 
 def test_next_walks_the_whole_queue(store):

@@ -19,10 +19,10 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import SEEDS
+from conftest import SEEDS, review_app
 from jixiao.batch import run_batch
 from jixiao.review import Review
-from jixiao.webapp import MAX_BODY, create_app
+from jixiao.review.app import MAX_BODY
 
 LOCAL = "http://127.0.0.1:8765"  # the Host a browser on this machine sends
 ME = ("127.0.0.1", 50000)  # the client address it connects from
@@ -124,13 +124,13 @@ def test_a_loopback_address_other_than_127_0_0_1_answers_the_url_it_prints(store
 
 
 def test_a_loopback_host_name_from_another_machine_is_refused(store):
-    remote = TestClient(create_app(store, "me"), base_url=LOCAL, client=("192.0.2.7", 40000))
+    remote = TestClient(review_app(store, "me"), base_url=LOCAL, client=("192.0.2.7", 40000))
     assert remote.get("/").status_code == 400
-    assert TestClient(create_app(store, "me"), base_url=LOCAL, client=ME).get("/").status_code == 200
+    assert TestClient(review_app(store, "me"), base_url=LOCAL, client=ME).get("/").status_code == 200
 
 
 def test_the_token_in_the_app_itself(store):
-    c = TestClient(create_app(store, "me", hosts=("*",), access_token="s3cret"), base_url="http://review.lan:8765",
+    c = TestClient(review_app(store, "me", hosts=("*",), access_token="s3cret"), base_url="http://review.lan:8765",
                    client=("192.0.2.7", 40000), follow_redirects=False)
     assert c.get("/").status_code == 403 and c.get("/?token=nope").status_code == 403
     form_id = Review(store).queue()[0]["id"]
@@ -148,7 +148,7 @@ def test_the_token_in_the_app_itself(store):
 
 
 def test_an_origin_on_another_port_is_another_origin(store):
-    c = TestClient(create_app(store, "me"), base_url=LOCAL, client=ME, follow_redirects=False)
+    c = TestClient(review_app(store, "me"), base_url=LOCAL, client=ME, follow_redirects=False)
     form_id = Review(store).queue()[0]["id"]
     token = _csrf(c.get("/").text)
     for origin in ("http://127.0.0.1:9999", "http://127.0.0.1", "https://127.0.0.1:8765", "null"):
@@ -185,7 +185,7 @@ async def _call(app, method, path, headers, chunks, query=b""):
 
 
 def test_a_post_body_is_read_only_after_the_csrf_check(store):
-    app = create_app(store, "me")
+    app = review_app(store, "me")
     form_id = Review(store).queue()[0]["id"]
     form = {"content-type": "application/x-www-form-urlencoded"}
     body = [b"csrf=whatever&version=0&action=approve"]
@@ -196,7 +196,7 @@ def test_a_post_body_is_read_only_after_the_csrf_check(store):
 
 
 def test_a_body_over_the_cap_is_refused(store):
-    c = TestClient(create_app(store, "me"), base_url=LOCAL, client=ME)
+    c = TestClient(review_app(store, "me"), base_url=LOCAL, client=ME)
     token = _csrf(c.get("/").text)
     cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
     form_id = Review(store).queue()[0]["id"]
@@ -218,7 +218,7 @@ def test_a_body_over_the_cap_is_refused(store):
 
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(create_app(store, "me"), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(review_app(store, "me"), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

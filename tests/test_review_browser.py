@@ -21,11 +21,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import ROOT, SEEDS
+from conftest import ROOT, SEEDS, review_app
 from jixiao.batch import run_batch
-from jixiao.explain import page_boxes
+from jixiao.review.explain import page_boxes
 from jixiao.review import Review
-from jixiao.webapp import create_app
 
 ARTIFACTS = ROOT / "artifacts"
 sys.path.insert(0, str(ROOT / "evals"))
@@ -65,7 +64,7 @@ def _served(store):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(store, "李四"), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(review_app(store, "李四"), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

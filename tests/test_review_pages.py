@@ -15,15 +15,14 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from conftest import ROOT, SEEDS
+from conftest import ROOT, SEEDS, review_app
 from jixiao.batch import run_batch
-from jixiao.explain import doubts, place_label, place_of
+from jixiao.review.explain import doubts, place_label, place_of
 from jixiao.ingest.pdf import pdf_pages, text_boxes
-from jixiao.pages import page_png
+from jixiao.review.pages import page_png
 from jixiao.review import Review
 from jixiao.schema import Route
 from jixiao.store import content_hash
-from jixiao.webapp import create_app
 
 sys.path.insert(0, str(ROOT / "evals"))
 import scanset  # noqa: E402
@@ -42,7 +41,7 @@ def pdf_store(tmp_path_factory):
 
 
 def client(store, **kwargs):
-    c = TestClient(create_app(store, "张三", **kwargs))
+    c = TestClient(review_app(store, "张三", **kwargs))
     token = re.search(r'name="csrf" content="([^"]+)"', c.get("/").text)
     return c, token.group(1) if token else None
 
@@ -173,7 +172,7 @@ def test_no_page_of_the_app_can_be_framed_by_another(pdf_store):
 def test_page_images_keep_the_apps_access_rules(pdf_store):
     store, _ = pdf_store
     form_id = _in_review(store)
-    c = TestClient(create_app(store, "张三", access_token="s3cret"))
+    c = TestClient(review_app(store, "张三", access_token="s3cret"))
     assert c.get(f"/forms/{form_id}/pages/1").status_code == 403
     assert c.get(f"/forms/{form_id}/pages/1?token=s3cret").status_code == 200
 

@@ -18,7 +18,7 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ROOT, SEEDS
+from conftest import ROOT, SEEDS, review_app
 from fakeserver import Fault, FakeOpenAI, gold_answerer
 from jixiao.backends import get_backend
 from jixiao.batch import run_batch
@@ -27,7 +27,6 @@ from jixiao.errors import StaleEdit, SupersededForm
 from jixiao.review import Review
 from jixiao.store.layout import SCHEMA_VERSION
 from jixiao.store import DB_NAME
-from jixiao.webapp import create_app
 from test_batch import run_cli, stored
 from test_llm import GOLD_FORMS
 from test_robustness import settings
@@ -254,7 +253,7 @@ def test_retrying_a_partial_document_keeps_the_review_the_audit_and_shows_the_ne
     assert Review(out).form(good_id)[0].project_name == "社区自治管理"  # unreviewed: read afresh
     newer = Review(out).newer_reading(failed_id)
     assert {c["path"]: c["newer"] for c in newer["changes"]}["project_name"] == '"党群综合服务"'
-    page = TestClient(create_app(out)).get(f"/forms/{failed_id}").text
+    page = TestClient(review_app(out)).get(f"/forms/{failed_id}").text
     assert "新的机器读取" in page and 'data-path="project_name" data-value="党群综合服务"' in page
     with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
         query(out, "DELETE FROM audit")
@@ -350,7 +349,7 @@ def test_editing_a_file_keeps_its_reviewed_forms_and_queues_the_new_reading(tmp_
     assert [(c["path"], c["newer"]) for c in newer["changes"]] == [("project_name", '"党群综合服务"')]
     assert [a["action"] for a in review.audit(item["id"])] == ["edit", "approve"]
     assert all(a["earlier"] and a["form_id"] == first for a in review.audit(item["id"]))
-    page = TestClient(create_app(out)).get(f"/forms/{item['id']}").text
+    page = TestClient(review_app(out)).get(f"/forms/{item['id']}").text
     assert 'id="carried"' in page and f'href="/forms/{first}"' in page and "新的机器读取" in page
     assert "（旧版本 earlier version）" in page
     # The reviewer looks again and approves: both forms' audit stays, each with its form.
@@ -390,9 +389,9 @@ def test_a_reviewed_form_the_new_version_has_no_form_for_is_kept_for_review_not_
     assert Review(out).carried(queued["乙（复核）"]["id"]) == {"id": ids[1], "status": "rejected", "reviewer": "张三"}
     stray = Review(out).form(queued["甲（复核）"]["id"])[0]
     assert stray.route.reasons[0].startswith(NO_MATCH.split(" / ")[0])
-    page = TestClient(create_app(out)).get(f"/forms/{queued['甲（复核）']['id']}").text
+    page = TestClient(review_app(out)).get(f"/forms/{queued['甲（复核）']['id']}").text
     assert 'id="carried"' in page and "reviewed form with no counterpart in the changed file" in page
-    listing = TestClient(create_app(out)).get("/").text
+    listing = TestClient(review_app(out)).get("/").text
     assert "无对应 no match" in listing
     # Settled (rejected) it goes no further; kept, it follows the file to its next version.
     Review(out, "张三").apply(queued["乙（复核）"]["id"], {}, "reject", 0)
@@ -499,7 +498,7 @@ def test_an_edit_to_a_form_of_a_superseded_version_is_refused_with_the_current_f
     ids = dict(query(out, "SELECT project_name, id FROM forms"))
     reviewed = ids["党群中心专项经费"]
     _approve_name(out, reviewed, "REVIEWED")
-    app = TestClient(create_app(out, "carol"))
+    app = TestClient(review_app(out, "carol"))
     page = app.get("/forms/1").text  # opened before the rerun
     token = re.search(r'name="csrf" content="([^"]+)"', page).group(1)
     _append(docs / "doc.txt", "edit\n")

@@ -482,7 +482,7 @@ def review_serve(
     import socket
 
     from .store import require_store
-    from .webapp import WILDCARD_HOSTS, is_loopback, serve
+    from .review.app import WILDCARD_HOSTS, is_loopback, serve
 
     try:
         require_store(folder)

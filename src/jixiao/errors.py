@@ -103,3 +103,7 @@ class SupersededForm(StaleEdit):
 
 class NotAStore(InputError):
     """A folder named as a run's output holds no store: nothing there to review or export."""
+
+
+class NoSuchForm(InputError):
+    """A form id the store does not have (the review app answers 404)."""

@@ -232,7 +232,7 @@ def _page_text(page) -> PageText:
 def _as_shown(page):
     """A box (left, bottom, right, top) in the page's own coordinates moved to where the page
     shows it: from its crop box's corner, turned by its /Rotate (y still upward). pdfium
-    draws the page so (pages.py), and a page stored on its side is read upright."""
+    draws the page so (review/pages.py), and a page stored on its side is read upright."""
     x0, y0, x1, y1 = page.get_bbox()  # the crop box within the media box, as pdfium shows it
     turn = page.get_rotation() % 360  # clockwise, as shown
 

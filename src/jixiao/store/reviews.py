@@ -1,7 +1,7 @@
 """The store's queries for review: the queue and its filters, one form with its review,
 saving a reviewer's edit with its audit rows in one transaction, where a form's work went
 when its file changed, and what gold export and the work list read. Part of `Store`
-(review.py holds what a review means; here is only how it is kept)."""
+(the review package holds what a review means; here is only how it is kept)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ LIVE = "d.status IN ('done', 'partial')"
 LEFT = "COALESCE(r.status, 'pending') IN ('pending', 'saved') AND (f.route = 'needs_review' OR f.error IS NOT NULL)"
 # Reviewed whatever its route now: an approved edit may have settled every doubt.
 REVIEWED = "r.status IN ('approved', 'rejected')"
-MAX_ID = 2**63 - 1
+MAX_ID = 2**63 - 1  # SQLite's largest row id: a larger one names no form
 
 
 class ReviewTables:
@@ -86,10 +86,12 @@ class ReviewTables:
     def form_under_review(self, form_id: int) -> tuple[str, str | None, int, str] | None:
         """(the form's record as JSON, its document's text, its review version, its review
         status), or None when the store has no such form."""
+        if int(form_id) > MAX_ID:
+            return None
         row = self.db.execute(
             "SELECT f.record, d.text, COALESCE(r.version, 0), COALESCE(r.status, 'pending') FROM forms f"
             " JOIN documents d ON d.id = f.document_id LEFT JOIN reviews r ON r.form_id = f.id WHERE f.id = ?",
-            (min(int(form_id), MAX_ID),)).fetchone()
+            (int(form_id),)).fetchone()
         return tuple(row) if row else None
 
     def save_review(self, form_id: int, after: Form, changes: list[tuple[str, str | None, str | None]],

@@ -10,10 +10,10 @@ import re
 
 from pydantic import BaseModel
 
-from .confidence import NOT_IN_SOURCE_WHY, OCR_SURE
+from ..confidence import NOT_IN_SOURCE_WHY, OCR_SURE
+from ..route import DEFAULT_THRESHOLD
+from ..schema import FUND_LABELS, ROW_FIELDS, Finding, Form, row_index
 from .pages import box_scale
-from .route import DEFAULT_THRESHOLD
-from .schema import FUND_LABELS, ROW_FIELDS, Finding, Form, row_index
 
 LABELS = {"project_name": "项目名称", "year": "年度", "supervising_dept": "主管部门", "implementing_unit": "实施单位",
           "amount_unit": "金额单位", "project_nature": "项目性质", "project_category": "项目类别",

@@ -14,8 +14,8 @@ import re
 import tempfile
 from pathlib import Path
 
-from .errors import InputError
-from .ingest import IMAGES
+from ..errors import InputError
+from ..ingest import IMAGES
 
 log = logging.getLogger(__name__)
 PT_SCALE = 2.0  # a text-layer page drawn at 2 × 72 = 144 dpi: a box in points times this
@@ -46,7 +46,7 @@ def page_png(folder: str | Path, source: str | Path, digest: str, page: int) -> 
     cached = Path(folder) / PAGES_DIR / digest / f"{int(page)}.png"
     if cached.is_file():
         return cached.read_bytes()
-    from .store import content_hash
+    from ..store import content_hash
 
     source = Path(source)
     try:
@@ -76,8 +76,8 @@ def _drawn(source: Path, page: int):
 def _pdf_page(source: Path, page: int):
     import pypdfium2 as pdfium
 
-    from .ingest.ocr import check_pixels, straightened
-    from .ingest.pdf import SCAN_SCALE
+    from ..ingest.ocr import check_pixels, straightened
+    from ..ingest.pdf import SCAN_SCALE
 
     try:
         pdf = pdfium.PdfDocument(str(source))
@@ -112,7 +112,7 @@ def _has_text(sheet) -> bool:
 def _image_page(source: Path, page: int):
     from PIL import Image, UnidentifiedImageError
 
-    from .ingest.ocr import _opened, check_pixels, straightened
+    from ..ingest.ocr import _opened, check_pixels, straightened
 
     try:
         with _opened(source, source.name) as image:

@@ -1,4 +1,4 @@
-"""The review web app: Starlette and Jinja2 over `review.Review`, a little plain JavaScript,
+"""The review web app: Starlette and Jinja2 over `Review`, a little plain JavaScript,
 no build step. Everything from a document is escaped; every POST carries the CSRF token and
 comes from the page's own origin (scheme, host and port), checked before its body is read, and
 its body is capped; off loopback every request needs the access token; no request names a
@@ -28,19 +28,19 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .errors import InputError, StaleEdit, SupersededForm
+from ..errors import InputError, NoSuchForm, StaleEdit, SupersededForm
+from ..schema import FORM_FIELDS, ROW_FIELDS, Form, format_paths
+from ..store.reviews import MAX_ID
+from . import Review
 from .explain import DECL_FUNDS, FUND_COLS, FUND_ROWS, LABELS, ROW_LABELS, doubts, findings_explained, form_reasons, page_boxes
 from .pages import page_png
-from .review import Review
 from .worklist import approve_printed_errors, printed_errors_only, progress
-from .schema import FORM_FIELDS, ROW_FIELDS, Form, format_paths
 
-_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("jixiao", "web"), autoescape=True,
+_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("jixiao.review", "web"), autoescape=True,
                                 undefined=jinja2.StrictUndefined)
 NUMERIC = re.compile(r"^(funds\..*|indicators\.\d+\.(weight|score)|total_weight|total_score|year)$")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
-MAX_ID = 2**63 - 1
 MAX_BODY = 1_000_000  # bytes; a form of 200 indicator rows posts about 60 kB
 
 
@@ -61,113 +61,103 @@ def create_app(folder: str | Path, reviewer: str = "reviewer", hosts: tuple[str,
     elsewhere that rebinds its name to this machine gets nothing, not even the CSRF token);
     with `access_token` (serving off loopback), only requests that carry it."""
     review = Review(folder, reviewer)
-    token = secrets.token_urlsafe(32)
     tag = secrets.token_hex(4)  # cookie names per app: cookies ignore ports, two apps on one host must not clash
-    csrf_cookie = f"jixiao_csrf_{tag}"
-    allowed = set(hosts) | {"testserver"}
-
-    state = _State(review=review, reviewer=reviewer, csrf=token, csrf_cookie=csrf_cookie)
-
-    def page(name: str, **values) -> HTMLResponse:
-        return _page(state, name, **values)
-
-    def check_csrf(request: Request, sent: str | None) -> None:
-        _check_csrf(state, request, sent)
-
-    async def queue(request: Request) -> Response:
-        q = request.query_params
-        items = review.queue(code=q.get("code") or None, document=q.get("document") or None,
-                             severity=q.get("severity") or None)
-        return page("queue.html", items=items, facets=review.facets(), filters=dict(q), progress=progress(review),
-                    printed=sum(not c.blocked for c in printed_errors_only(review)))
-
-    async def form_page(request: Request) -> Response:
-        form_id = request.path_params["form_id"]
-        if form_id > MAX_ID:
-            return HTMLResponse("没有这张表 / no such form", status_code=404)
-        try:
-            form, chunk, version, status = review.form(form_id)
-        except InputError:
-            return HTMLResponse("没有这张表 / no such form", status_code=404)
-        return page("form.html", form_id=form_id, form=form, version=version, status=status,
-                    source=highlighted(form, chunk), fields=FORM_FIELDS[form.kind], labels=LABELS,
-                    fund_rows=FUND_ROWS, fund_cols=FUND_COLS, decl_funds=DECL_FUNDS,
-                    row_fields=ROW_FIELDS[form.kind], row_labels=ROW_LABELS, findings=form.findings,
-                    flagged=sorted({p for f in form.findings if f.severity != "info" for p in f.fields}),
-                    audit=review.audit(form_id), newer=review.newer_reading(form_id), next_id=review.next_form(form_id),
-                    funds=form.funds.model_dump(), pages=review.pages(form_id), boxes=page_boxes(form),
-                    doubts=doubts(form), form_reasons=form_reasons(form), explained=findings_explained(form))
-
-    async def form_post(request: Request) -> Response:
-        form_id = request.path_params["form_id"]
-        if form_id > MAX_ID:
-            return HTMLResponse("没有这张表 / no such form", status_code=404)
-        try:
-            data = await _checked_form(request)
-        except (_Forbidden, _TooLarge) as exc:
-            return _refused(exc)
-        try:
-            version = data.get("version")
-            if version is None or not str(version).isdigit():
-                raise InputError("缺少版本号 / the form's version is missing: reload the page")
-            form, _, _, _ = review.form(form_id)
-            record = record_from_fields(form, dict(data))
-            review.apply(form_id, record, str(data.get("action", "save")), int(version))
-        except SupersededForm as exc:
-            target = f"/forms/{exc.current}" if exc.current else f"/?{urlencode({'document': exc.document})}" \
-                if exc.document else "/"
-            return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a id='current' href='{escape(target)}'>当前版本 the "
-                                "current version</a></p>", status_code=409)
-        except StaleEdit as exc:
-            return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a href='/forms/{form_id}'>reload</a></p>",
-                                status_code=409)
-        except (InputError, ValueError, OverflowError) as exc:
-            return HTMLResponse(f"{escape(str(exc))}", status_code=400)
-        action = data.get("action")
-        target = review.next_form(form_id) if action in ("approve", "reject") else form_id
-        return RedirectResponse(f"/forms/{target}" if target else "/", status_code=303)
-
-    async def check(request: Request) -> Response:
-        form_id = request.path_params["form_id"]
-        if form_id > MAX_ID:
-            return JSONResponse({"error": "no such form"}, status_code=404)
-        try:
-            check_csrf(request, request.headers.get("x-csrf-token"))
-        except _Forbidden:
-            return JSONResponse({"error": "csrf"}, status_code=403)
-        try:
-            body = json.loads(await _body(request))
-            if not isinstance(body, dict):
-                raise InputError("需要 JSON 对象 / a JSON object is expected")
-            form, _, _, _ = review.form(form_id)
-            checked = review.recheck(form_id, record_from_fields(form, body))
-        except _TooLarge:
-            return JSONResponse({"error": _TOO_LARGE}, status_code=413)
-        except (InputError, ValueError, OverflowError) as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse({"confidence": checked.confidence, "findings": [
-            f.model_dump() for f in findings_explained(checked)]})
-
-    app = Starlette(routes=[
-        Route("/", queue),
-        Route("/forms/{form_id:int}", form_page, methods=["GET"]),
-        Route("/forms/{form_id:int}", form_post, methods=["POST"]),
-        Route("/api/forms/{form_id:int}/check", check, methods=["POST"]),
-        Route("/forms/{form_id:int}/pages/{page:int}", page_image, methods=["GET"]),
-        Route("/approve-printed-errors", printed_errors_page, methods=["GET"]),
-        Route("/approve-printed-errors", printed_errors_post, methods=["POST"]),
-    ], lifespan=_closing(review), middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=sorted(allowed)),
-                                              Middleware(_Gate, access_token=access_token, tag=tag)])
-    app.state.review = review
-    app.state.jixiao = state
+    app = Starlette(routes=ROUTES, lifespan=_lifespan, exception_handlers={NoSuchForm: _no_such_form},
+                    middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=sorted(set(hosts))),
+                                Middleware(_Gate, access_token=access_token, tag=tag)])
+    app.state.jixiao = _State(review=review, reviewer=reviewer, csrf=secrets.token_urlsafe(32),
+                              csrf_cookie=f"jixiao_csrf_{tag}")
     return app
+
+
+def _form_of(request: Request) -> tuple[int, Form, str, int, str]:
+    """The form the URL names: (id, record, its source text, version, status). NoSuchForm,
+    which the app answers with 404, when the store has none."""
+    form_id = request.path_params["form_id"]
+    return (form_id, *request.app.state.jixiao.review.form(form_id))
+
+
+async def _no_such_form(request: Request, exc: NoSuchForm) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": str(exc)}, status_code=404)
+    return PlainTextResponse(str(exc), status_code=404)
+
+
+async def queue(request: Request) -> Response:
+    state = request.app.state.jixiao
+    review, q = state.review, request.query_params
+    items = review.queue(code=q.get("code") or None, document=q.get("document") or None,
+                         severity=q.get("severity") or None)
+    return _page(state, "queue.html", items=items, facets=review.facets(), filters=dict(q), progress=progress(review),
+                 printed=sum(not c.blocked for c in printed_errors_only(review)))
+
+
+async def form_page(request: Request) -> Response:
+    state = request.app.state.jixiao
+    review = state.review
+    form_id, form, chunk, version, status = _form_of(request)
+    return _page(state, "form.html", form_id=form_id, form=form, version=version, status=status,
+                 source=highlighted(form, chunk), fields=FORM_FIELDS[form.kind], labels=LABELS,
+                 fund_rows=FUND_ROWS, fund_cols=FUND_COLS, decl_funds=DECL_FUNDS,
+                 row_fields=ROW_FIELDS[form.kind], row_labels=ROW_LABELS, findings=form.findings,
+                 flagged=sorted({p for f in form.findings if f.severity != "info" for p in f.fields}),
+                 audit=review.audit(form_id), newer=review.newer_reading(form_id), next_id=review.next_form(form_id),
+                 funds=form.funds.model_dump(), pages=review.pages(form_id), boxes=page_boxes(form),
+                 doubts=doubts(form), form_reasons=form_reasons(form), explained=findings_explained(form))
+
+
+async def form_post(request: Request) -> Response:
+    review = request.app.state.jixiao.review
+    form_id, form, _, _, _ = _form_of(request)
+    try:
+        data = await _checked_form(request)
+    except (_Forbidden, _TooLarge) as exc:
+        return _refused(exc)
+    try:
+        version = data.get("version")
+        if version is None or not str(version).isdigit():
+            raise InputError("缺少版本号 / the form's version is missing: reload the page")
+        record = record_from_fields(form, dict(data))
+        review.apply(form_id, record, str(data.get("action", "save")), int(version))
+    except SupersededForm as exc:
+        target = f"/forms/{exc.current}" if exc.current else f"/?{urlencode({'document': exc.document})}" \
+            if exc.document else "/"
+        return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a id='current' href='{escape(target)}'>当前版本 the "
+                            "current version</a></p>", status_code=409)
+    except StaleEdit as exc:
+        return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a href='/forms/{form_id}'>reload</a></p>",
+                            status_code=409)
+    except (InputError, ValueError, OverflowError) as exc:
+        return HTMLResponse(f"{escape(str(exc))}", status_code=400)
+    action = data.get("action")
+    target = review.next_form(form_id) if action in ("approve", "reject") else form_id
+    return RedirectResponse(f"/forms/{target}" if target else "/", status_code=303)
+
+
+async def check(request: Request) -> Response:
+    """The findings and confidence an edit would have, as the reviewer types (JSON)."""
+    state = request.app.state.jixiao
+    form_id, form, _, _, _ = _form_of(request)
+    try:
+        _check_csrf(state, request, request.headers.get("x-csrf-token"))
+    except _Forbidden:
+        return JSONResponse({"error": "csrf"}, status_code=403)
+    try:
+        body = json.loads(await _body(request))
+        if not isinstance(body, dict):
+            raise InputError("需要 JSON 对象 / a JSON object is expected")
+        checked = state.review.recheck(form_id, record_from_fields(form, body))
+    except _TooLarge:
+        return JSONResponse({"error": _TOO_LARGE}, status_code=413)
+    except (InputError, ValueError, OverflowError) as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse({"confidence": checked.confidence, "findings": [
+        f.model_dump() for f in findings_explained(checked)]})
 
 
 async def page_image(request: Request) -> Response:
     """A page of the form's PDF or scan, by form id and page number (never a file name)."""
-    form_id, number = request.path_params["form_id"], request.path_params["page"]
-    if form_id > MAX_ID or number > MAX_ID:
-        return PlainTextResponse("没有这一页 / no such page", status_code=404)
+    form_id, number = _form_of(request)[0], request.path_params["page"]
     try:
         folder, path, digest = request.app.state.jixiao.review.page_file(form_id, number)
         # The URL names a form of this store only: another store served later on the same port
@@ -206,6 +196,17 @@ async def printed_errors_post(request: Request) -> Response:
         return HTMLResponse("表单无效 / malformed request", status_code=400)
     done, left = approve_printed_errors(state.review, chosen)
     return _page(state, "printed.html", ready=[], blocked=[], done=done, left=left)
+
+
+ROUTES = [
+    Route("/", queue),
+    Route("/forms/{form_id:int}", form_page, methods=["GET"]),
+    Route("/forms/{form_id:int}", form_post, methods=["POST"]),
+    Route("/api/forms/{form_id:int}/check", check, methods=["POST"]),
+    Route("/forms/{form_id:int}/pages/{page:int}", page_image, methods=["GET"]),
+    Route("/approve-printed-errors", printed_errors_page, methods=["GET"]),
+    Route("/approve-printed-errors", printed_errors_post, methods=["POST"]),
+]
 
 
 @dataclass
@@ -330,12 +331,10 @@ async def _form(request: Request, body: bytes):
     return await Request(request.scope, replay).form()
 
 
-def _closing(review: Review):
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        yield
-        review.close()
-    return lifespan
+@contextlib.asynccontextmanager
+async def _lifespan(app):
+    yield
+    app.state.jixiao.review.close()
 
 
 class _Forbidden(Exception):

@@ -1,5 +1,8 @@
 """Review: the queue of forms the pipeline was not sure of, edits with an audit trail,
-approval, and approved records back out as gold files. The web app is a thin layer over this."""
+approval, and approved records back out as gold files. The web app (`app.py`) is a thin layer
+over this; `worklist.py` counts the queue and approves printed errors together, `explain.py`
+says in words why a form is in review, `pages.py` draws a form's pages. All of it serves
+review only; the store keeps what review writes (`store/reviews.py`)."""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import TypeAdapter
 
-from .errors import InputError, StaleEdit
+from ..check import check_form
+from ..errors import InputError, NoSuchForm, StaleEdit
+from ..schema import PROVENANCE, Form, format_paths, format_values
+from ..store import Store
+from ..validate.values import Values
 from .pages import PageUnavailable, shows_pages
-from .check import check_form
-from .schema import PROVENANCE, Form, format_paths, format_values
-from .store import Store
-from .validate.values import Values
 
 FORM = TypeAdapter(Form)
 ACTIONS = ("save", "approve", "reject")
@@ -44,7 +47,7 @@ class Review:
         """(record, the form's source text, version, status)."""
         row = self.store.form_under_review(form_id)
         if row is None:
-            raise InputError(f"没有这张表 / no form {form_id}")
+            raise NoSuchForm(f"没有这张表 / no form {form_id}")
         form = FORM.validate_python(json.loads(row[0]))
         return form, _chunk_text(form, row[1]), row[2], row[3]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from ..errors import StaleEdit
+from . import Review
 from .explain import doubts, form_reasons, where
-from .errors import StaleEdit
-from .review import Review
 
 
 class Progress(BaseModel):
