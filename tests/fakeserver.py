@@ -446,7 +446,7 @@ def gold_answerer(gold_forms: list[dict], rows_shown_only: bool = False) -> Answ
 
 # A 二级 label's neighbours: the labels printed next to it under the same 一级 (taxonomy order).
 def _neighbours() -> dict[str, list[str]]:
-    from jixiao.backends.rules.taxonomy import LEVEL2
+    from jixiao.taxonomy import LEVEL2
 
     groups: dict[str, list[str]] = {}
     for label, parents in LEVEL2.items():

@@ -1,7 +1,7 @@
-"""The template's kinds of indicator (kinds.py): which 二级 a row's words and value fit, and the
+"""The template's kinds of indicator (taxonomy.py): which 二级 a row's words and value fit, and the
 boundary between two groups they decide, on rows written here (no seed's text)."""
 
-from jixiao.backends.rules import kinds
+from jixiao import taxonomy as kinds
 
 
 def _row(name, target, actual=None):

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
-import unicodedata
+
+from .text import compact, nfkc
 
 LONG_TEXTS = frozenset({"goal_expected", "goal_actual", "goal_overall", "goal_annual", "deviation"})
-_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
-_WS = re.compile(r"\s+")
 
 
 def clean(text: str) -> str:
     """NFKC, HTML tags and all whitespace removed."""
-    return _WS.sub("", _TAG.sub("", unicodedata.normalize("NFKC", text)))
+    return compact(nfkc(text))
 
 
 def values_equal(field: str, gold: object, predicted: object) -> bool:

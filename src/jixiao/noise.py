@@ -9,8 +9,10 @@ from __future__ import annotations
 import random
 import re
 
+from .text import HAN
+
 _DIGITS = re.compile(r"\d")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK = re.compile(HAN)
 _LOOKALIKE = "未末土士己已巳日曰人入八儿大太犬天夫率卒干千于"
 
 

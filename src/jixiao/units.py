@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .text import HAN_RANGE
+
 LABEL = re.compile(r"项\s*目\s*资\s*金\s*[（(]\s*(万\s*元|元)\s*[)）]")
 # A note's unit is a word of its own (not 实施单位：元江县…, nor a rate's 单位：元/人), and not the
 # unit of a count an indicator prints (计量单位, 发放单位).
-_NOTE = re.compile(r"(?<![施量放管])单\s*位\s*(?:为|[：:])\s*(万\s*元|元)(?![\u4e00-\u9fff/／每])")
+_NOTE = re.compile(r"(?<![施量放管])单\s*位\s*(?:为|[：:])\s*(万\s*元|元)(?![" + HAN_RANGE + "/／每])")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ..errors import BadExamples
 from ..schema import Chunk, DocumentRecord, FormKind
 from ..templates import render_prompt
+from ..text import HAN
 from .rules.layouts import detect_layout
 from .support import estimated_tokens
 
@@ -29,7 +30,7 @@ log = logging.getLogger("jixiao")
 
 LAYOUT_WEIGHT = 0.25  # a shared layout shows the model how this text breaks its cells
 EXAMPLE_OVERHEAD = 40  # tokens of the prompt's wording around each example
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_CJK_RUN = re.compile(HAN + "+")
 _SPACE = re.compile(r"[\s|]+")
 
 

@@ -14,7 +14,6 @@ left out are misplaced: suspects for the targeted re-ask, each quoted with its p
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,7 +24,7 @@ from ..route import DEFAULT_THRESHOLD
 from ..schema import FUND_LABELS, Chunk, Form, format_values, row_cell
 from ..validate.triage import PrintedText
 from ..validate.values import Values
-from .rules.text import compact, loose, parse_number
+from ..text import compact, is_han, loose, nfkc, parse_number
 
 # A rules reading at least this sure of a field is trusted to say what and where it is (hybrid
 # lets it win a disagreement the source does not settle from this confidence on).
@@ -381,10 +380,10 @@ def printed_whole(value: str, place: str) -> bool:
     and line breaks between them allowed, as layouts split cells), and not run on into the
     printed characters before or after it (a digit, a decimal, a unit, more of the same
     name): `=28` is not printed whole in `=28人`, nor `才覆盖率` in `人才覆盖率`."""
-    key = compact(_normal(value))
+    key = compact(nfkc(value))
     if not key:
         return True
-    text = _normal(place).replace("|", " ")
+    text = nfkc(place).replace("|", " ")
     return any(_bounded(text, m.start(), m.end()) for m in _pattern(key).finditer(text)) or printed_wrapped(value, place)
 
 
@@ -392,8 +391,8 @@ def printed_wrapped(value: str, place: str) -> bool:
     """Whether `value` is printed as a cell wrapped over lines beside other cells: a run of
     whole words on each of consecutive lines, the other cells' words between (`上海市闵行区江川`
     / `路街道办事处(汇` / `总)` in a column, the next cell's text beside each piece)."""
-    key = compact(_normal(value))
-    lines = [line.split() for line in _normal(place).replace("|", " ").split("\n")]
+    key = compact(nfkc(value))
+    lines = [line.split() for line in nfkc(place).replace("|", " ").split("\n")]
     lines = [words for words in lines if words]
     seen: set[tuple[int, int]] = set()
 
@@ -423,7 +422,7 @@ def printed_figure(value: float, place: str, with_unit: bool = False) -> bool:
     """Whether `value` is printed in `place` as a figure of its own: a whole number token
     (not part of a longer one), and, unless it is printed `with_unit` (a rate's %, a year's
     年), not a target or an actual (a figure after an operator, or with % or a unit after it)."""
-    text = _normal(place)
+    text = nfkc(place)
     for m in _FIGURE.finditer(text):
         number = parse_number(m.group(0))
         if number is None or abs(number - value) > 1e-9 * max(1.0, abs(value)):
@@ -447,10 +446,6 @@ def _figure_char(ch: str) -> bool:
     return ch.isdigit() or ch in ".,"
 
 
-def _normal(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
-
-
 def _bounded(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
@@ -467,8 +462,4 @@ def _joined(a: str, b: str) -> bool:
         return b in ".,%" or b.isalpha()  # more digits, a unit (人, 个, 万元)
     if b in ")）" or a in "(（":
         return True
-    return _cjk(a) and _cjk(b)
-
-
-def _cjk(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff"
+    return is_han(a) and is_han(b)

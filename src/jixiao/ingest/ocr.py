@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import InputError, InputTooLarge
+from ..text import HAN
 from .pdf import (BLANK_INK, MAX_PIXELS, Char, PageText, Rules, check_ocr_pages, ink, max_ocr_pages, table_bands,
                   table_layout)
 
@@ -199,7 +200,7 @@ def _line_text(line: list[Char]) -> str:
     return out
 
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK = re.compile(HAN)
 
 
 def _quotes(text: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..schema import SourceDoc, Span
+from ..text import is_han
 
 _PAGE_NUMBER = re.compile(r"^[ \t]*(?:[-–—]\s*\d{1,4}\s*[-–—]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
                           r"|\d{1,4}\s*/\s*\d{1,4}\s*页)[ \t]*$", re.M)
@@ -85,7 +86,7 @@ def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
 
 def _ordinary(ch: str) -> bool:
     """A character a Chinese government document is made of: CJK, CJK punctuation, ASCII."""
-    return ("\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
+    return (is_han(ch) or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
             or "\u2010" <= ch <= "\u2267" or ch.isascii() and (ch.isprintable() or ch in "\t\n\r"))
 
 

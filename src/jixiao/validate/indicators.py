@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..backends.rules.taxonomy import LEVEL1, LEVEL2
+from ..taxonomy import LEVEL1, LEVEL2
 from ..schema import Finding
 from ..units import disagreement, stated_units
 from .common import finding, is_num

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..backends.rules.text import compact, parse_number
+from ..text import compact, parse_number
 from ..dates import iso_dates_in
 from ..schema import Finding, Form, row_cell
 from .values import Values

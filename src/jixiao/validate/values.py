@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from ..schema import Form, value_at
+from ..text import HAN, nfkc
 
 _NUM_TOKEN = re.compile(r"[+-]?\d[\d,]*(?:\.(\d+))?")
 _OPS = {">=": "≥", "≧": "≥", "≥": "≥", "<=": "≤", "≦": "≤", "≤": "≤", "=": "=", "＝": "=", ">": ">", "<": "<"}
 _VALUE = re.compile(
-    r"^(?P<label>[\u4e00-\u9fff]{2,4}?)?(?P<op>>=|<=|≥|≤|≧|≦|＝|=|>|<)?(?P<num>\d[\d,]*(?:\.\d+)?)"
+    r"^(?P<label>" + HAN + r"{2,4}?)?(?P<op>>=|<=|≥|≤|≧|≦|＝|=|>|<)?(?P<num>\d[\d,]*(?:\.\d+)?)"
     r"(?:\((?P<u1>[^()]*)\)|(?P<u2>%|[^\d()]+))?$")
 MET_WORDS = frozenset({"达成指标", "达成年度指标", "达成", "完成", "已完成", "完成建设"})
 
@@ -37,7 +37,7 @@ def parse_indicator(text: str | None) -> Indicator | None:
     """`≥46000.00(册)` → (≥, 46000, 册); `完成率100%` → (label 完成率, 100, %); `及时` → qualitative."""
     if text is None:
         return None
-    clean = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    clean = re.sub(r"\s+", "", nfkc(text))
     m = _VALUE.match(clean)
     if not m:
         return Indicator(text=clean)

@@ -16,9 +16,10 @@ from .fields import (
     Anchors, Found, amount_unit, goal_texts, interleaved_columns, join_goals, labelled_values, line_end, row_slots,
     year,
 )
+from ...text import parse_number
+from .cells import Cell
 from .indicators import IndicatorTable
 from .layouts import Layout, detect_layout
-from .text import Cell, parse_number
 
 _FUND_COLUMNS = (
     ("年初预算数", "initial_budget"), ("全年预算数", "annual_budget"), ("全年执行数", "executed"),

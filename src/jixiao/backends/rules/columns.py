@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from . import taxonomy
+from ... import taxonomy
+from ...text import compact
+from .cells import Cell, Row
 from .indicators import _VALUE_CELL
 from .layouts import _is_label, _lines, _values, glued
-from .text import Cell, Row, compact
 
 # Header labels of a self-evaluation's indicator table, a space allowed between characters.
 _HEADS = (

@@ -9,10 +9,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ...taxonomy import is_vertical_label
+from ...text import compact, is_value_token, long_text, loose, trimmed
 from ...units import disagreement, notes_only, stated_units
+from .cells import Cell
 from .layouts import Layout
-from .taxonomy import is_vertical_label
-from .text import Cell, compact, is_value_token, long_text, loose, trimmed
 
 _SEPARATOR_LINE = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$", re.M)
 _TOKEN = re.compile(r"[^\s|]+")

@@ -20,13 +20,13 @@ from ...dates import iso_date
 from ...schema import (
     FORM_FIELDS, FUND_LABELS, Chunk, DeclarationFunds, FundRow, SelfEvaluation, SelfEvaluationFunds, TargetDeclaration,
 )
-from . import _DEFAULT_COLUMNS, _FUND_COLUMNS, _HEADER, _SE_FUND_ROWS, _TD_FUND_ROWS, _Reader
-from . import taxonomy
+from ... import taxonomy
+from ...text import NULL_MARKS, compact, long_text, parse_number
 from ...units import LABEL
+from . import _DEFAULT_COLUMNS, _FUND_COLUMNS, _HEADER, _SE_FUND_ROWS, _TD_FUND_ROWS, _Reader
 from .fields import _TERMINAL, Found, labelled_values
 from .grid_cells import GridRow, Slot, grid_rows, is_amount, joined, key
 from .grid_indicators import INDICATOR_COLUMNS, IndicatorBlock
-from .text import NULL_MARKS, compact, long_text, parse_number
 
 _GOALS = {"self_evaluation": {"预期目标": "goal_expected", "实际完成情况": "goal_actual"},
           "target_declaration": {"项目总目标": "goal_overall", "年度总体目标": "goal_annual"}}

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from ...schema import Chunk, GridCell, Span
-from .text import NULL_MARKS, compact, parse_number
+from ...text import NULL_MARKS, compact, parse_number
 
 _PARENS = re.compile(r"[（(][^（()）]*[)）]")
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ... import taxonomy
 from ...schema import DeclarationIndicator, SelfEvaluationIndicator, Span
-from . import kinds, taxonomy
+from ...text import compact, long_text, parse_number
+from .cells import Cell, Row
 from .grid_cells import GridRow, Slot
 from .indicators import IndicatorTable
-from .text import Cell, Row, compact, long_text, parse_number
 
 if TYPE_CHECKING:
     from .grid import _GridReader
@@ -77,7 +78,7 @@ class IndicatorBlock:
                 if (other is None or other.level1 != row.level1 or not row.level2 or not other.level2
                         or other.level2 == row.level2):
                     continue
-                if kinds.side((row.name, values), row.level2, other.level2) == "below":
+                if taxonomy.side((row.name, values), row.level2, other.level2) == "below":
                     self.r.note(f"indicators[{i}].level2", "level_ambiguous", f"'{row.name}' 像是 '{other.level2}' "
                                 f"一组的指标，却在 '{row.level2}' 的合并单元格里 / reads as a '{other.level2}' "
                                 f"row, yet its merged label is '{row.level2}'")

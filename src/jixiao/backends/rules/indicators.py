@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ... import taxonomy
 from ...schema import DeclarationIndicator, Note, SelfEvaluationIndicator, Span
-from . import kinds, taxonomy
-from .text import Cell, Row, is_number, long_text, parse_number
+from ...text import HAN, is_number, long_text, parse_number
+from .cells import Cell, Row
 
 
 _VALUE_CELL = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d[\d.,]*[(（%])")  # an indicator value, not a name
-_VALUE_START = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d|[\u4e00-\u9fff]{0,4}\d)")
+_VALUE_START = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d|" + HAN + r"{0,4}\d)")
 
 
 @dataclass
@@ -222,13 +223,13 @@ class IndicatorTable:
 
     def _placed_by_kind(self, event: _Event, candidates: list[_Pending], after: _Pending) -> int | None:
         """How many of the candidate rows belong to the label printed below them, by the kind of
-        indicator each 二级 holds (kinds.py); None when the rows' words do not say clearly."""
+        indicator each 二级 holds (taxonomy.py); None when the rows' words do not say clearly."""
         above, below = event.group[0].level2.text, after.level2.text
         if not candidates or above is None or below is None or above == below:
             return None
         rows = [_kind_row(p) for p in event.group]
         under = [_kind_row(p) for p in self.items[event.at:] if p.level2 is after.level2]
-        split = kinds.boundary(rows, above, below, len(event.group) - len(candidates), under)
+        split = taxonomy.boundary(rows, above, below, len(event.group) - len(candidates), under)
         return None if split is None else len(event.group) - split
 
     def _ambiguous(self, items: list[_Pending], after: _Pending | None) -> None:

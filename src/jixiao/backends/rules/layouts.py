@@ -10,18 +10,19 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from .taxonomy import LEVEL1, LEVEL2, is_full_label, is_vertical_label, level_of
-from .text import Cell, Row, compact, is_number, loose, parse_number
+from ...taxonomy import LEVEL1, LEVEL2, is_full_label, is_vertical_label, level_of
+from ...text import HAN, compact, is_number, loose, parse_number
+from .cells import Cell, Row
 
 _MD_SEPARATOR = re.compile(r"^\s*\|?[\s\-:|]+\|?\s*$")
 _TAB_SPLIT = re.compile(r"\t| {2,}|\u3000+")
 _SPACES = re.compile(r"\s+")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK = re.compile(HAN)
 # VALIDATION.md §3: `label number "%"` (完成率 100%) and a unit in brackets after its number.
-_RATE_WORD = re.compile(r"^[\u4e00-\u9fff]{1,4}[率度]$")
+_RATE_WORD = re.compile("^" + HAN + "{1,4}[率度]$")
 _PERCENT = re.compile(r"^\d[\d.,]*%$")
 _BRACKET_UNIT = re.compile(r"^[(（][^()（）]{1,6}[)）]$")
-_UNIT_WORD = re.compile(r"^[\u4e00-\u9fff]{1,2}$")  # 33 家, 8 人: a count and its unit
+_UNIT_WORD = re.compile("^" + HAN + "{1,2}$")  # 33 家, 8 人: a count and its unit
 _LABELS = (*LEVEL1, *LEVEL2)
 
 

@@ -18,17 +18,19 @@ from ...schema import (
     Chunk, DeclarationFunds, DeclarationIndicator, Form, FundRow, Note, SelfEvaluation, SelfEvaluationFunds,
     SelfEvaluationIndicator, TargetDeclaration,
 )
-from . import _DEFAULT_COLUMNS, _HEADER, _TD_FUND_ROWS, taxonomy
+from ... import taxonomy
+from ...text import HAN, NULL_MARKS, is_number, long_text, parse_number
+from . import _DEFAULT_COLUMNS, _HEADER, _TD_FUND_ROWS
+from .cells import Cell
 from .fields import Anchors, amount_unit, year
 from .layouts import glued
 from .sequence_funds import fund_figure, placed_funds
 from .sequence_rows import Piece, assign_levels, rows_of
-from .text import NULL_MARKS, Cell, is_number, long_text, parse_number
 
 _DATE = re.compile(r"^\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?$")
 _ORG = re.compile(r"(?:政府|办事处|中心|局|委员会|街道|镇|区|所|站|馆|院|校|会|部|室|队)(?:\(汇总\)|（汇总）)?$")
 _TITLE_YEAR = re.compile(r"^[（(](\d{4})$")
-_COUNT = re.compile(r"^\d+[\u4e00-\u9fff]{1,2}$")  # 3人, 33家: a count inside a name's line
+_COUNT = re.compile(r"^\d+" + HAN + "{1,2}$")  # 3人, 33家: a count inside a name's line
 _UNIT_MARK = re.compile(r"[(（][%％]?[万元]*[)）]$")  # 执行率(%), 项目资金（万元）
 _NOISE = ("年初预算数", "全年预算数", "全年执行数", "分值", "分数", "执行率", "得分", "年度指标值", "实际完成值",
           "偏差原因分析", "改进措施", "三级指标", "一级指标", "二级指标", "年度总体目标", "预期目标", "实际完成情况",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import product
 
-from .text import NULL_MARKS, is_number, parse_number
+from ...text import NULL_MARKS, is_number, parse_number
 
 _SUBROWS = ("current_year", "carryover", "other")
 _MAX_SOLUTIONS = 64

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import taxonomy
-from .text import NULL_MARKS, compact, is_number, parse_number
+from ... import taxonomy
+from ...text import HAN, NULL_MARKS, compact, is_number, parse_number
 
 # VALIDATION.md §3: an operator, a number with its unit, `label number %`, a qualitative word.
-_VALUE = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d[\d.,]*\s*(?:[(（%]|[\u4e00-\u9fff]{1,3}$)|[\u4e00-\u9fff]{1,4}\d[\d.,]*%$)")
+_VALUE = re.compile(r"^(?:[<>=≥≤≧≦＝]|\d[\d.,]*\s*(?:[(（%]|" + HAN + r"{1,3}$)|" + HAN + r"{1,4}\d[\d.,]*%$)")
 _QUALITATIVE = ("及时", "达标", "提升", "逐年提升", "水平提升", "健全", "健全有效", "建立健全", "满意", "高", "全面",
                 "改善", "运行平稳", "准确", "控制在预算内", "达成指标", "达成年度指标", "完成建设", "有效", "良好",
                 "显著", "规范", "合格", "完成")

@@ -1,46 +1,32 @@
-"""Cells, tokens and value parsing shared by every layout reader."""
+"""Text helpers every stage shares: the FORMAT.md form of a name, printed numbers and blanks,
+Chinese characters, NFKC.
+
+Below every stage (readers, validators, grounding, ingest): it imports nothing of jixiao."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _WS = re.compile(r"\s+")
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$")
 NULL_MARKS = frozenset({"-", "—", "－", "–", "——", "/"})
+# The CJK Unified Ideographs block: a Chinese character. HAN is it as a regex character class
+# (`HAN + "{1,3}"`: one to three of them), HAN_RANGE the range to put in a class of one's own.
+HAN_RANGE = "\u4e00-\u9fff"
+HAN = f"[{HAN_RANGE}]"
 
 
-@dataclass
-class Row:
-    """One logical table row as a reader sees it, with notes on how it was put together."""
-
-    cells: list["Cell"]
-    notes: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def start(self) -> int:
-        return min(c.start for c in self.cells)
-
-    @property
-    def end(self) -> int:
-        return max(c.end for c in self.cells)
+def is_han(ch: str) -> bool:
+    """Whether the character is a Chinese character (CJK Unified Ideographs)."""
+    return "\u4e00" <= ch <= "\u9fff"
 
 
-@dataclass
-class Cell:
-    """A non-empty piece of text with its absolute span and, where known, its column."""
-
-    text: str
-    start: int
-    end: int
-    col: int | None = None
-
-    @property
-    def compact(self) -> str:
-        return compact(self.text)
+def nfkc(text: str) -> str:
+    """The text in Unicode NFKC: full-width digits, letters and signs (１２，％＝) as ASCII."""
+    return unicodedata.normalize("NFKC", text)
 
 
 @lru_cache(maxsize=65536)
@@ -66,7 +52,7 @@ def long_text(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def is_number(token: str) -> bool:
-    return bool(_NUMBER.match(unicodedata.normalize("NFKC", token.strip())))
+    return bool(_NUMBER.match(nfkc(token.strip())))
 
 
 def is_value_token(token: str) -> bool:
@@ -79,7 +65,7 @@ def parse_number(token: str | None) -> float | None:
     """The number a cell prints: separators and a trailing % removed; blanks are None."""
     if token is None:
         return None
-    token = unicodedata.normalize("NFKC", token.strip())
+    token = nfkc(token.strip())
     if not token or token in NULL_MARKS or not _NUMBER.match(token):
         return None
     return float(token.rstrip("%").replace(",", ""))
