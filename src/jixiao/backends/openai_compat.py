@@ -443,6 +443,22 @@ class LLMBackend:
                 f"from {self.model} at {url} ({reasons}); run `jixiao doctor`")
             raise self._mode_failure
 
+    def access(self) -> list[tuple[str, bool, str]]:
+        """(check, passed, detail) rows: the endpoint reachable, the key accepted, the model
+        listed (`jixiao doctor`'s first checks, before it probes the modes)."""
+        try:
+            models = [m.id for m in self.openai.models.list()]
+        except openai.AuthenticationError as exc:
+            return [("reachable", True, self.base_url), ("key", False, self.describe(exc))]
+        except openai.APIConnectionError as exc:
+            return [("reachable", False, self.describe(exc))]
+        except openai.APIError as exc:  # some servers do not list models; the modes still tell
+            return [("reachable", True, self.base_url), ("key", True, "not checked"),
+                    ("model listed", False, self.describe(exc))]
+        listed = self.model in models
+        return [("reachable", True, self.base_url), ("key", True, "accepted"),
+                ("model listed", listed, "" if listed else f"not in {', '.join(models[:8])}")]
+
     def probe(self, mode: str) -> bool | str:
         """True if a tiny structured request works in this mode, else the reason it did not."""
         failure = self._probe(mode)
