@@ -2,7 +2,7 @@
 in a note: one reading of the unit (units.py), shared by the readers and the validators."""
 
 from jixiao import extract_text
-from jixiao.pipeline import check_form
+from jixiao.check import check_form
 
 from test_grounding import FORM
 
