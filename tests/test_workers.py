@@ -224,6 +224,7 @@ def test_batches_sent_after_a_worker_died_are_read_in_a_fresh_pool(tmp_path):
     # pool is broken before a later batch is submitted. Here that moment is made certain.
     from functools import partial
 
+    from jixiao.pipeline import read_here
     from jixiao.workers import _Pool, _read_batch
 
     docs = documents(tmp_path / "docs", 2)
@@ -236,6 +237,6 @@ def test_batches_sent_after_a_worker_died_are_read_in_a_fresh_pool(tmp_path):
     while not pool.executor._broken and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pool.executor._broken, "the killed workers were not noticed"
-    job = partial(_read_batch, threshold=0.8, concurrency=1, max_file_mb=None, lines=False)
+    job = partial(_read_batch, read=read_here, threshold=0.8, concurrency=1, max_file_mb=None, lines=False)
     results = list(pool.results([[path] for path in paths], job))
     assert [(r.path, r.record) for r in results] == expected

@@ -96,10 +96,18 @@ def extract_paths(inputs: list[str | Path], backend: Backend | str | None = "rul
     if engine == "ray":
         from .ray_engine import read_on_ray
 
-        return read_on_ray(paths, backend, threshold, concurrency, max_file_mb, workers, address, lines)
+        return read_on_ray(read_here, paths, backend, threshold, concurrency, max_file_mb, workers, address, lines)
     workers = workers_for(backend, workers, len(paths))
     if workers > 1:
-        return read_in_workers(paths, backend, threshold, concurrency, max_file_mb, workers, lines)
+        return read_in_workers(read_here, paths, backend, threshold, concurrency, max_file_mb, workers, lines)
+    return read_here(paths, backend, threshold, concurrency, max_file_mb, lines)
+
+
+def read_here(paths: list[Path], backend: Backend, threshold: float, concurrency: int, max_file_mb: float | None,
+              lines: bool) -> Iterator[DocumentResult]:
+    """One result per file, in order, read in this process: what a worker process or a Ray
+    actor runs on its share of the files (they are handed this function, so that neither
+    imports the pipeline that starts them)."""
     results = _read_here(paths, backend, threshold, concurrency, max_file_mb)
     return map(as_line, results) if lines else results
 

@@ -20,7 +20,7 @@ import os
 import sys
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .backends import Backend, Recipe
@@ -47,9 +47,11 @@ def require_ray(local: bool = True):
     return ray
 
 
-def read_on_ray(paths: list[Path], backend: Backend, threshold: float, concurrency: int,
-                max_file_mb: float | None, workers: int, address: str | None, lines: bool) -> Iterator[DocumentResult]:
-    """One result per file, in order, read on Ray actors (see the module's docstring)."""
+def read_on_ray(read: Callable[..., Iterator[DocumentResult]], paths: list[Path], backend: Backend, threshold: float,
+                concurrency: int, max_file_mb: float | None, workers: int, address: str | None,
+                lines: bool) -> Iterator[DocumentResult]:
+    """One result per file, in order, read on Ray actors (see the module's docstring), each
+    calling `read` (pipeline.read_here) on its file."""
     ray = require_ray(local=address is None)
     started = _connect(ray, address, workers)
     try:
@@ -59,7 +61,7 @@ def read_on_ray(paths: list[Path], backend: Backend, threshold: float, concurren
         per_actor = max(1, concurrency // actors)
 
         def actor():
-            return reader.remote(recipe, threshold, per_actor, max_file_mb, lines)
+            return reader.remote(read, recipe, threshold, per_actor, max_file_mb, lines)
     except BaseException:
         if started:
             ray.shutdown()
@@ -73,10 +75,9 @@ def _connect(ray, address: str | None, workers: int) -> bool:
         return False
     try:
         if address:
-            import jixiao
-
-            # The driver's own jixiao goes to the workers, so every node reads with the same code.
-            ray.init(address=address, runtime_env={"py_modules": [str(Path(jixiao.__file__).parent)]},
+            # The driver's own jixiao (this module's package) goes to the workers, so every node
+            # reads with the same code.
+            ray.init(address=address, runtime_env={"py_modules": [str(Path(__file__).parent)]},
                      logging_level="warning", log_to_driver=False)
         else:
             # "local": a new instance of the run's own, never a cluster `ray start` left on this machine.
@@ -162,22 +163,21 @@ def _shipment(path: Path, max_file_mb: float | None) -> tuple[str, bytes] | Docu
 class _Reader:
     """A Ray actor: reads files sent as bytes with a back-end it builds once."""
 
-    def __init__(self, backend: Backend | Recipe, threshold: float, concurrency: int, max_file_mb: float | None,
-                 lines: bool):
+    def __init__(self, read: Callable[..., Iterator[DocumentResult]], backend: Backend | Recipe, threshold: float,
+                 concurrency: int, max_file_mb: float | None, lines: bool):
+        self.read_here = read
         self.backend = backend.build() if isinstance(backend, Recipe) else backend
         self.threshold, self.concurrency, self.max_file_mb, self.lines = threshold, concurrency, max_file_mb, lines
         self.scratch = tempfile.TemporaryDirectory(prefix="jixiao-ray-")  # removed when the actor ends
         self.folder = Path(self.scratch.name)
 
     def read(self, path: str, data: bytes) -> DocumentResult:
-        from .pipeline import extract_paths
-
         # The file under its own name in a private folder: its record names it as a plain run does.
         local = self.folder / Path(path).name
         local.write_bytes(data)
         try:
-            (result,) = extract_paths([local], self.backend, self.threshold, self.concurrency, self.max_file_mb,
-                                      lines=self.lines)
+            (result,) = self.read_here([local], self.backend, self.threshold, self.concurrency, self.max_file_mb,
+                                       self.lines)
         finally:
             local.unlink(missing_ok=True)
         # Messages name the file as the driver knows it, not the actor's copy.

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -68,12 +68,14 @@ def workers_for(backend: Backend, workers: int, files: int) -> int:
     return max(1, min(workers, files))
 
 
-def read_in_workers(paths: list[Path], backend: Backend, threshold: float, concurrency: int,
-                    max_file_mb: float | None, workers: int, lines: bool) -> Iterator[DocumentResult]:
-    """One result per file, in order, read in `workers` processes (see the module's docstring)."""
+def read_in_workers(read: Callable[..., Iterator[DocumentResult]], paths: list[Path], backend: Backend,
+                    threshold: float, concurrency: int, max_file_mb: float | None, workers: int,
+                    lines: bool) -> Iterator[DocumentResult]:
+    """One result per file, in order, read in `workers` processes (see the module's docstring),
+    each calling `read` (pipeline.read_here) on its batch."""
     size = max(1, min(BATCH_MAX, len(paths) // (workers * BATCH_MAX)))
     batches = [paths[i:i + size] for i in range(0, len(paths), size)]
-    job = partial(_read_batch, threshold=threshold, concurrency=max(1, concurrency // workers),
+    job = partial(_read_batch, read=read, threshold=threshold, concurrency=max(1, concurrency // workers),
                   max_file_mb=max_file_mb, lines=lines)
     pool = _Pool(workers, shipped(backend, workers))
     return pool.results(batches, job)
@@ -201,8 +203,6 @@ def _ready() -> None:
     """Nothing: a first task, so that the workers start when the pool is made."""
 
 
-def _read_batch(paths: list[Path], threshold: float, concurrency: int, max_file_mb: float | None,
-                lines: bool) -> list[DocumentResult]:
-    from .pipeline import extract_paths
-
-    return list(extract_paths(paths, _here["backend"], threshold, concurrency, max_file_mb, lines=lines))
+def _read_batch(paths: list[Path], read: Callable[..., Iterator[DocumentResult]], threshold: float, concurrency: int,
+                max_file_mb: float | None, lines: bool) -> list[DocumentResult]:
+    return list(read(paths, _here["backend"], threshold, concurrency, max_file_mb, lines))
