@@ -11,29 +11,33 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ConfigError
-from .schema import FUND_LABELS, DocumentRecord
+from .schema import FIELD_LABELS, FUND_ROW_LABELS, DocumentRecord
 from .store import Store
 
-FORMS = [("document", "文档"), ("form_index", "表序号"), ("kind", "表类型"), ("year", "年度"), ("project_name", "项目名称"),
-         ("supervising_dept", "主管部门"), ("implementing_unit", "实施单位"), ("amount_unit", "金额单位"),
-         ("project_nature", "项目性质"), ("project_category", "项目类别"), ("planned_start", "计划开始日期"),
-         ("planned_end", "计划完成日期"), ("total_weight", "总分分值"), ("total_score", "总分得分"), ("grade", "评分等级"),
-         ("confidence", "置信度"), ("route", "分流"), ("backend", "后端"), ("error", "错误")]
-FUNDS = [("document", "文档"), ("form_index", "表序号"), ("project_name", "项目名称"), ("row", "资金行"),
-         ("initial_budget", "年初预算数"), ("annual_budget", "全年预算数"), ("executed", "全年执行数"), ("weight", "分值"),
-         ("execution_rate", "执行率"), ("score", "得分"), ("amount", "金额")]
-INDICATORS = [("document", "文档"), ("form_index", "表序号"), ("project_name", "项目名称"), ("row", "行号"),
-              ("level1", "一级指标"), ("level2", "二级指标"), ("name", "三级指标"), ("target", "年度指标值"),
-              ("actual", "实际完成值"), ("weight", "分值"), ("score", "得分"), ("deviation", "偏差原因分析及改进措施")]
-FINDINGS = [("document", "文档"), ("form_index", "表序号"), ("project_name", "项目名称"), ("code", "规则"),
-            ("severity", "严重程度"), ("triage", "分诊"), ("fields", "涉及字段"), ("message", "说明")]
+# Columns an export adds to the record's fields (FIELD_LABELS names those).
+COLUMN_LABELS = {"document": "文档", "form_index": "表序号", "confidence": "置信度", "route": "分流", "backend": "后端",
+                 "error": "错误", "row": "资金行", "amount": "金额", "code": "规则", "severity": "严重程度", "triage": "分诊",
+                 "fields": "涉及字段", "message": "说明"}
+
+
+def _columns(*keys: str, row: str | None = None) -> list[tuple[str, str]]:
+    labels = {**FIELD_LABELS, **COLUMN_LABELS, **({"row": row} if row else {})}
+    return [(key, labels[key]) for key in keys]
+
+
+FORMS = _columns("document", "form_index", "kind", "year", "project_name", "supervising_dept", "implementing_unit",
+                 "amount_unit", "project_nature", "project_category", "planned_start", "planned_end", "total_weight",
+                 "total_score", "grade", "confidence", "route", "backend", "error")
+FUNDS = _columns("document", "form_index", "project_name", "row", "initial_budget", "annual_budget", "executed", "weight",
+                 "execution_rate", "score", "amount")
+INDICATORS = _columns("document", "form_index", "project_name", "row", "level1", "level2", "name", "target", "actual",
+                      "weight", "score", "deviation", row="行号")
+FINDINGS = _columns("document", "form_index", "project_name", "code", "severity", "triage", "fields", "message")
 TABLES = {"forms": FORMS, "funds": FUNDS, "indicators": INDICATORS, "findings": FINDINGS}
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection);
 # spreadsheets in CJK locales may normalise the full-width ＝ ＋ － ＠ to them first.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)%?")
-# A declaration prints 其他资金 twice (project and annual columns): the export says which.
-ROW_NAMES = {**FUND_LABELS, "project_other": "其他资金(项目)"}
 
 
 def rows(record: DocumentRecord, table: str) -> Iterator[dict]:
@@ -47,9 +51,9 @@ def rows(record: DocumentRecord, table: str) -> Iterator[dict]:
         elif table == "funds":
             for key, value in form.funds:
                 if hasattr(value, "model_dump"):
-                    yield {**base, "row": ROW_NAMES.get(key, key), **value.model_dump()}
+                    yield {**base, "row": FUND_ROW_LABELS.get(key, key), **value.model_dump()}
                 else:
-                    yield {**base, "row": ROW_NAMES.get(key, key), "amount": value}
+                    yield {**base, "row": FUND_ROW_LABELS.get(key, key), "amount": value}
         elif table == "indicators":
             for i, row in enumerate(form.indicators, 1):
                 yield {**base, "row": i, **row.model_dump(exclude={"span"})}

@@ -116,6 +116,20 @@ FUND_LABELS = {"total": "年度资金总额", "current_year": "当年财政拨�
                "project_total": "项目资金总额", "project_fiscal": "财政资金", "project_other": "其他资金",
                "annual_total": "年度资金申请总额", "annual_current_year": "当年财政拨款", "annual_carryover": "上年结转资金",
                "annual_other": "其他资金"}
+# The one table of Chinese labels for FORMAT.md fields, by field name: the header, the fund
+# columns and the indicator columns as the template prints them. Review pages, exports and
+# messages name a field by it (field_label); a fund row is named by FUND_ROW_LABELS, which
+# tells apart the two 其他资金 a declaration prints.
+FIELD_LABELS = {"kind": "表类型", "year": "年度", "project_name": "项目名称", "supervising_dept": "主管部门",
+                "implementing_unit": "实施单位", "amount_unit": "金额单位", "project_nature": "项目性质",
+                "project_category": "项目类别", "planned_start": "计划开始日期", "planned_end": "计划完成日期",
+                "goal_expected": "预期目标", "goal_actual": "实际完成情况", "goal_overall": "项目总目标",
+                "goal_annual": "年度总体目标", "total_weight": "总分分值", "total_score": "总分得分", "grade": "评分等级",
+                "initial_budget": "年初预算数", "annual_budget": "全年预算数", "executed": "全年执行数", "weight": "分值",
+                "execution_rate": "执行率", "score": "得分",
+                "level1": "一级指标", "level2": "二级指标", "name": "三级指标", "target": "年度指标值",
+                "actual": "实际完成值", "deviation": "偏差原因分析及改进措施"}
+FUND_ROW_LABELS = {**FUND_LABELS, "project_other": "其他资金(项目)", "annual_other": "其他资金(年度)"}
 
 
 class SelfEvaluationFunds(_Record):
@@ -292,6 +306,13 @@ def path_parts(path: str) -> tuple[str | int, ...]:
     """The one reader of FORMAT.md paths: `indicators[3].score` → ("indicators", 3, "score"),
     `funds.total.executed` → ("funds", "total", "executed"), `indicators[3]` → ("indicators", 3)."""
     return tuple(int(p[1:-1]) if p.startswith("[") else p for p in _PATH_PART.findall(path))
+
+
+def field_label(path: str) -> str:
+    """A FORMAT.md path's Chinese label (`funds.total.executed` → 全年执行数, `indicators[3].name`
+    → 三级指标, `funds.project_total` → 项目资金总额); the path itself when it has none."""
+    last = path.rsplit(".", 1)[-1]
+    return FIELD_LABELS.get(last) or FUND_ROW_LABELS.get(last) or path
 
 
 def row_index(path: str) -> int | None:

@@ -29,10 +29,10 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from ..errors import InputError, NoSuchForm, StaleEdit, SupersededForm
-from ..schema import FORM_FIELDS, ROW_FIELDS, Form, format_paths
+from ..schema import FIELD_LABELS, FORM_FIELDS, ROW_FIELDS, Form, format_paths
 from ..store.reviews import MAX_ID
 from . import Review
-from .explain import DECL_FUNDS, FUND_COLS, FUND_ROWS, LABELS, ROW_LABELS, doubts, findings_explained, form_reasons, page_boxes
+from .explain import DECL_FUNDS, FUND_COLS, FUND_ROWS, doubts, findings_explained, form_reasons, page_boxes
 from .pages import page_png
 from .worklist import approve_printed_errors, printed_errors_only, progress
 
@@ -97,9 +97,9 @@ async def form_page(request: Request) -> Response:
     review = state.review
     form_id, form, chunk, version, status = _form_of(request)
     return _page(state, "form.html", form_id=form_id, form=form, version=version, status=status,
-                 source=highlighted(form, chunk), fields=FORM_FIELDS[form.kind], labels=LABELS,
+                 source=highlighted(form, chunk), fields=FORM_FIELDS[form.kind], labels=FIELD_LABELS,
                  fund_rows=FUND_ROWS, fund_cols=FUND_COLS, decl_funds=DECL_FUNDS,
-                 row_fields=ROW_FIELDS[form.kind], row_labels=ROW_LABELS, findings=form.findings,
+                 row_fields=ROW_FIELDS[form.kind], row_labels=FIELD_LABELS, findings=form.findings,
                  flagged=sorted({p for f in form.findings if f.severity != "info" for p in f.fields}),
                  audit=review.audit(form_id), newer=review.newer_reading(form_id), next_id=review.next_form(form_id),
                  funds=form.funds.model_dump(), pages=review.pages(form_id), boxes=page_boxes(form),

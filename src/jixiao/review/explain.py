@@ -12,22 +12,14 @@ from pydantic import BaseModel
 
 from ..confidence import NOT_IN_SOURCE_WHY, OCR_SURE
 from ..route import DEFAULT_THRESHOLD
-from ..schema import FUND_LABELS, ROW_FIELDS, Finding, Form, row_index
+from ..schema import (FIELD_LABELS, FUND_ROW_LABELS, ROW_FIELDS, DeclarationFunds, Finding, Form, FundRow,
+                      SelfEvaluationFunds, field_label, row_index)
 from .pages import box_scale
 
-LABELS = {"project_name": "项目名称", "year": "年度", "supervising_dept": "主管部门", "implementing_unit": "实施单位",
-          "amount_unit": "金额单位", "project_nature": "项目性质", "project_category": "项目类别",
-          "planned_start": "计划开始日期", "planned_end": "计划完成日期", "goal_expected": "预期目标",
-          "goal_actual": "实际完成情况", "goal_overall": "项目总目标", "goal_annual": "年度总体目标",
-          "total_weight": "总分·分值", "total_score": "总分·得分", "grade": "评分等级", "kind": "表类型"}
-FUND_ROWS = {k: ("其中：" if k == "current_year" else "") + FUND_LABELS[k] for k in ("total", "current_year", "carryover", "other")}
-FUND_COLS = {"initial_budget": "年初预算数", "annual_budget": "全年预算数", "executed": "全年执行数", "weight": "分值",
-             "execution_rate": "执行率", "score": "得分"}
-DECL_FUNDS = {"project_total": "项目资金总额", "project_fiscal": "其中：财政资金", "project_other": "其他资金（项目）",
-              "annual_total": "年度资金申请总额", "annual_current_year": "其中：当年财政拨款",
-              "annual_carryover": "上年结转资金", "annual_other": "其他资金（年度）"}
-ROW_LABELS = {"level1": "一级指标", "level2": "二级指标", "name": "三级指标", "target": "年度指标值", "actual": "实际完成值",
-              "weight": "分值", "score": "得分", "deviation": "偏差原因分析及改进措施"}
+# The fund rows and columns as the review page lays them out, named by the one table (schema.py).
+FUND_ROWS = {row: FUND_ROW_LABELS[row] for row in SelfEvaluationFunds.model_fields}
+FUND_COLS = {column: FIELD_LABELS[column] for column in FundRow.model_fields}
+DECL_FUNDS = {row: FUND_ROW_LABELS[row] for row in DeclarationFunds.model_fields}
 
 # What each note of a back-end means, in plain words (the note's own message gives the detail).
 NOTE_TEXT = {
@@ -105,7 +97,7 @@ def place_of(form: Form, path: str) -> str:
     if path.startswith("funds."):
         parts = path.split(".")
         return f"funds.{parts[1]}" if form.kind == "self_evaluation" and len(parts) > 2 else "funds"
-    return "header" if path in LABELS else "form"
+    return "header" if path in FIELD_LABELS else "form"
 
 
 def place_label(form: Form, place: str) -> str:
@@ -114,26 +106,20 @@ def place_label(form: Form, place: str) -> str:
         name = form.indicators[i].name if i < len(form.indicators) else None
         return f"第 {i + 1} 行指标「{name or '（无名称）'}」/ indicator row {i + 1}"
     if place.startswith("funds."):
-        return f"资金·{FUND_ROWS.get(place[6:], place[6:])} / funds row"
+        return f"资金·{FUND_ROW_LABELS.get(place[6:], place[6:])} / funds row"
     return {"header": "表头 / header", "funds": "项目资金 / funds", "form": "整张表 / the whole form"}[place]
-
-
-def cell_label(path: str) -> str:
-    """A cell's own column or row label on the form (`得分`, `项目名称`, `全年执行数`)."""
-    last = path.rsplit(".", 1)[-1]
-    return LABELS.get(path) or ROW_LABELS.get(last) or FUND_COLS.get(last) or DECL_FUNDS.get(last) or path
 
 
 def _own_cell(path: str) -> str | None:
     """A cell's label; None for a whole row's box (`indicators[3]`), named by its place."""
-    return cell_label(path) if "." in path or path in LABELS else None
+    return field_label(path) if "." in path or path in FIELD_LABELS else None
 
 
 def cells_named(form: Form, place: str, paths: list[str]) -> str:
     """The cells of one place, by their labels; a row all of whose cells are named, `整行`."""
     if row_index(place) is not None and len(set(paths)) >= len(ROW_FIELDS[form.kind]):
         return "整行 / the whole row"
-    return "、".join(dict.fromkeys(cell_label(p) for p in paths))
+    return "、".join(dict.fromkeys(field_label(p) for p in paths))
 
 
 def doubts(form: Form) -> list[Place]:
@@ -195,7 +181,7 @@ def findings_explained(form: Form, findings: list[Finding] | None = None) -> lis
 
 
 def where(form: Form, paths: list[str]) -> str:
-    """`第 5 行指标「…」：得分、分值；表头 / header：总分·得分`: paths grouped by place."""
+    """`第 5 行指标「…」：得分、分值；表头 / header：总分得分`: paths grouped by place."""
     grouped: dict[str, list[str]] = {}
     for path in paths:
         grouped.setdefault(place_of(form, path), []).append(path)
@@ -237,7 +223,7 @@ def _reasons_by_place(form: Form) -> dict[str, list[str]]:
         if reason.split(" (×")[0].endswith(f": {NOT_IN_SOURCE_WHY}"):
             path = reason.split(":")[0]
             out.setdefault(place_of(form, path), []).append(
-                f"{cell_label(path)}的值在原文中找不到 / the {cell_label(path)} value is not in the source text")
+                f"{field_label(path)}的值在原文中找不到 / the {field_label(path)} value is not in the source text")
     for f in form.findings:
         if f.triage == "extraction_suspect":
             for place in dict.fromkeys(place_of(form, p) for p in (f.suspect_fields or f.fields)):

@@ -11,15 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..schema import Finding, Form, set_at
+from ..schema import Finding, Form, field_label, set_at
 from .common import FUND_ROWS, finding, is_num
 from .values import Values, parse_indicator
 
 _SERIOUS = ("error", "warning")
-_NAMES = {"total_weight": ("总分分值", "total weight"), "total_score": ("总分得分", "total score"),
-          "weight": ("分值", "weight"), "score": ("得分", "score"), "annual_budget": ("全年预算数", "budget"),
-          "executed": ("全年执行数", "executed"), "target": ("指标值", "target"), "actual": ("实际完成值", "actual"),
-          "annual_total": ("年度资金申请总额", "annual total"), "project_total": ("项目资金总额", "project total")}
 
 
 def pairs(form: Form) -> Iterator[tuple[str, str]]:
@@ -65,7 +61,7 @@ def mark_swaps(values: Values, findings: list[Finding], check: Callable[[Values]
 
 
 def _swap_finding(a: str, b: str, va, vb) -> Finding:
-    (za, ea), (zb, eb) = _NAMES.get(a.rsplit(".", 1)[-1], (a, a)), _NAMES.get(b.rsplit(".", 1)[-1], (b, b))
+    (za, ea), (zb, eb) = _names(a), _names(b)
     where = a.rsplit(".", 1)[0] + "：" if "." in a else ""
     f = finding("SWAP", "warning",
                 f"{where}{za}{va}与{zb}{vb}互换后恰好符合表内算术，按原顺序则不符：疑为两格读错位置，请对照原表",
@@ -74,6 +70,11 @@ def _swap_finding(a: str, b: str, va, vb) -> Finding:
                 [a, b], {a: va, b: vb}, expected={a: vb, b: va})
     f.triage, f.suspect_fields = "extraction_suspect", [a, b]
     return f
+
+
+def _names(path: str) -> tuple[str, str]:
+    """A figure's label as the form prints it, and in English (`annual_budget` → annual budget)."""
+    return field_label(path), path.rsplit(".", 1)[-1].replace("_", " ")
 
 
 def swapped(form: Form, a: str, b: str) -> Form:
