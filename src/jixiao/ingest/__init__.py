@@ -14,7 +14,7 @@ from ..schema import Note, SourceDoc, Span, Table
 from .text import decode, ingest_text, read_text
 
 __all__ = ["IMAGES", "MAX_FILE_MB", "SCANS", "SCAN_FACTOR", "SUFFIXES", "check_input", "decode", "ingest",
-           "ingest_text", "iter_paths"]
+           "ingest_text", "iter_paths", "read_image"]
 
 IMAGES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 OFFICE = (".docx", ".xlsx", ".xlsm", ".xls")
@@ -56,15 +56,23 @@ def ingest(path: str | Path, max_file_mb: float | None = MAX_FILE_MB) -> SourceD
 
         return read_cells(path)
     if suffix in IMAGES:
-        from . import ocr
+        from .ocr import engine
 
-        return _paged(ocr.file_pages(path, ocr.engine()), path, "ocr")
+        return read_image(path, engine())
     if suffix == ".pdf":
         from . import ocr
         from .pdf import pdf_pages
 
         return _paged(pdf_pages(path, ocr.PageReader()), path, "pdf text layer")
     return _sniffed(read_text(path), path)
+
+
+def read_image(path: Path, engine) -> SourceDoc:
+    """An image file's pages read by `engine` (RapidOCR, `ocr.engine()`, as `ingest` reads
+    them; benchmarks/tesseract.py passes another in RapidOCR's shape) as one document."""
+    from .ocr import file_pages
+
+    return _paged(file_pages(path, engine), path, "ocr")
 
 
 def _sniffed(doc: SourceDoc, path: Path) -> SourceDoc:

@@ -6,12 +6,8 @@ see the layouts they know."""
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
-import shutil
-import subprocess
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,47 +18,25 @@ from .pdf import (BLANK_INK, MAX_PIXELS, Char, PageText, Rules, check_ocr_pages,
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
            "pip install 'jixiao[ocr]'")
-MISSING_TESSERACT = ("JIXIAO_OCR=tesseract：请安装 tesseract 及其中文语言包（apt-get install tesseract-ocr "
-                     "tesseract-ocr-chi-sim）/ Tesseract was asked for: install tesseract-ocr and tesseract-ocr-chi-sim")
-ENGINES = ("rapidocr", "tesseract")
-__all__ = ["MAX_PIXELS", "engine", "file_pages", "image_page", "PageReader", "missing"]
-
-
-def engine_name() -> str:
-    name = os.environ.get("JIXIAO_OCR", "rapidocr").strip().lower() or "rapidocr"
-    if name not in ENGINES:
-        raise InputError(f"JIXIAO_OCR={name}: 未知的 OCR 引擎 / unknown OCR engine (use {' or '.join(ENGINES)})")
-    return name
-
-
-def missing() -> str:
-    """What to install for the OCR engine asked for."""
-    return MISSING_TESSERACT if engine_name() == "tesseract" else MISSING
-
-
-def engine():
-    """The OCR engine JIXIAO_OCR asks for (RapidOCR by default), or None if it is not installed."""
-    return _load_engine(engine_name())
+__all__ = ["MAX_PIXELS", "engine", "file_pages", "image_page", "PageReader"]
 
 
 class PageReader:
-    """Reads a PDF page with no text layer for `pdf.pdf_pages` (a `pdf.ScanReader`): the engine
-    JIXIAO_OCR asks for, found when a page first needs it."""
+    """Reads a PDF page with no text layer for `pdf.pdf_pages` (a `pdf.ScanReader`): RapidOCR,
+    found when a page first needs it."""
 
     def ready(self, name: str) -> None:
         if engine() is None:
-            raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan). {missing()}")
+            raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan). {MISSING}")
 
     def __call__(self, image, name: str) -> PageText:
         return image_page(image, name, engine())
 
 
-@lru_cache(maxsize=2)
-def _load_engine(name: str):
-    """The OCR engine: RapidOCR, or Tesseract when JIXIAO_OCR=tesseract (kept for comparison:
-    README, "Scans")."""
-    if name == "tesseract":
-        return _tesseract if shutil.which("tesseract") else None
+@lru_cache(maxsize=1)
+def engine():
+    """The OCR engine, RapidOCR, or None if it is not installed. Any callable of RapidOCR's
+    shape can be passed to `image_page`/`file_pages` instead (benchmarks/tesseract.py does)."""
     try:
         from rapidocr_onnxruntime import RapidOCR
     except ImportError:
@@ -83,11 +57,14 @@ def available() -> bool:
 def image_page(image, name: str, engine) -> PageText:
     """One page image (a path or a PIL image) read by `engine` (see `engine()`; None: not
     installed, an InputError saying what to install): its text, and its characters with
-    their boxes and confidences."""
+    their boxes and confidences. The engine is called as RapidOCR is: on the page with
+    `use_cls=False, return_word_box=True`, on a cell's crop with `use_det=False, use_cls=False`,
+    answering (boxes of (corners, text, confidence), anything); an engine that reads no crop
+    alone answers that call with no boxes."""
     from PIL import Image
 
     if engine is None:
-        raise InputError(f"{name}: {missing()}")
+        raise InputError(f"{name}: {MISSING}")
     if not isinstance(image, Image.Image):
         image = _opened(image, name)
     check_pixels(*image.size, name)
@@ -110,8 +87,7 @@ def image_page(image, name: str, engine) -> PageText:
     # Each character with its own box, as a PDF's text layer gives them: a box the reader
     # drew across two cells (their rule wiped) is parted by where its characters stand.
     chars = [char for k, box in enumerate(result) for char in _chars(box, k)]
-    if engine is not _tesseract:
-        chars += _unread_cells(clean, rules, chars, engine, len(result))
+    chars += _unread_cells(clean, rules, chars, engine, len(result))
     text, order, tables = table_layout(chars, _line_text, rules)
     return PageText(text, order, 0.0, "px", tables)
 
@@ -251,7 +227,7 @@ def file_pages(path: Path, engine) -> list[PageText]:
     from PIL import Image, UnidentifiedImageError
 
     if engine is None:  # say what to install before whether the file is a good image
-        raise InputError(f"{path}: {missing()}")
+        raise InputError(f"{path}: {MISSING}")
     try:
         with _opened(path, str(path)) as image:
             frames = getattr(image, "n_frames", 1)
@@ -276,37 +252,6 @@ def _inked(image, k: int, name: str) -> bool:
     image.seek(k)
     check_pixels(*image.size, name)
     return ink(image) >= BLANK_INK
-
-
-def _tesseract(image, use_cls: bool = False, return_word_box: bool = False):
-    """Tesseract (Debian's tesseract-ocr with chi_sim) in RapidOCR's shape: runs of words on
-    a line, each as (corners, text, confidence 0–1)."""
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    done = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "3", "tsv"],
-                          input=buffer.getvalue(), capture_output=True)
-    if done.returncode != 0:
-        raise InputError(f"tesseract: {done.stderr.decode('utf-8', 'replace').strip()[:300]} — {MISSING_TESSERACT}")
-    words = [w for w in csv.DictReader(io.StringIO(done.stdout.decode("utf-8")), delimiter="\t", quoting=csv.QUOTE_NONE)
-             if w["level"] == "5" and (w["text"] or "").strip() and float(w["conf"]) >= 10]  # 0: noise it invented
-    runs: list[list[dict]] = []
-    for w in words:
-        last = runs[-1][-1] if runs else None
-        key = (w["block_num"], w["par_num"], w["line_num"])
-        if last and key == (last["block_num"], last["par_num"], last["line_num"]) and \
-                int(w["left"]) - int(last["left"]) - int(last["width"]) < 0.8 * int(w["height"]):
-            runs[-1].append(w)
-        else:
-            runs.append([w])
-    result = []
-    for run in runs:
-        left, top = min(int(w["left"]) for w in run), min(int(w["top"]) for w in run)
-        right = max(int(w["left"]) + int(w["width"]) for w in run)
-        bottom = max(int(w["top"]) + int(w["height"]) for w in run)
-        text = "".join(w["text"].strip() for w in run)
-        result.append(([[left, top], [right, top], [right, bottom], [left, bottom]], text,
-                       min(float(w["conf"]) for w in run) / 100))
-    return result, None
 
 
 def straightened(image):
