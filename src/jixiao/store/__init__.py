@@ -13,8 +13,10 @@ a new version of the file supersedes it, the reviewed record is carried to the f
 new version it matches by content (carry.py: kind and project name, never position alone;
 `carried_from`) and goes back to the queue with the new reading beside it; a reviewed form
 with no counterpart is kept for review under a negative form index, in no export. The
-tables and the upgrade of older stores are in layout.py. The file is an ordinary SQLite
-database: query it with sqlite3, or browse it with datasette."""
+tables and the upgrade of older stores are in layout.py, what review reads and writes in
+reviews.py (part of `Store`). Every query and transaction of jixiao is in this package
+(tests/test_sql_owner.py). The file is an ordinary SQLite database: query it with sqlite3,
+or browse it with datasette."""
 
 from __future__ import annotations
 
