@@ -540,9 +540,9 @@ class FallibleModel:
         model's answers are schema-valid, so only grounding can catch them."""
         from pydantic import ValidationError
 
-        from jixiao.schema import SelfEvaluation, TargetDeclaration
+        from jixiao.schema import RECORD_BY_KIND
 
-        record = SelfEvaluation if form.get("kind") == "self_evaluation" else TargetDeclaration
+        record = RECORD_BY_KIND[form["kind"]]
         try:
             record.model_validate(form)
             return slips

@@ -20,12 +20,10 @@ from .errors import ExtractionFailed, JixiaoError, UnexpectedError
 from .extract import extract_form
 from .ingest import MAX_FILE_MB, ingest, ingest_text, iter_paths
 from .route import DEFAULT_THRESHOLD
-from .schema import (Chunk, DocumentRecord, DocumentResult, Form, FormSource, SelfEvaluation, SourceDoc, Tally,
-                     TargetDeclaration)
+from .schema import RECORD_BY_KIND, Chunk, DocumentRecord, DocumentResult, Form, FormSource, SourceDoc, Tally
 from .segment import segment
 from .workers import read_in_workers, workers_for
 
-_RECORDS = {"self_evaluation": SelfEvaluation, "target_declaration": TargetDeclaration}
 _LINE = TypeAdapter(DocumentRecord)
 
 
@@ -50,7 +48,7 @@ def _read(chunk: Chunk, backend: Backend) -> Form:
     try:
         return extract_form(chunk, backend)
     except ExtractionFailed as exc:
-        form = _RECORDS[chunk.kind](error=str(exc), backend=backend.name, usage=exc.usage,
+        form = RECORD_BY_KIND[chunk.kind](error=str(exc), backend=backend.name, usage=exc.usage,
                                     notes=[note.model_copy() for note in chunk.notes],
                                     source=FormSource(document=chunk.document, form_index=chunk.index,
                                                       span=chunk.span))

@@ -255,6 +255,8 @@ Form = Annotated[Union[SelfEvaluation, TargetDeclaration], Field(discriminator="
 
 
 RECORD_MODELS = (SelfEvaluation, TargetDeclaration)
+# The one map from a form's kind to its record model, for every reader that makes a record of a kind.
+RECORD_BY_KIND = {model.model_fields["kind"].default: model for model in RECORD_MODELS}
 
 
 def _own_fields(model: type[BaseModel]) -> tuple[str, ...]:
@@ -269,9 +271,10 @@ def _row_model(record: type[BaseModel]) -> type[BaseModel]:
 # Derived from the models, so a field added to one is walked, scored, reviewed and asked for.
 PROVENANCE = frozenset(name for model in (*RECORD_MODELS, *map(_row_model, RECORD_MODELS))
                        for name, info in model.model_fields.items() if _PROVENANCE in info.metadata)
-FORM_FIELDS = {model.model_fields["kind"].default: tuple(f for f in _own_fields(model) if f not in ("funds", "indicators"))
-               for model in RECORD_MODELS}
-ROW_FIELDS = {model.model_fields["kind"].default: _own_fields(_row_model(model)) for model in RECORD_MODELS}
+FORM_FIELDS = {kind: tuple(f for f in _own_fields(model) if f not in ("funds", "indicators"))
+               for kind, model in RECORD_BY_KIND.items()}
+ROW_BY_KIND = {kind: _row_model(model) for kind, model in RECORD_BY_KIND.items()}  # an indicator row's model
+ROW_FIELDS = {kind: _own_fields(model) for kind, model in ROW_BY_KIND.items()}
 
 
 def format_values(form: "SelfEvaluation | TargetDeclaration", rows: bool = True):

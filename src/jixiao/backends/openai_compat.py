@@ -28,7 +28,7 @@ from ..config import LLMSettings
 from ..cost import price_for
 from ..errors import BackendUnavailable, ConfigError, ExtractionFailed
 from ..redact import install_redaction
-from ..schema import Chunk, Form, Note, SelfEvaluation, TargetDeclaration, Usage, answer_model
+from ..schema import RECORD_BY_KIND, Chunk, Form, Note, Usage, answer_model
 from ..templates import render_prompt
 from ..validate import validate
 from ..validate.triage import triage
@@ -44,7 +44,6 @@ log = logging.getLogger("jixiao")
 MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
          "md_json": instructor.Mode.MD_JSON}
 PROBE_ORDER = ("tools", "json_schema", "json", "md_json")
-RECORDS = {"self_evaluation": SelfEvaluation, "target_declaration": TargetDeclaration}
 SYSTEM = ("你是严谨的财政绩效表格数据录入员，只按表上所印内容填写。"
           "You transcribe Chinese fiscal performance forms exactly as printed, into the given schema.")
 class _Probe(BaseModel):
@@ -126,7 +125,7 @@ class LLMBackend:
             raise
 
     def _extract(self, chunk: Chunk, rules: Form | None) -> Form:
-        record = RECORDS[chunk.kind]
+        record = RECORD_BY_KIND[chunk.kind]
         grounding = Grounding(chunk, rules)
         faults: list[Note] = []  # checks of the answer that failed: the answer stands, to review
         mode = self.mode()
@@ -185,7 +184,7 @@ class LLMBackend:
     def key_of(self, chunk: Chunk, mode: str) -> tuple[str, type[BaseModel], list[Example]]:
         """The chunk's cache key (endpoint, model, mode, prompt version, schema, text, the
         examples' ids), its answer model and the examples chosen for it."""
-        answer_cls = _wrapped(answer_model(RECORDS[chunk.kind]))
+        answer_cls = _wrapped(answer_model(RECORD_BY_KIND[chunk.kind]))
         examples = self._examples_for(chunk)
         ids = [e.id for e in examples]
         key = DiskCache.key(self.base_url, self.model, mode, f"extract_{chunk.kind}.{self.prompt_version}",
@@ -357,7 +356,7 @@ class LLMBackend:
         unlike the rules reader's where that one is sure. Each is quoted with its place's text.
         A form whose printed numbers disagree among themselves is left alone: a re-ask would
         push the model to falsify them."""
-        form = RECORDS[chunk.kind].model_validate(answer, from_attributes=True)
+        form = RECORD_BY_KIND[chunk.kind].model_validate(answer, from_attributes=True)
         findings = triage(form, validate(form), None, chunk=chunk.text)
         rules = grounding.rules
         places = {p: quote(grounding.place(form, p) or "") for p in

@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ... import taxonomy
-from ...schema import DeclarationIndicator, SelfEvaluationIndicator, Span
+from ...schema import ROW_BY_KIND, Span
 from ...text import compact, long_text, parse_number
 from .cells import Cell, Row
 from .grid_cells import GridRow, Slot
@@ -171,7 +171,7 @@ class IndicatorBlock:
                                   "filled in, or a cell missing from the row?"))
             deviation = cells.get("deviation")
             fields["deviation"] = long_text(deviation.text) or None if deviation and deviation.top else None
-        model = SelfEvaluationIndicator if self.kind == "self_evaluation" else DeclarationIndicator
+        model = ROW_BY_KIND[self.kind]
         spans = [s.cell.span for s in row.own if s.cell.span is not None]
         record = model(**fields, span=Span(start=min(s.start for s in spans), end=max(s.end for s in spans))
                        if spans else None)

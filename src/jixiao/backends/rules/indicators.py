@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from ... import taxonomy
-from ...schema import DeclarationIndicator, Note, SelfEvaluationIndicator, Span
+from ...schema import ROW_BY_KIND, Note, Span
 from ...text import HAN, is_number, long_text, parse_number
 from .cells import Cell, Row
 
@@ -244,7 +244,7 @@ class IndicatorTable:
 
     def records(self) -> tuple[list, list[Note]]:
         self._place()
-        model = SelfEvaluationIndicator if self.kind == "self_evaluation" else DeclarationIndicator
+        model = ROW_BY_KIND[self.kind]
         out, notes = [], []
         for i, item in enumerate(self.items):
             record = model(level1=item.level1.text, level2=item.level2.text,
