@@ -23,7 +23,7 @@ from ..errors import BadExamples
 from ..schema import Chunk, DocumentRecord, FormKind
 from ..templates import render_prompt
 from ..text import HAN
-from .rules.layouts import detect_layout
+from .rules.reader import detect_layout
 from .support import estimated_tokens
 
 log = logging.getLogger("jixiao")

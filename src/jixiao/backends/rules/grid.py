@@ -23,10 +23,10 @@ from ...schema import (
 from ... import taxonomy
 from ...text import NULL_MARKS, compact, long_text, parse_number
 from ...units import LABEL
-from . import _DEFAULT_COLUMNS, _FUND_COLUMNS, _HEADER, _SE_FUND_ROWS, _TD_FUND_ROWS, _Reader
 from .fields import _TERMINAL, Found, labelled_values
 from .grid_cells import GridRow, Slot, grid_rows, is_amount, joined, key
 from .grid_indicators import INDICATOR_COLUMNS, IndicatorBlock
+from .reader import _DEFAULT_COLUMNS, _FUND_COLUMNS, _HEADER, _SE_FUND_ROWS, _TD_FUND_ROWS, _Reader
 
 _GOALS = {"self_evaluation": {"预期目标": "goal_expected", "实际完成情况": "goal_actual"},
           "target_declaration": {"项目总目标": "goal_overall", "年度总体目标": "goal_annual"}}

@@ -388,17 +388,3 @@ def _append_deviation(row: Row, cells: list[Cell]) -> None:
 
 
 LAYOUTS = (MarkdownLayout, TabLayout, BrokenLineLayout)
-
-
-def detect_layout(text: str) -> Layout:
-    """The first layout whose signature the text's lines show; text that keeps columns by
-    spaces (the indicator header on one line) is read by column position."""
-    from .columns import ColumnLayout  # builds on the helpers above
-
-    lines = [line for line in text.split("\n") if line.strip()]
-    if not MarkdownLayout.matches(lines) and (columns := ColumnLayout.detect(text, lines)):
-        return columns
-    for layout in LAYOUTS:
-        if layout.matches(lines):
-            return layout()
-    return BrokenLineLayout()

@@ -20,10 +20,10 @@ from ...schema import (
 )
 from ... import taxonomy
 from ...text import HAN, NULL_MARKS, is_number, long_text, parse_number
-from . import _DEFAULT_COLUMNS, _HEADER, _TD_FUND_ROWS
 from .cells import Cell
 from .fields import Anchors, amount_unit, year
 from .layouts import glued
+from .reader import _DEFAULT_COLUMNS, _HEADER, _TD_FUND_ROWS
 from .sequence_funds import fund_figure, placed_funds
 from .sequence_rows import Piece, assign_levels, rows_of
 
