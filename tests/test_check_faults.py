@@ -83,3 +83,16 @@ def test_a_rule_that_fails_sends_the_form_to_review(monkeypatch):
     form = extract_document(RAW / "002_0bebddbd16c8cbfb.txt").forms[1]  # accepted as printed
     assert form.route.decision == "needs_review"
     assert any(r.startswith("INTERNAL") and "broken_rule" in r and "KeyError" in r for r in form.route.reasons)
+
+
+def test_a_batch_run_says_a_check_failed_and_keeps_the_forms(tmp_path, monkeypatch):
+    from jixiao.batch import run_batch
+
+    def crashing(*args, **kwargs):
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr("jixiao.check.score", crashing)
+    summary = run_batch([RAW / "002_0bebddbd16c8cbfb.txt"], tmp_path / "out")
+    assert summary.forms == summary.needs_review == summary.failed_checks == 7 and summary.failed_forms == 0
+    assert not summary.ok  # `jixiao run` exits 1
+    assert sum("confidence check failed" in m and "ZeroDivisionError" in m for m in summary.messages) == 7

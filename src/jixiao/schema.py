@@ -553,12 +553,13 @@ class BatchSummary(BaseModel):
     accepted: int = 0
     needs_review: int = 0
     failed_forms: int = 0
+    failed_checks: int = Field(0, description="forms kept, and sent to review, on which a check failed")
     usage: Usage = Field(default_factory=Usage, description="what the LLM cost for the forms read, summed")
     messages: list[str] = Field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.failed_forms
+        return not self.failed and not self.failed_forms and not self.failed_checks
 
 
 # --- evaluation ---------------------------------------------------------------------------

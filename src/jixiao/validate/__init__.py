@@ -26,22 +26,24 @@ def validate(form: Form, source: str | None = None) -> list[Finding]:
     lets tolerances use the decimals as printed; without it they are read off the values.
     Findings two figures' swap settles are marked the reading's (swaps.py)."""
     values = Values(form, source)
-    findings = run_rules(values)
+    produced = [(rule, f) for rule in RULES[form.kind] for f in _findings_of(rule, values)]
+    findings = [f for _, f in produced]
     try:
-        return mark_swaps(values, findings, run_rules)
+        return mark_swaps(values, findings, run_rules, {id(f): rule for rule, f in produced})
     except Exception as exc:  # the findings stand without the swap test
         return [*findings, _failed("mark_swaps", exc)]
 
 
-def run_rules(values: Values) -> list[Finding]:
-    """The findings of the rules for the form's kind on these values."""
-    findings: list[Finding] = []
-    for rule in RULES[values.form.kind]:
-        try:
-            findings.extend(rule(values))
-        except Exception as exc:  # a rule must never stop the others on data it did not foresee
-            findings.append(_failed(rule.__name__, exc))
-    return findings
+def run_rules(values: Values, rules: tuple | None = None) -> list[Finding]:
+    """The findings of `rules` (by default every rule for the form's kind) on these values."""
+    return [f for rule in (RULES[values.form.kind] if rules is None else rules) for f in _findings_of(rule, values)]
+
+
+def _findings_of(rule, values: Values) -> list[Finding]:
+    try:
+        return list(rule(values))
+    except Exception as exc:  # a rule must never stop the others on data it did not foresee
+        return [_failed(rule.__name__, exc)]
 
 
 def _failed(name: str, exc: Exception) -> Finding:

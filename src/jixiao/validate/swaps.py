@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..schema import Finding, Form, field_label, set_at
+from ..schema import Finding, Form, field_label, path_parts, set_at
 from .common import FUND_ROWS, finding, is_num
 from .values import Values, parse_indicator
 
@@ -37,10 +37,12 @@ def pairs(form: Form) -> Iterator[tuple[str, str]]:
                 yield f"indicators[{i}].target", f"indicators[{i}].actual"
 
 
-def mark_swaps(values: Values, findings: list[Finding], check: Callable[[Values], list[Finding]]) -> list[Finding]:
+def mark_swaps(values: Values, findings: list[Finding], check: Callable[..., list[Finding]],
+               origin: dict[int, object]) -> list[Finding]:
     """The findings, with those a swap of two figures settles triaged `extraction_suspect`, and
-    for each such pair a SWAP finding that says so. `check` runs the form's rules on a Values."""
-    if not any(f.severity == "error" or f.severity == "warning" for f in findings):
+    for each such pair a SWAP finding that says so. `check(values, rules)` runs those rules
+    (None: all the form's) on a Values; `origin` gives each finding's rule by the finding's id."""
+    if not any(f.severity in _SERIOUS for f in findings):
         return findings
     touched = {p for f in findings if f.severity in _SERIOUS for p in f.fields}
     added = []
@@ -52,12 +54,19 @@ def mark_swaps(values: Values, findings: list[Finding], check: Callable[[Values]
             continue
         broken = [f for f in findings if f.severity in _SERIOUS and (a in f.fields or b in f.fields)]
         view = Values(swapped(values.form, a, b), values.source, values.chunk)
-        if any(f.severity in _SERIOUS and (a in f.fields or b in f.fields) for f in check(view)):
+        # The rules that failed first (most candidates fail again: cheap), then all of them.
+        failed_rules = tuple(dict.fromkeys(origin[id(f)] for f in broken if id(f) in origin))
+        if _about(check(view, failed_rules), a, b) or _about(check(view, None), a, b):
             continue
         for f in broken:
             f.triage, f.suspect_fields = "extraction_suspect", [a, b]
         added.append(_swap_finding(a, b, va, vb))
     return findings + added
+
+
+def _about(findings: list[Finding], a: str, b: str) -> bool:
+    """Whether any error or warning speaks of a or b."""
+    return any(f.severity in _SERIOUS and (a in f.fields or b in f.fields) for f in findings)
 
 
 def _swap_finding(a: str, b: str, va, vb) -> Finding:
@@ -78,9 +87,13 @@ def _names(path: str) -> tuple[str, str]:
 
 
 def swapped(form: Form, a: str, b: str) -> Form:
-    """A copy of the form with the values (and printed spans) at paths a and b exchanged."""
-    copy = form.model_copy(deep=True)
+    """The form with the values (and printed spans) at paths a and b exchanged: a copy that
+    shares all but the containers on the two paths (a deep copy of every row costs more than
+    the rules' run on it)."""
     va, vb = Values(form).get(a), Values(form).get(b)
+    copy = form.model_copy()
+    for path in (a, b):
+        _own(copy, path)
     set_at(copy, a, vb)
     set_at(copy, b, va)
     spans = dict(copy.field_spans or {})
@@ -90,3 +103,14 @@ def swapped(form: Form, a: str, b: str) -> Form:
     return copy
 
 
+def _own(copy: Form, path: str) -> None:
+    """Each container on `path` in `copy` replaced by a shallow copy of its own."""
+    node: object = copy
+    for part in path_parts(path)[:-1]:
+        child = node[part] if isinstance(part, int) else getattr(node, part)  # type: ignore[index]
+        own = list(child) if isinstance(child, list) else child.model_copy()
+        if isinstance(part, int):
+            node[part] = own  # type: ignore[index]
+        else:
+            setattr(node, part, own)
+        node = own
