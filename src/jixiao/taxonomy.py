@@ -148,6 +148,25 @@ KINDS = {
 }
 
 
+# The words of each 二级's row names, for placing rows under labels printed apart from them
+# (one cell per line, the labels in a block): a row adds its fit to a group, so these are
+# fewer than KINDS' words but take single characters (率, 数, 次) that KINDS, deciding
+# between two labels only when exactly one fits, must leave out.
+PLACING = {"时效指标": ("及时", "时效", "按时", "期限"), "成本指标": ("成本", "预算", "费用"),
+           "经济成本指标": ("成本", "预算"), "服务对象满意度指标": ("满意",),
+           "可持续影响指标": ("长效", "机制", "可持续", "制度"), "经济效益指标": ("经济",),
+           "生态效益指标": ("生态",), "质量指标": ("率", "质量", "达标", "合格", "完好", "准确"),
+           "数量指标": ("数", "量", "次", "场"), "社会效益指标": ("提升", "覆盖", "参与", "知晓", "社会")}
+# Words many names hold whatever their group (`完成及时率`, `完成数`): half a fit.
+_WEAK = {"率": 0.5, "数": 0.5, "量": 0.5}
+
+
+def affinity(label: str, words: str) -> float:
+    """How well a row's words (its name and target) fit the 二级 `label` for placing it:
+    1 for a telling word, 0.5 for a word many names hold, 0 for none."""
+    return max((_WEAK.get(w, 1.0) for w in PLACING.get(label, ()) if w in words), default=0.0)
+
+
 def unit_of(value: str | None) -> str | None:
     """The unit a figure is printed with (`次`, `%`, `名/场`), None for a figure without one
     or a value that is no figure."""

@@ -17,17 +17,6 @@ _SKIP = ("年初预算数", "全年预算数", "全年执行数", "分值", "分
          "偏差原因分析及改进措施", "偏差原因分析", "及改进措施", "改进措施", "三级指标", "一级指标", "二级指标",
          "年度(/项目)指标值", "指标值", "年度", "实际", "完成值", "评分等级", "绩效指标", "绩效", "指标", "绩", "效", "指",
          "标", "优", "良", "中", "差", "偏差原因分析及")
-# 二级 label by the words of its rows' names (the template's vocabulary), for labels printed apart from their rows.
-_AFFINITY = {"时效指标": ("及时", "时效", "按时", "期限"), "成本指标": ("成本", "预算", "费用"),
-             "经济成本指标": ("成本", "预算"), "服务对象满意度指标": ("满意",),
-             "可持续影响指标": ("长效", "机制", "可持续", "制度"), "经济效益指标": ("经济",),
-             "生态效益指标": ("生态",), "质量指标": ("率", "质量", "达标", "合格", "完好", "准确"),
-             "数量指标": ("数", "量", "次", "场"), "社会效益指标": ("提升", "覆盖", "参与", "知晓", "社会")}
-
-# Words many names hold whatever their group (`完成及时率`, `完成数`): half a fit.
-_WEAK = {"率": 0.5, "数": 0.5, "量": 0.5}
-
-
 @dataclass
 class Piece:
     text: str
@@ -548,8 +537,7 @@ def assign_levels(rows: list[dict], events: list[tuple[float, str]], notes: list
 
     def cost(gi: int, a: int, b: int) -> float:
         at, label = groups[gi]
-        fit = sum(max((_WEAK.get(w, 1.0) for w in _AFFINITY.get(label, ()) if w in words[j]), default=0.0)
-                  for j in range(a, b))
+        fit = sum(taxonomy.affinity(label, words[j]) for j in range(a, b))
         c = -fit + 1e-3 * gi * (b - a)  # on a tie, a row with no telling word stays in the group above
         if at is not None:
             # inside its group a label stands mostly at the group's first row (a slight preference)
