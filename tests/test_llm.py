@@ -19,6 +19,7 @@ from jixiao.config import LLMSettings, load_settings
 from jixiao.evaluate import evaluate
 from jixiao.ingest import ingest
 from jixiao.pipeline import extract_paths
+from jixiao.prompting import render_prompt
 from jixiao.eval_runs import load_gold as load_gold_dir
 from jixiao.eval_runs import load_predictions
 from jixiao.schema import format_values
@@ -69,6 +70,7 @@ def test_chinese_goes_as_chinese_and_the_prompt_states_the_contract(server, tmp_
     backend(server, tmp_path).extract(chunk)
     text = prompt_text(server.requests[-1])
     assert "图书综合经费" in text and "Never recompute" in text and "一级/二级" in text
+    assert server.requests[-1]["messages"][0] == {"role": "system", "content": render_prompt("system", "v1")}
     tool = server.requests[-1]["tools"][0]["function"]
     assert tool["name"] == "SelfEvaluationAnswer"
     assert "source" not in tool["parameters"]["properties"]  # provenance is jixiao's, not the model's
@@ -290,7 +292,8 @@ def test_dropped_rows_are_caught_by_the_source_row_count(server, tmp_path):
     server.then(Fault(content=json.dumps(short, ensure_ascii=False)))
     form = backend(server, tmp_path).extract(chunks("002_0bebddbd16c8cbfb")[2])
     assert server.completions == 2 and len(form.indicators) == 19 and form.usage.rows_seen == 19
-    assert "19" in prompt_text(server.requests[-1])
+    # The re-ask is the prompt file's (prompts/reask_rows.v1.md), after the form's own request.
+    assert server.requests[-1]["messages"][-1]["content"] == render_prompt("reask_rows", "v1", seen=19, returned=16)
     server.then(*[Fault(content=json.dumps(short, ensure_ascii=False))] * 2)
     again = backend(server, tmp_path / "other").extract(chunks("002_0bebddbd16c8cbfb")[2])
     assert len(again.indicators) == 16

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import BadExamples
 from ..schema import Chunk, DocumentRecord, FormKind
-from ..templates import render_prompt
+from ..prompting import render_prompt
 from ..text import HAN
 from .rules.reader import detect_layout
 from .support import estimated_tokens

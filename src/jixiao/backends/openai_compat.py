@@ -29,7 +29,7 @@ from ..cost import price_for
 from ..errors import BackendUnavailable, ConfigError, ExtractionFailed
 from ..redact import install_redaction
 from ..schema import RECORD_BY_KIND, Chunk, Form, Note, Usage, answer_model
-from ..templates import render_prompt
+from ..prompting import render_prompt
 from ..validate import validate
 from ..validate.triage import triage
 from .examples import Example, load_examples, require_examples_block
@@ -44,8 +44,9 @@ log = logging.getLogger("jixiao")
 MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
          "md_json": instructor.Mode.MD_JSON}
 PROBE_ORDER = ("tools", "json_schema", "json", "md_json")
-SYSTEM = ("你是严谨的财政绩效表格数据录入员，只按表上所印内容填写。"
-          "You transcribe Chinese fiscal performance forms exactly as printed, into the given schema.")
+# The version of the prompts every request shares, whatever the form's prompt version:
+# prompts/system, part, reask_rows, reask_suspects and probe (.v1.md).
+MESSAGES = "v1"
 class _Probe(BaseModel):
     kind: str
     project_name: str
@@ -198,9 +199,8 @@ class LLMBackend:
         if parts <= 1:
             return [self._messages(chunk, examples)]
         pieces = split_chunk(chunk, parts)
-        return [[*self._messages(piece, examples), {"role": "user", "content":
-                 f"这是一张长表的第{k}/{len(pieces)}部分：只返回这一部分中出现的指标行。"
-                 f"Part {k} of {len(pieces)} of a long form: return the indicator rows shown in this part."}]
+        return [[*self._messages(piece, examples),
+                 {"role": "user", "content": render_prompt("part", MESSAGES, part=k, parts=len(pieces))}]
                 for k, piece in enumerate(pieces, 1)]
 
     def _ask_in_parts(self, chunk: Chunk, answer_cls, mode: str, seen: int, examples: list[Example]):
@@ -235,7 +235,7 @@ class LLMBackend:
         """The request for a chunk, with the examples given (by default, those chosen for it)."""
         examples = self._examples_for(chunk) if examples is None else examples
         prompt = render_prompt(f"extract_{chunk.kind}", self.prompt_version, chunk_text=chunk.text, examples=examples)
-        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+        return [{"role": "system", "content": render_prompt("system", MESSAGES)}, {"role": "user", "content": prompt}]
 
     def _examples_for(self, chunk: Chunk) -> list[Example]:
         if self.examples is None:
@@ -370,14 +370,10 @@ class LLMBackend:
         if not places:
             return None
         suspects = sorted(places)
-        quotes = "\n".join(f"- {path}: {places[path]}" for path in suspects if places[path])
+        question = render_prompt("reask_suspects", MESSAGES, suspects=suspects,
+                                 places=[(path, places[path]) for path in suspects if places[path]])
         follow_up = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
-                     {"role": "user", "content":
-                      "以下字段的值与原文该处所印不符（或该处的行缺失），请只根据所引原文重新读取这些字段，其余字段保持不变，"
-                      "不要计算或改正任何数字：\n"
-                      f"These fields do not match what the source prints at their place (or rows printed there are "
-                      f"missing); re-read only them, as printed: {', '.join(suspects)}\n"
-                      f"原文 / source at each place:\n{quotes or '(none found)'}"}]
+                     {"role": "user", "content": question}]
         return follow_up, suspects
 
     def _optional_ask(self, answer_cls, messages, mode: str, chunk: Chunk):
@@ -471,7 +467,7 @@ class LLMBackend:
         try:
             answer = self._client(mode).chat.completions.create(
                 model=self.model, response_model=_Probe, max_retries=0, timeout=self._timeout(probe=True),
-                messages=[{"role": "user", "content": 'JIXIAO-PROBE：请返回 kind="probe"，project_name="测试项目"。'}])
+                messages=[{"role": "user", "content": render_prompt("probe", MESSAGES)}])
         except Exception as exc:  # any failure means "not this mode"
             return exc
         finally:
@@ -521,10 +517,7 @@ def _rows_question(messages: list[dict], answer, seen: int) -> list[dict] | None
     if not seen or len(answer.indicators) >= seen:
         return None
     return [*messages, {"role": "assistant", "content": answer.model_dump_json()},
-            {"role": "user", "content":
-             f"原文的绩效指标表有{seen}行，你只返回了{len(answer.indicators)}行。请按表格顺序返回每一行，其余字段不变。"
-             f"The source's indicator table has {seen} rows and you returned {len(answer.indicators)}: "
-             "return every row, in table order, as printed."}]
+            {"role": "user", "content": render_prompt("reask_rows", MESSAGES, seen=seen, returned=len(answer.indicators))}]
 
 
 def settled(kind: str, answer, usage: Usage, second, more: Usage, suspects: list[str] = ()):

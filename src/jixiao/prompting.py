@@ -1,4 +1,6 @@
-"""Prompt templates: versioned files in `prompts/`, shipped inside the package."""
+"""Prompts: versioned files in `prompts/` (`<name>.<version>.md`, Jinja2), shipped inside the
+package and rendered here: each form kind's extraction prompt, and the messages every
+request shares (system, part, reask_rows, reask_suspects, probe)."""
 
 from __future__ import annotations
 
