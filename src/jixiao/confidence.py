@@ -56,17 +56,24 @@ def score(form: Form, source: str | None) -> Form:
         if hit and factor < 1.0:
             reasons.append(f"{', '.join(hit[:4])}{' …' if len(hit) > 4 else ''}: {why} (×{factor:g})")
 
+    targets: dict[str, list[str]] = {}  # a row's notes name it again and again: its paths found once
+
+    def note_targets(field: str) -> list[str]:
+        if field not in targets:
+            targets[field] = _note_targets(field, conf)
+        return targets[field]
+
     agreed = []
     for note in form.notes:
         if note.code == "agreement":
-            agreed += _note_targets(note.field, conf)
+            agreed += note_targets(note.field)
             continue
         factor = NOTE_FACTORS.get(note.code, 0.9)
-        lower(_note_targets(note.field, conf), factor, f"{note.code}: {note.message}")
+        lower(note_targets(note.field), factor, f"{note.code}: {note.message}")
     for path, box in form.field_boxes.items():
         if box.confidence is not None and box.confidence < OCR_SURE:
             # A doubt about the reading: it lowers extraction confidence too, so the form is routed.
-            lower(_note_targets(path, conf), max(OCR_FLOOR, box.confidence),
+            lower(note_targets(path), max(OCR_FLOOR, box.confidence),
                   f"OCR 识别置信度 {box.confidence:.2f}（第 {box.page} 页）/ "
                   f"OCR read it with confidence {box.confidence:.2f} (page {box.page})")
     values = Values(form, source)

@@ -6,7 +6,9 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
+from operator import attrgetter
 from typing import Annotated, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model, field_validator
@@ -318,6 +320,7 @@ def field_label(path: str) -> str:
     return FIELD_LABELS.get(last) or FUND_ROW_LABELS.get(last) or path
 
 
+@lru_cache(maxsize=8192)  # as path_parts: a form's checks ask again and again; immutable answers
 def row_index(path: str) -> int | None:
     """The indicator row a path is in: `indicators[3].score` and `indicators[3]` → 3; None for
     a path outside the rows."""
@@ -325,6 +328,7 @@ def row_index(path: str) -> int | None:
     return parts[1] if len(parts) >= 2 and parts[0] == "indicators" and isinstance(parts[1], int) else None
 
 
+@lru_cache(maxsize=8192)
 def row_cell(path: str) -> tuple[int, str] | None:
     """(row, field) of an indicator cell's path: `indicators[3].score` → (3, "score"); None for
     a whole row (`indicators[3]`) or a path outside the rows."""
@@ -335,15 +339,43 @@ def row_cell(path: str) -> tuple[int, str] | None:
 
 def value_at(record: BaseModel | None, path: str):
     """The value at a FORMAT.md path of a form (None where the form has no such field or row)."""
-    node = record
-    for part in path_parts(path):
-        if node is None:
-            return None
-        if isinstance(part, int):
-            node = node[part] if part < len(node) else None
-        else:
-            node = getattr(node, part, None)
-    return node
+    return _reader(path)(record)
+
+
+@lru_cache(maxsize=8192)
+def _reader(path: str) -> Callable[[object], object]:
+    """A function reading `path` off a record, made once per path (value_at's walk, specialised:
+    a field, a funds cell, a row's cell)."""
+    parts = path_parts(path)
+    if all(isinstance(part, str) for part in parts):
+        read = attrgetter(".".join(parts))
+
+        def attributes(record: object) -> object:
+            try:
+                return read(record)
+            except AttributeError:  # no such field, or a None on the way
+                return None
+        return attributes
+    if len(parts) == 3 and isinstance(parts[1], int) and isinstance(parts[2], str):
+        rows_name, i, name = parts
+
+        def cell(record: object) -> object:
+            rows = getattr(record, rows_name, None) if record is not None else None
+            row = rows[i] if rows is not None and i < len(rows) else None
+            return getattr(row, name, None) if row is not None else None
+        return cell
+
+    def walk(record: object) -> object:
+        node = record
+        for part in parts:
+            if node is None:
+                return None
+            if isinstance(part, int):
+                node = node[part] if part < len(node) else None
+            else:
+                node = getattr(node, part, None)
+        return node
+    return walk
 
 
 def set_at(record: BaseModel, path: str, value) -> None:

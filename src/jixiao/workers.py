@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -47,6 +48,23 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS, Windows
         return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Garbage collection tuned for reading many documents: the youngest generation collected
+    every 50,000 allocations, not every 700 (the settings before are restored after). Reading a
+    form makes thousands of short-lived objects and next to no reference cycles, yet the default
+    collector rescanned them ever and again: about 8% of the CPU of `jixiao extract`."""
+    before = gc.get_threshold()
+    gc.set_threshold(*_FEWER)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+_FEWER = (50_000, 20, 20)
 
 
 def shipped(backend: Backend, workers: int) -> Backend | Recipe:
@@ -185,6 +203,7 @@ _here: dict[str, Backend] = {}
 
 def _start_worker(backend: Backend | Recipe, breaker: SharedBreaker | None, workers: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool
+    gc.set_threshold(*_FEWER)  # a worker reads documents until it ends (see fewer_collections)
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     share_breaker(breaker)
     # An OCR engine per worker, each with its share of the CPUs (ingest/ocr.py), unless set by hand.
