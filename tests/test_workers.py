@@ -79,11 +79,9 @@ def test_run_stores_the_same_tables_with_one_worker_or_two(tmp_path):
     assert len(tables(tmp_path / "two")["forms"]) == 63
 
 
-class KillsItsProcess:
+class KillsItsProcess(RulesBackend):
     """The rules back-end, but a form printing `marker` kills the process reading it (as the
     kernel's OOM killer or a crash in a native library would)."""
-
-    name = "rules"
 
     def __init__(self, marker: str):
         self.marker, self.rules = marker, RulesBackend()

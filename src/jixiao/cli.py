@@ -143,9 +143,8 @@ def extract(
 
 def _print_usage(backend, used) -> None:
     """What the forms cost (summed over workers) and its estimate, when the back-end is an LLM's."""
-    if getattr(backend, "totals", None) is not None:
-        err.print(usage_line(used, getattr(getattr(backend, "llm", backend), "price", None)), markup=False,
-                  highlight=False)
+    if backend.totals is not None:
+        err.print(usage_line(used, backend.price), markup=False, highlight=False)
 
 
 @app.command("run")

@@ -58,8 +58,8 @@ def _record(where, obj) -> DocumentRecord:
 
 
 def run_info(backend: Backend) -> dict:
-    return {"backend": backend.name, "model": getattr(backend, "model", None),
-            "prompt_version": getattr(backend, "prompt_version", None), "jixiao": __version__}
+    return {"backend": backend.name, "model": backend.model, "prompt_version": backend.prompt_version,
+            "jixiao": __version__}
 
 
 def eval_run(fixtures: str | Path = "fixtures", backend: Backend | str = "rules",

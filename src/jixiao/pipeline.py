@@ -122,7 +122,7 @@ def _read_here(paths: list[Path], backend: Backend, threshold: float, concurrenc
                max_file_mb: float | None) -> Iterator[DocumentResult]:
     """The files read in this process: forms on a thread pool where the back-end waits on a
     network (an LLM), else one after another (a thread pool would only hand the work around)."""
-    if concurrency <= 1 or not getattr(backend, "waits", True):
+    if concurrency <= 1 or not backend.waits:
         for path in paths:
             yield _finish(_start(path, backend, None, threshold, max_file_mb))
         return

@@ -71,7 +71,7 @@ def shipped(backend: Backend, workers: int) -> Backend | Recipe:
     """What a worker is given to build its back-end: the recipe (with its share of an LLM's
     limits) where the back-end came from `get_backend`, else the back-end itself (pickled
     where a worker cannot inherit it)."""
-    recipe = getattr(backend, "recipe", None)
+    recipe = backend.recipe
     if recipe is None:
         return backend
     return replace(recipe, settings=recipe.settings.share(workers))
@@ -80,7 +80,7 @@ def shipped(backend: Backend, workers: int) -> Backend | Recipe:
 def workers_for(backend: Backend, workers: int, files: int) -> int:
     """How many workers to start: no more than the files, nor (for an LLM back-end) than the
     requests it may have in flight, so that each worker has at least one."""
-    recipe = getattr(backend, "recipe", None)
+    recipe = backend.recipe
     if recipe is not None and recipe.name != "rules":
         workers = min(workers, recipe.settings.concurrency)
     return max(1, min(workers, files))

@@ -1,21 +1,16 @@
-"""Back-ends share one small interface; the registry below is the one place to add one."""
+"""Back-ends share one small interface (`Backend`); the registry below is the one place to add
+one. tests/test_backends.py runs every registered back-end through the same checks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
 from ..config import LLMSettings, load_settings
 from ..errors import BackendUnavailable
-from ..schema import Chunk, Form
+from .base import Backend
 
-
-class Backend(Protocol):
-    name: str
-
-    def extract(self, chunk: Chunk) -> Form:
-        """A record of the chunk's kind; values as printed, null plus a note when unread.
-        Raises ExtractionFailed, naming the form and the reason, when it cannot."""
+__all__ = ["Backend", "REGISTRY", "Recipe", "default_backend", "get_backend"]
 
 
 def _rules(settings: LLMSettings, use_cache: bool) -> Backend:

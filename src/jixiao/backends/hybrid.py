@@ -14,6 +14,7 @@ from ..compare import values_equal
 from ..schema import Chunk, Form, Note, format_paths, row_cell, set_at
 from ..validate.triage import found_in_source
 from ..validate.values import Values
+from .base import Backend
 from .grounding import SURE, Grounding, by_place, paired_rows
 from .grounding import checked as checked_form
 
@@ -22,7 +23,7 @@ from .grounding import checked as checked_form
 LLM_CONFIDENCE = SURE
 
 
-class HybridBackend:
+class HybridBackend(Backend):
     name = "hybrid"
 
     def __init__(self, rules, llm, threshold: float | None = None):
@@ -30,7 +31,7 @@ class HybridBackend:
 
         self.rules, self.llm = rules, llm
         self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-        self.model, self.prompt_version = llm.model, llm.prompt_version
+        self.model, self.prompt_version, self.price = llm.model, llm.prompt_version, llm.price
 
     @property
     def totals(self):

@@ -32,6 +32,7 @@ from ..schema import RECORD_BY_KIND, Chunk, Form, Note, Usage, answer_model
 from ..prompting import render_prompt
 from ..validate import validate
 from ..validate.triage import triage
+from .base import Backend
 from .examples import Example, load_examples, require_examples_block
 from .grounding import Grounding, quote, rules_reading
 from .hybrid import compared, merge
@@ -59,7 +60,7 @@ def _wrapped(model: type[BaseModel]) -> type[BaseModel]:
     return instructor.openai_schema(model)
 
 
-class LLMBackend:
+class LLMBackend(Backend):
     """Reads a form chunk with a language model. Thread-safe: forms may be read concurrently."""
 
     name = "llm"

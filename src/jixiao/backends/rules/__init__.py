@@ -6,6 +6,7 @@ read is null with a note saying why."""
 from __future__ import annotations
 
 from ...dates import iso_date
+from ..base import Backend
 from ...schema import Chunk, DeclarationFunds, Form, FundRow, SelfEvaluation, SelfEvaluationFunds, TargetDeclaration
 from ...text import parse_number
 from .fields import Anchors, Found, goal_texts, join_goals, line_end, row_slots
@@ -174,7 +175,7 @@ def _declaration_funds(r: _Reader, start: int, end: int) -> DeclarationFunds:
 READERS = {"self_evaluation": read_self_evaluation, "target_declaration": read_target_declaration}
 
 
-class RulesBackend:
+class RulesBackend(Backend):
     """The deterministic back-end: no network, no key."""
 
     name = "rules"
