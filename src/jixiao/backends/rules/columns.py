@@ -56,8 +56,9 @@ def header_columns(lines: list[str]) -> dict[str, int] | None:
             found = {}
             for name, label in heads:
                 m = (_TARGET_HEAD if heads is _DECLARATION_HEADS and name == "target" else _head(label)).search(line)
-                if m:
-                    found[name] = m.start()
+                if not m:
+                    break  # a label missing: not the header line (most lines miss the first)
+                found[name] = m.start()
             if len(found) == len(heads) and list(found.values()) == sorted(found.values()):
                 return found if _aligned(lines[i + 1:], found) else None
     return None
