@@ -38,12 +38,15 @@ LEVEL2 = {
 # 财预〔2020〕10号: "原则上…产出指标50%、效益指标30%、服务对象满意度指标10%" (VALIDATION.md SE-T3).
 DEFAULT_SHARES = {"产出指标": 50.0, "效益指标": 30.0, "满意度指标": 10.0}
 VERTICAL = ("绩效指标", "年度总体目标", "项目绩效目标", "绩效目标")
+_LABELS = (*LEVEL2, *LEVEL1)  # label_prefix's order: a 二级 before the 一级 it may start with (成本指标)
 
 
 def label_prefix(name: str) -> str | None:
     """The 一级/二级 label a name opens with, when more follows it (a label cell and a name
     cell run together); None for a name that is only a label or opens with none."""
-    return next((label for label in (*LEVEL2, *LEVEL1) if name.startswith(label) and len(name) > len(label)), None)
+    if not name.startswith(_LABELS):  # one test for most names (every row's name is asked)
+        return None
+    return next((label for label in _LABELS if name.startswith(label) and len(name) > len(label)), None)
 
 
 @lru_cache(maxsize=4096)

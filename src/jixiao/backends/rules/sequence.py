@@ -41,9 +41,9 @@ def is_cell_sequence(text: str) -> bool:
     """Mostly one short cell per line, apart by blank lines, no tabs or column gaps."""
     lines = text.split("\n")
     filled = [line.strip() for line in lines if line.strip()]
-    if len(filled) < 20:
-        return False
     blank = len(lines) - len(filled)
+    if len(filled) < 20 or blank < 0.3 * len(filled):
+        return False  # every form is asked: most fail here, before the counts below
     short = sum(len(line) <= 14 for line in filled)
     gaps = sum("\t" in line or "  " in line or "|" in line for line in filled)
     # A line per printed line (a row's values on one line, indented cells) is another layout.
