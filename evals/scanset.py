@@ -259,13 +259,19 @@ def build(out: Path, seeds: list[Path], variants: tuple[str, ...] = VARIANTS) ->
     return folders
 
 
-def score(folder: Path, gold: Path = GOLD) -> dict:
-    """`jixiao extract` on a variant's folder, then `jixiao eval` against the gold: the report."""
+def extracted(folder: Path) -> Path:
+    """`jixiao extract` on a variant's folder: the JSONL of its records, beside the folder."""
     predictions = folder.with_suffix(".jsonl")
     extract = subprocess.run([sys.executable, "-m", "jixiao", "extract", str(folder), "-o", str(predictions)],
                              capture_output=True, text=True)
     if extract.returncode not in (0, 1):
         raise RuntimeError(f"jixiao extract {folder} failed: {extract.stderr[-2000:]}")
+    return predictions
+
+
+def score(folder: Path, gold: Path = GOLD) -> dict:
+    """`jixiao extract` on a variant's folder, then `jixiao eval` against the gold: the report."""
+    predictions = extracted(folder)
     evaluated = subprocess.run([sys.executable, "-m", "jixiao", "eval", "score", "--gold", str(gold), "--json",
                                 str(predictions)], capture_output=True, text=True, check=True)
     return json.loads(evaluated.stdout)

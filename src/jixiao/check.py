@@ -30,7 +30,7 @@ def check_form(form: Form, source: str | None, threshold: float = DEFAULT_THRESH
     boxes of a PDF or a scan, each field's page, box and OCR confidence too. A check that
     fails on data it did not foresee is named on the form, which goes to review."""
     if boxes:
-        form.field_boxes = guarded(form.notes, "provenance", lambda: field_boxes(form, boxes), form.field_boxes)
+        form.field_boxes = guarded(form.notes, "provenance", lambda: field_boxes(form, boxes, source), form.field_boxes)
     form.findings = guarded(form.notes, "validate", lambda: triage(form, validate(form, source), source), [])
     return route(guarded(form.notes, "confidence", lambda: score(form, source), form), threshold)
 

@@ -15,6 +15,7 @@ import math
 from .text import compact, nfkc
 
 LONG_TEXTS = frozenset({"goal_expected", "goal_actual", "goal_overall", "goal_annual", "deviation"})
+LONG_TEXT_ALIKE = 0.95  # a long text is right when at least this similar to the gold
 
 
 def clean(text: str) -> str:
@@ -34,7 +35,7 @@ def values_equal(field: str, gold: object, predicted: object) -> bool:
         return math.isclose(float(gold), p, rel_tol=1e-6, abs_tol=1e-9)
     g, p = clean(str(gold)), clean(str(predicted))
     if field in LONG_TEXTS:
-        return g == p or _similarity(g, p) >= 0.95
+        return g == p or _similarity(g, p) >= LONG_TEXT_ALIKE
     return g == p
 
 

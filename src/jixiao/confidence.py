@@ -7,7 +7,12 @@ sure field. Each factor is listed in `confidence_reasons`, so a reviewer sees wh
 
 from __future__ import annotations
 
+from . import taxonomy
+from .compare import LONG_TEXT_ALIKE, LONG_TEXTS
+from .provenance import OCR_SURE
 from .schema import Form, format_values
+from .text import compact
+from .validate.confirm import confirmed
 from .validate.triage import found_in_source
 from .validate.values import Values
 
@@ -38,8 +43,22 @@ FINDING_FACTORS = {"extraction_suspect": 0.2, "unverified": 0.6, "source_inconsi
 SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.15}
 NOT_IN_SOURCE = 0.4
 AGREEMENT = 0.25
-OCR_SURE = 0.9  # an OCR character read with less confidence than this lowers its field
+# A paragraph (a goal, a deviation) is right when it is LONG_TEXT_ALIKE like the printed one
+# (FORMAT.md): when so few of its characters are in doubt that it would be right even if every
+# one of them were misread, they are no doubt about it.
+LONG_TEXT_SLACK = 1 - LONG_TEXT_ALIKE
 OCR_FLOOR = 0.3
+# Notes whose doubt is which printed figure a value is: a value the form's arithmetic
+# confirms (validate/confirm.py) was placed right.
+CONFIRMABLE = frozenset({"default_columns"})
+# The OCR reader's confidence in a field's least sure character (raw) → how far the field is
+# to be trusted, measured on the scan set (`python evals/calibration.py OUT --curve`). A value
+# of one character read alone in its cell (a 0 score, a 0 target) is on its own scale: the
+# recogniser, shown a lone mark without neighbours, is unsure of what it reads right (all
+# of 0.5–0.9 right on every variant measured). In a longer value a doubtful character is a
+# misread or a mark that is not there often enough that, unconfirmed, the form is reviewed.
+OCR_CURVE = ((OCR_FLOOR, OCR_FLOOR), (OCR_SURE, 0.79))
+LONE_CURVE = ((OCR_FLOOR, OCR_FLOOR), (0.5, 0.9), (OCR_SURE, 0.95))
 NOT_IN_SOURCE_WHY = "value not found in its source text"  # the review page finds these reasons by it
 
 
@@ -56,12 +75,20 @@ def score(form: Form, source: str | None) -> Form:
         if hit and factor < 1.0:
             reasons.append(f"{', '.join(hit[:4])}{' …' if len(hit) > 4 else ''}: {why} (×{factor:g})")
 
-    targets: dict[str, list[str]] = {}  # a row's notes name it again and again: its paths found once
+    found: dict[str, list[str]] = {}  # a row's notes name it again and again: its paths found once
 
     def note_targets(field: str) -> list[str]:
-        if field not in targets:
-            targets[field] = _note_targets(field, conf)
-        return targets[field]
+        if field not in found:
+            found[field] = _note_targets(field, conf)
+        return found[field]
+
+    values = Values(form, source)
+    sure = confirmed(values)
+    spared: set[str] = set()
+
+    def unconfirmed(targets: list[str]) -> list[str]:
+        spared.update(p for p in targets if p in sure)
+        return [p for p in targets if p not in sure]
 
     agreed = []
     for note in form.notes:
@@ -69,14 +96,20 @@ def score(form: Form, source: str | None) -> Form:
             agreed += note_targets(note.field)
             continue
         factor = NOTE_FACTORS.get(note.code, 0.9)
-        lower(note_targets(note.field), factor, f"{note.code}: {note.message}")
+        targets = note_targets(note.field)
+        if note.code in CONFIRMABLE:
+            targets = unconfirmed(targets)
+        if note.code in ("filled_down", "implied"):
+            targets = [p for p in targets if not _label_confirmed(form, p)]
+        lower(targets, factor, f"{note.code}: {note.message}")
     for path, box in form.field_boxes.items():
+        if path.rsplit(".", 1)[-1] in LONG_TEXTS and box.unsure is not None and box.unsure <= LONG_TEXT_SLACK:
+            continue
         if box.confidence is not None and box.confidence < OCR_SURE:
             # A doubt about the reading: it lowers extraction confidence too, so the form is routed.
-            lower(note_targets(path), max(OCR_FLOOR, box.confidence),
+            lower(unconfirmed(_ocr_targets(form, path, conf)), ocr_trust(box.confidence, _one_character(values.get(path))),
                   f"OCR 识别置信度 {box.confidence:.2f}（第 {box.page} 页）/ "
                   f"OCR read it with confidence {box.confidence:.2f} (page {box.page})")
-    values = Values(form, source)
     for path, value in fields:
         if value is not None and found_in_source(values, path, value) is False:
             lower([path], NOT_IN_SOURCE, NOT_IN_SOURCE_WHY)
@@ -98,6 +131,10 @@ def score(form: Form, source: str | None) -> Form:
         extraction[p] = 1 - (1 - extraction[p]) * AGREEMENT
     if agreed:
         reasons.append(f"{len(agreed)} fields read the same by both back-ends (doubt ×{AGREEMENT:g})")
+    for why in sorted({sure[p] for p in spared}):
+        paths = sorted(p for p in spared if sure[p] == why)
+        reasons.append(f"{', '.join(paths[:4])}{' …' if len(paths) > 4 else ''}: 经核对无误，不计识别疑点 / "
+                       f"confirmed, its reading's doubt set aside: {why}")
     form.extraction_confidence = _rounded(extraction)
     form.field_confidence = _rounded(conf)
     form.confidence = round(min(conf.values(), default=BASE), 4)
@@ -115,3 +152,67 @@ def _note_targets(field: str, conf: dict[str, float]) -> list[str]:
     if field in conf:
         return [field]
     return [p for p in conf if p.startswith(field) and p[len(field):len(field) + 1] in (".", "[")]
+
+
+def ocr_trust(raw: float, lone: bool = False) -> float:
+    """How far a field whose least sure character the OCR reader read at `raw` is to be
+    trusted: the reader's own scale mapped onto how often such fields are right (OCR_CURVE,
+    or LONE_CURVE for a value of one character)."""
+    points = LONE_CURVE if lone else OCR_CURVE
+    if raw <= points[0][0]:
+        return points[0][1]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if raw <= x1:
+            return y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
+    return points[-1][1]
+
+
+def _one_character(value: object) -> bool:
+    """A value printed as one character: a 0 score, a 0 target."""
+    if isinstance(value, str):
+        return len(compact(value)) == 1
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value in range(10)
+
+
+def _ocr_targets(form: Form, path: str, conf: dict[str, float]) -> list[str]:
+    """The fields an OCR box's doubt falls on. A field's own box: that field. A whole row's
+    box (its cells' characters): the row's fields that have no box of their own (theirs
+    already counts), except a 一级/二级 label read as one of the template's: a misread
+    character would not leave a label of the template's vocabulary."""
+    targets = _note_targets(path, conf)
+    if path not in conf:  # a row or a section
+        targets = [p for p in targets if p not in form.field_boxes and not _template_label(form, p)]
+    return targets
+
+
+def _template_label(form: Form, path: str) -> bool:
+    if not path.endswith((".level1", ".level2")):
+        return False
+    row, level = _row_of(form, path)
+    return row is not None and taxonomy.is_full_label(getattr(row, level) or "")
+
+
+def _label_confirmed(form: Form, path: str) -> bool:
+    """A 一级/二级 label not printed in its row's cell (taken from the group above, or implied
+    by the 二级) that the row itself confirms: a 一级 whose row's 二级 belongs under it alone
+    in the template (it is as sure as that 二级, whose own doubt stays with it);
+    a 二级 whose kind the row's words and values have, and not that of the next group's 二级."""
+    row, level = _row_of(form, path)
+    if row is None:
+        return False
+    if level == "level1":
+        return bool(row.level1) and taxonomy.parent_of(row.level2 or "") == (row.level1,)
+    index = int(path[len("indicators["):path.index("]")])
+    after = next((r.level2 for r in form.indicators[index + 1:] if r.level2 and r.level2 != row.level2), None)
+    values = (row.target, getattr(row, "actual", None))
+    return bool(row.level2) and (taxonomy.side((row.name, values), row.level2, after) == "above" if after
+                                 else taxonomy.fits(row.level2, row.name, values))
+
+
+def _row_of(form: Form, path: str):
+    """(indicator row, "level1"/"level2"/field) for an `indicators[i].field` path, else (None, "")."""
+    if not path.startswith("indicators["):
+        return None, ""
+    index, _, field = path[len("indicators["):].partition("].")
+    rows = form.indicators
+    return (rows[int(index)], field) if index.isdigit() and int(index) < len(rows) else (None, "")

@@ -52,6 +52,8 @@ class FieldBox(BaseModel):
     right: float
     bottom: float
     confidence: float | None = None
+    unsure: float | None = Field(None, description="for OCR: the share of its characters read with confidence "
+                                 "below 0.9 (a paragraph with one doubtful letter in fifty is still right)")
 
 
 class TextBox(FieldBox):
@@ -59,6 +61,10 @@ class TextBox(FieldBox):
 
     start: int
     end: int
+    # Per character, so a field takes the doubt of its own characters only: a run is often
+    # more than the field (a year's run holds the brackets and 年度 printed around it).
+    confidences: list[float | None] | None = Field(
+        default=None, description="for scans: the OCR confidence of each offset start..end-1 (None at a space)")
 
 
 class Note(BaseModel):

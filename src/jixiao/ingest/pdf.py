@@ -385,7 +385,12 @@ def text_boxes(pages: list[PageText], joiner: str = "\n\n") -> list[TextBox]:
 def _box(run: list[tuple[int, Char]], offset: int, page: int, text: PageText) -> TextBox:
     chars = [c for _, c in run]
     sure = [c.confidence for c in chars if c.confidence is not None]
-    return TextBox(start=offset + run[0][0], end=offset + run[-1][0] + 1, page=page, unit=text.unit,
+    each: list[float | None] | None = None
+    if sure:
+        each = [None] * (run[-1][0] + 1 - run[0][0])
+        for i, c in run:
+            each[i - run[0][0]] = None if c.confidence is None else round(c.confidence, 4)
+    return TextBox(start=offset + run[0][0], end=offset + run[-1][0] + 1, page=page, unit=text.unit, confidences=each,
                    left=round(min(c.left for c in chars), 1), right=round(max(c.right for c in chars), 1),
                    top=round(text.height - max(c.top for c in chars), 1),
                    bottom=round(text.height - min(c.bottom for c in chars), 1),

@@ -1,0 +1,120 @@
+"""Calibration: is confidence as sure as the reading is right, and what does routing cost?
+
+For each variant of the scan set (evals/scanset.py: the PDF with a text layer, page images,
+pages turned 1.5°, blurred, JPEG at quality 20) and for noisy text variants of the seeds
+(jixiao.noise, as `jixiao eval --noise` makes them): the expected calibration error (ECE) of
+form and field confidence, and the review trade-off at the routing threshold and a few others:
+forms accepted, forms accepted with a wrong field, fields wrong in accepted forms.
+
+    python evals/calibration.py OUT [--variants text-pdf,image,...,noisy] [--seeds 003,004]
+                                    [--noisy 10] [--thresholds 0.6,0.7,0.8,0.9] [--reuse]
+
+builds the set in OUT (as evals/scanset.py does), reads each variant with `jixiao extract`
+(`--reuse`: a variant whose OUT/<variant>.jsonl exists is not read again) and prints one line
+per variant. A form is routed at each threshold as `jixiao` routes it (route.py), from the
+confidences its record carries."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scanset  # noqa: E402
+
+from jixiao.evaluate import ece, score_document  # noqa: E402
+from jixiao.noise import noisy  # noqa: E402
+from jixiao.route import DEFAULT_THRESHOLD, route  # noqa: E402
+from jixiao.schema import DocumentRecord  # noqa: E402
+
+THRESHOLDS = (0.6, 0.7, DEFAULT_THRESHOLD, 0.9)
+
+
+def noisy_folder(out: Path, seeds: list[Path], count: int) -> Path:
+    """`count` noisy copies of each seed's text (named `<stem>~noiseK`, as `jixiao eval --noise`)."""
+    folder = out / "noisy"
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed in seeds:
+        text = seed.read_text(encoding="utf-8")
+        for k in range(1, count + 1):
+            name = f"{seed.stem}~noise{k}{seed.suffix}"
+            (folder / name).write_text(noisy(text, seed=zlib.crc32(name.encode())), encoding="utf-8")
+    return folder
+
+
+def records(path: Path) -> list[DocumentRecord]:
+    return [DocumentRecord.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def scored_forms(predicted: list[DocumentRecord], gold: dict[str, DocumentRecord]):
+    """(gold-scored form result, predicted form or None) for every gold form and every
+    predicted form no gold form paired with; a document pairs with the gold of its stem (a
+    noisy copy `<stem>~noiseK` with that of `<stem>`)."""
+    for doc in predicted:
+        truth = gold.get(Path(doc.document).stem.split("~")[0])
+        if truth is None:
+            continue
+        for result in score_document(truth, doc):
+            yield result, doc.forms[result.predicted_index] if result.predicted_index is not None else None
+
+
+def calibration(predicted: list[DocumentRecord], gold: dict[str, DocumentRecord],
+                thresholds: tuple[float, ...] = THRESHOLDS) -> dict:
+    """ECE of form and field confidence, and per threshold: forms accepted, accepted with a
+    wrong field, fields wrong in accepted forms."""
+    pairs = list(scored_forms(predicted, gold))
+    forms = [(r, f) for r, f in pairs if f is not None and f.confidence is not None]
+    form_right = [r.gold_index is not None and all(x.right for x in r.fields) for r, _ in forms]
+    fields = [x for r, _ in forms for x in r.fields if x.confidence is not None]
+    out = {"forms": len([r for r, _ in pairs if r.gold_index is not None]),
+           "form_ece": ece([f.confidence for _, f in forms], form_right),
+           "field_ece": ece([x.confidence for x in fields], [x.right for x in fields]), "at": {}}
+    for t in thresholds:
+        accepted = [(r, right) for (r, f), right in zip(forms, form_right)
+                    if route(f.model_copy(deep=True), t).route.decision == "accepted"]
+        out["at"][t] = {"accepted": len(accepted), "wrong": sum(not right for _, right in accepted),
+                        "wrong_fields": sum(not x.right for r, _ in accepted for x in r.fields)}
+    return out
+
+
+def line(name: str, c: dict, thresholds: tuple[float, ...]) -> str:
+    cells = "  ".join(f"{c['at'][t]['accepted']:>3} ({c['at'][t]['wrong']}, {c['at'][t]['wrong_fields']})"
+                      for t in thresholds)
+    return f"{name:<10} {c['forms']:>5} {c['form_ece']:>9.3f} {c['field_ece']:>10.3f}   {cells}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--variants", default=",".join((*scanset.VARIANTS, "noisy")))
+    parser.add_argument("--seeds", default="", help="seed numbers, e.g. 003,004 (default: all)")
+    parser.add_argument("--noisy", type=int, default=10, help="noisy copies of each seed's text")
+    parser.add_argument("--thresholds", default=",".join(map(str, THRESHOLDS)))
+    parser.add_argument("--reuse", action="store_true", help="keep a variant's OUT/<variant>.jsonl if it exists")
+    args = parser.parse_args()
+    wanted = [s for s in args.seeds.split(",") if s]
+    seeds = [s for s in sorted(scanset.RAW.glob("*.txt")) if not wanted or s.name[:3] in wanted]
+    gold = {s.stem: DocumentRecord.model_validate_json((scanset.GOLD / f"{s.stem}.json").read_text(encoding="utf-8"))
+            for s in seeds}
+    thresholds = tuple(float(t) for t in args.thresholds.split(","))
+    variants = [v for v in args.variants.split(",") if v]
+    print(f"{'variant':<10} {'forms':>5} {'ECE forms':>9} {'ECE fields':>10}   "
+          + "  ".join(f"at {t:g}: accepted (wrong forms, wrong fields)" if k == 0 else f"at {t:g}"
+                      for k, t in enumerate(thresholds)))
+    for variant in variants:
+        folder = args.out / variant
+        jsonl = folder.with_suffix(".jsonl")
+        if not (args.reuse and jsonl.is_file()):
+            if variant == "noisy":
+                noisy_folder(args.out, seeds, args.noisy)
+            else:
+                scanset.build(args.out, seeds, (variant,))
+            scanset.extracted(folder)
+        print(line(variant, calibration(records(jsonl), gold, thresholds), thresholds), flush=True)
+
+
+if __name__ == "__main__":
+    main()
