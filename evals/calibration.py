@@ -24,7 +24,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scanset  # noqa: E402
 
+from jixiao.compare import pair_rows  # noqa: E402
+from jixiao.confidence import _one_character  # noqa: E402
 from jixiao.evaluate import ece, score_document  # noqa: E402
+from jixiao.provenance import OCR_SURE  # noqa: E402
+from jixiao.validate.confirm import confirmed  # noqa: E402
+from jixiao.validate.values import Values  # noqa: E402
 from jixiao.noise import noisy  # noqa: E402
 from jixiao.route import DEFAULT_THRESHOLD, route  # noqa: E402
 from jixiao.schema import DocumentRecord  # noqa: E402
@@ -61,6 +66,40 @@ def scored_forms(predicted: list[DocumentRecord], gold: dict[str, DocumentRecord
             yield result, doc.forms[result.predicted_index] if result.predicted_index is not None else None
 
 
+BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, OCR_SURE)
+
+
+def ocr_curve(predicted: list[DocumentRecord], gold: dict[str, DocumentRecord]) -> dict:
+    """How often a field read by OCR is right, by the reader's confidence in its least sure
+    character (below OCR_SURE), for values of one character and the others, leaving out the
+    values the form's arithmetic confirms: what confidence.OCR_CURVE and LONE_CURVE are set from.
+    (bin, lone) → [fields, right]."""
+    table: dict = {}
+    truths = {Path(d.document).stem.split("~")[0]: d for d in gold.values()}
+    for result, form in scored_forms(predicted, gold):
+        if form is None or result.gold_index is None:
+            continue
+        doc = next(d for d in predicted if form in d.forms)
+        gold_form = truths[Path(doc.document).stem.split("~")[0]].forms[result.gold_index]
+        rows = pair_rows(gold_form.indicators, form.indicators if form.kind == gold_form.kind else [])
+        sure = confirmed(Values(form))
+        for x in result.fields:
+            path = x.path
+            if path.startswith("indicators["):
+                j = rows.get(int(path[11:path.index("]")]))
+                if j is None:
+                    continue
+                path = f"indicators[{j}]{path[path.index(']') + 1:]}"
+            box = form.field_boxes.get(path)
+            if box is None or box.confidence is None or box.confidence >= OCR_SURE or path in sure:
+                continue
+            low = max(b for b in BINS if b <= box.confidence)
+            cell = table.setdefault((low, _one_character(x.predicted)), [0, 0])
+            cell[0] += 1
+            cell[1] += x.right
+    return table
+
+
 def calibration(predicted: list[DocumentRecord], gold: dict[str, DocumentRecord],
                 thresholds: tuple[float, ...] = THRESHOLDS) -> dict:
     """ECE of form and field confidence, and per threshold: forms accepted, accepted with a
@@ -94,6 +133,8 @@ def main() -> None:
     parser.add_argument("--noisy", type=int, default=10, help="noisy copies of each seed's text")
     parser.add_argument("--thresholds", default=",".join(map(str, THRESHOLDS)))
     parser.add_argument("--reuse", action="store_true", help="keep a variant's OUT/<variant>.jsonl if it exists")
+    parser.add_argument("--curve", action="store_true", help="also print how often OCR'd fields are right by the "
+                        "reader's confidence, over the variants read")
     args = parser.parse_args()
     wanted = [s for s in args.seeds.split(",") if s]
     seeds = [s for s in sorted(scanset.RAW.glob("*.txt")) if not wanted or s.name[:3] in wanted]
@@ -104,6 +145,7 @@ def main() -> None:
     print(f"{'variant':<10} {'forms':>5} {'ECE forms':>9} {'ECE fields':>10}   "
           + "  ".join(f"at {t:g}: accepted (wrong forms, wrong fields)" if k == 0 else f"at {t:g}"
                       for k, t in enumerate(thresholds)))
+    table: dict = {}
     for variant in variants:
         folder = args.out / variant
         jsonl = folder.with_suffix(".jsonl")
@@ -113,7 +155,19 @@ def main() -> None:
             else:
                 scanset.build(args.out, seeds, (variant,))
             scanset.extracted(folder)
-        print(line(variant, calibration(records(jsonl), gold, thresholds), thresholds), flush=True)
+        read = records(jsonl)
+        print(line(variant, calibration(read, gold, thresholds), thresholds), flush=True)
+        if args.curve and variant != "noisy":
+            for key, (n, right) in ocr_curve(read, gold).items():
+                curve = table.setdefault(key, [0, 0])
+                curve[0] += n
+                curve[1] += right
+    if args.curve:
+        print("\nOCR fields not confirmed, by the reader's confidence in their least sure character: right / read")
+        for lone in (False, True):
+            cells = [f"[{low:g}, {next((b for b in BINS if b > low), OCR_SURE):g}) {table[(low, lone)][1]}/"
+                     f"{table[(low, lone)][0]}" for low in BINS if (low, lone) in table]
+            print(f"  {'one character' if lone else 'longer values'}: " + "  ".join(cells))
 
 
 if __name__ == "__main__":

@@ -172,3 +172,12 @@ def test_a_lone_character_is_read_on_its_own_scale():
     assert route(score(form, None)).route.decision == "accepted"
     form.indicators[1].actual = "达成指标"
     assert route(score(form, None)).route.decision == "needs_review"
+
+
+def test_an_amount_a_short_funds_row_left_blank_is_a_guess_its_blank_score_is_not():
+    form = se()
+    form.funds.other.annual_budget = None  # the row printed fewer figures than columns: lost, or blank?
+    form.notes = [Note(field="funds.other", code="short_row", message="1 values for 6 columns")]
+    conf = score(form, None).field_confidence
+    assert conf["funds.other.annual_budget"] < 0.8
+    assert conf["funds.other.score"] > 0.8  # the template leaves a sub-row's 得分 blank

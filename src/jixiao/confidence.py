@@ -101,6 +101,13 @@ def score(form: Form, source: str | None) -> Form:
             targets = unconfirmed(targets)
         if note.code in ("filled_down", "implied"):
             targets = [p for p in targets if not _label_confirmed(form, p)]
+        if note.code == "short_row":
+            # A funds row short of values, read left to right: the amounts left blank may be
+            # figures the reading lost (a lone 0 on a scan), as a blank value cell may; the
+            # template leaves a sub-row's 分值/得分 blank, so those are no guess.
+            lost = [p for p in targets if values.get(p) is None and not p.endswith((".weight", ".score"))]
+            lower(lost, NOTE_FACTORS["blank_value"], f"{note.code}: {note.message}")
+            targets = [p for p in targets if p not in lost]
         lower(targets, factor, f"{note.code}: {note.message}")
     for path, box in form.field_boxes.items():
         if path.rsplit(".", 1)[-1] in LONG_TEXTS and box.unsure is not None and box.unsure <= LONG_TEXT_SLACK:
