@@ -7,8 +7,11 @@ see the layouts they know."""
 from __future__ import annotations
 
 import os
+import platform
 import re
+import sys
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
 
 from ..errors import InputError, InputTooLarge
@@ -18,6 +21,12 @@ from .pdf import (BLANK_INK, MAX_PIXELS, Char, PageText, Rules, check_ocr_pages,
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
            "pip install 'jixiao[ocr]'")
+MISSING_OPENVINO = ("JIXIAO_OCR_RUNTIME=openvino：请安装 pip install 'jixiao[ocr,openvino]' / the OpenVINO runtime was "
+                    "asked for: pip install 'jixiao[ocr,openvino]'")
+NO_CUDA = ("JIXIAO_OCR_DEVICE=cuda：没有可用的 CUDA（需要 NVIDIA 显卡和 onnxruntime-gpu），OCR 改用 CPU / no CUDA device "
+           "(an NVIDIA GPU and onnxruntime-gpu are needed): OCR runs on the CPU")
+RUNTIMES = ("openvino", "onnxruntime")
+DEVICES = ("cpu", "cuda")
 __all__ = ["MAX_PIXELS", "engine", "file_pages", "image_page", "PageReader"]
 
 
@@ -33,21 +42,94 @@ class PageReader:
         return image_page(image, name, engine())
 
 
-@lru_cache(maxsize=1)
+def _setting(variable: str, allowed: tuple[str, ...], default: str, zh: str, en: str) -> str:
+    """An OCR setting from the environment, one of `allowed` (`default` when unset); another named."""
+    name = os.environ.get(variable, "").strip().lower() or default
+    if name and name not in allowed:
+        raise InputError(f"{variable}={name}: 未知的 OCR {zh} / unknown OCR {en} (use {' or '.join(allowed)})")
+    return name
+
+
+def runtime_name() -> str:
+    """What runs RapidOCR's models on the CPU: JIXIAO_OCR_RUNTIME, else OpenVINO where its wheel
+    (the `jixiao[openvino]` extra) is installed on an x86 machine (measured faster than
+    onnxruntime on the same models: README, "Scans"), else onnxruntime."""
+    return _setting("JIXIAO_OCR_RUNTIME", RUNTIMES, "", "运行库", "runtime") or (
+        "openvino" if _openvino_usable() else "onnxruntime")
+
+
+def _openvino_usable() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64") and find_spec("rapidocr_openvino") is not None
+
+
+def device_name() -> str:
+    """JIXIAO_OCR_DEVICE: cpu (default) or cuda (onnxruntime-gpu; without a GPU, the CPU and a message)."""
+    return _setting("JIXIAO_OCR_DEVICE", DEVICES, "cpu", "设备", "device")
+
+
+def ocr_threads() -> int:
+    """JIXIAO_OCR_THREADS (a worker's share of the CPUs, set by workers.py); 0: the runtime's own choice."""
+    threads = os.environ.get("JIXIAO_OCR_THREADS", "").strip()
+    return int(threads) if threads.isdigit() else 0
+
+
 def engine():
-    """The OCR engine, RapidOCR, or None if it is not installed. Any callable of RapidOCR's
-    shape can be passed to `image_page`/`file_pages` instead (benchmarks/tesseract.py does)."""
+    """The OCR engine, RapidOCR on JIXIAO_OCR_RUNTIME and JIXIAO_OCR_DEVICE with JIXIAO_OCR_THREADS,
+    or None if it is not installed. Any callable of RapidOCR's shape can be passed to
+    `image_page`/`file_pages` instead (benchmarks/tesseract.py does)."""
+    runtime = runtime_name()
+    built = _load_engine(runtime, device_name(), ocr_threads())
+    if built is None and runtime == "openvino" and find_spec("rapidocr_onnxruntime"):
+        raise InputError(MISSING_OPENVINO)  # asked for by name, and not installed
+    return built
+
+
+@lru_cache(maxsize=4)
+def _load_engine(runtime: str, device: str = "cpu", threads: int = 0):
+    if device == "cuda" and not _cuda_ready():
+        _say_once(NO_CUDA)
+        device = "cpu"
+    return _rapidocr(runtime if device == "cpu" else "onnxruntime", device, threads)
+
+
+def _rapidocr(runtime: str, device: str, threads: int):
+    """RapidOCR on `runtime` (its wheel for OpenVINO or for onnxruntime: the same PP-OCRv4
+    models and the same code around them), or None if that wheel is not installed."""
     try:
-        from rapidocr_onnxruntime import RapidOCR
+        if runtime == "openvino":
+            from rapidocr_openvino import RapidOCR
+        else:
+            from rapidocr_onnxruntime import RapidOCR
     except ImportError:
         return None
     # A form's small print read at full size: an A4 page at 200 dpi is 2339 pixels tall, and
     # the default (2000) shrinks it until lone digits such as a 0 score are lost.
+    options: dict = {"max_side_len": 2400}
     # In one of a run's worker processes, the engine's threads are that worker's share of the
     # CPUs (JIXIAO_OCR_THREADS, set by workers.py): N engines each using every core only fight.
-    threads = os.environ.get("JIXIAO_OCR_THREADS", "").strip()
-    extra = {"intra_op_num_threads": int(threads)} if threads.isdigit() and int(threads) > 0 else {}
-    return RapidOCR(max_side_len=2400, **extra)
+    if threads > 0:
+        options["inference_num_threads" if runtime == "openvino" else "intra_op_num_threads"] = threads
+    if device == "cuda":
+        options.update(det_use_cuda=True, cls_use_cuda=True, rec_use_cuda=True)
+    return RapidOCR(**options)
+
+
+def _cuda_ready() -> bool:
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+_said: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    """A message on stderr, once in this process (each worker process says it once)."""
+    if message not in _said:
+        _said.add(message)
+        print(message, file=sys.stderr)
 
 
 def available() -> bool:
