@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import RAW, SEEDS
 from jixiao.batch import run_batch
 from jixiao.store import DB_NAME
@@ -31,6 +33,7 @@ def run_cli(*args, **kw):
                           timeout=300, env={**os.environ, "COLUMNS": "200"}, **kw)
 
 
+@pytest.mark.slow
 def test_a_rerun_skips_finished_documents(tmp_path):
     first = run_cli("run", RAW, "--out", tmp_path / "out")
     assert first.returncode == 0, first.stderr
@@ -52,6 +55,7 @@ def _many(folder, copies):
     return folder
 
 
+@pytest.mark.slow
 def test_kill_9_at_any_moment_loses_nothing_and_duplicates_nothing(tmp_path):
     docs = _many(tmp_path / "docs", 40)
     reference = run_cli("run", docs, "--out", tmp_path / "reference")
@@ -129,6 +133,7 @@ def test_a_scan_may_be_ten_times_the_size_limit_of_text(tmp_path):
     assert "250 MB > 200 MB" in huge
 
 
+@pytest.mark.slow
 def test_an_unwritable_output_folder_is_a_clear_error(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
@@ -137,6 +142,7 @@ def test_an_unwritable_output_folder_is_a_clear_error(tmp_path):
     assert "cannot write to the output folder" in result.stderr and "a_file" in result.stderr
 
 
+@pytest.mark.slow
 def test_exports_open_in_excel_and_hold_every_indicator_row(tmp_path):
     from openpyxl import load_workbook
 
@@ -158,6 +164,7 @@ def test_exports_open_in_excel_and_hold_every_indicator_row(tmp_path):
     assert sum(len(json.loads(line)["forms"]) for line in lines) == 21
 
 
+@pytest.mark.slow
 def test_export_of_a_folder_without_a_store_is_a_clear_error(tmp_path):
     result = run_cli("export", tmp_path, "--format", "csv")
     assert result.returncode == 2 and DB_NAME in result.stderr

@@ -69,6 +69,7 @@ def jobs(out):
         db.close()
 
 
+@pytest.mark.slow
 def test_the_forms_go_as_one_job_polled_to_its_end_and_read_as_live_answers(server, tmp_path):
     server.plan(BatchPlan(polls=3))
     seen = []
@@ -106,6 +107,7 @@ def _slipping(target: str):
     return answer
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("followup", ["batch", "live"])
 def test_an_answer_the_source_does_not_bear_out_gets_the_live_paths_follow_up(tmp_path, followup):
     with FakeOpenAI(_slipping("综合党委经费")) as server:
@@ -122,6 +124,7 @@ def test_an_answer_the_source_does_not_bear_out_gets_the_live_paths_follow_up(tm
     assert form["usage"]["requests"] == 2
 
 
+@pytest.mark.slow
 def test_an_answer_that_breaks_the_schema_gets_instructors_reask_in_a_second_job(server, tmp_path):
     server.then(Fault(content='{"kind": "self_evaluation", "indicators": "not a list"}'))  # the first line's answer
     summary = run_batch([DOC], tmp_path / "out", llm(server), batch_api=True)
@@ -131,6 +134,7 @@ def test_an_answer_that_breaks_the_schema_gets_instructors_reask_in_a_second_job
     assert summary.failed_forms == 0 and summary.done == 1
 
 
+@pytest.mark.slow
 def test_a_request_that_failed_inside_the_job_is_asked_again_and_the_rest_kept(server, tmp_path):
     server.plan(BatchPlan(errors=(2,)))
     summary = run_batch([DOC], tmp_path / "out", llm(server), batch_api=True)
@@ -139,6 +143,7 @@ def test_a_request_that_failed_inside_the_job_is_asked_again_and_the_rest_kept(s
     assert summary.failed_forms == 0
 
 
+@pytest.mark.slow
 def test_an_expired_job_is_named_its_answers_kept_and_the_rest_sent_once_on_retry(server, tmp_path):
     server.plan(BatchPlan(polls=1, end="expired", done=4))
     summary = run_batch([DOC], tmp_path / "out", llm(server), batch_api=True)
@@ -168,6 +173,7 @@ def test_batch_api_needs_the_llm_back_end_and_says_so_before_reading(server, tmp
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_submitting_polls_its_job_again_and_never_submits_twice(server, tmp_path):
     server.plan(BatchPlan(polls=10**9))  # in progress until the test lets it end
     out = tmp_path / "out"
@@ -206,6 +212,7 @@ def _kill(*args, **kwargs):
     raise _Killed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["after the provider created the job", "before the job was created"])
 def test_a_run_killed_while_submitting_finds_its_job_by_token_or_submits_once(server, tmp_path, monkeypatch, moment):
     from jixiao.backends.batchjob import BatchReader
@@ -239,6 +246,7 @@ def test_max_cost_leaves_out_of_a_job_the_forms_it_cannot_pay_for(server, tmp_pa
     assert summary.failed_forms == 9 - sent
 
 
+@pytest.mark.slow
 def test_a_form_in_two_documents_is_asked_once_in_the_job_and_never_live(server, tmp_path):
     # Without the answer cache (cache_dir None) the second document's copy of a form must take
     # the job's answer too, not go live at full price; and its tokens are not counted twice.
@@ -257,6 +265,7 @@ def test_a_form_in_two_documents_is_asked_once_in_the_job_and_never_live(server,
     assert billed == backend.totals.prompt_tokens == backend.totals.batch_prompt_tokens > 0
 
 
+@pytest.mark.slow
 def test_a_job_the_provider_no_longer_knows_is_named_and_leaves_the_store_usable(server, tmp_path):
     server.plan(BatchPlan(polls=10**9))
     out = tmp_path / "out"
@@ -278,6 +287,7 @@ def test_a_job_the_provider_no_longer_knows_is_named_and_leaves_the_store_usable
     assert jobs(out) == [("batch_1", 1, "not_found", 1), ("batch_2", 1, "completed", 1)]
 
 
+@pytest.mark.slow
 def test_a_run_to_another_output_folder_polls_the_job_of_the_same_requests_and_never_submits_twice(server, tmp_path):
     server.plan(BatchPlan(polls=10**9))
 
@@ -297,6 +307,7 @@ def test_a_run_to_another_output_folder_polls_the_job_of_the_same_requests_and_n
     assert server.submissions == 2 and jobs(tmp_path / "three") == [("batch_2", 1, "completed", 1)]
 
 
+@pytest.mark.slow
 def test_an_endpoint_without_a_batch_api_stops_the_run_by_name_never_showing_the_key(server, tmp_path):
     # A proxy that echoes the request's Authorization in its refusal, as some do.
     server.batch_refusal = Fault(status=404, echo_auth=True)
@@ -312,6 +323,7 @@ def test_an_endpoint_without_a_batch_api_stops_the_run_by_name_never_showing_the
     assert run_batch([DOC], tmp_path / "out", llm(server), batch_api=True).failed_forms == 0 and server.submissions == 1
 
 
+@pytest.mark.slow
 def test_answers_that_broke_the_schema_twice_are_asked_afresh_on_retry(server, tmp_path):
     broken = Fault(content='{"kind": "self_evaluation", "indicators": "not a list"}')
     server.then(broken, *[None] * 8, broken)  # the first form's answer, then its re-ask in the second job

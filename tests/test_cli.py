@@ -4,7 +4,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import RAW, SEEDS
+
+pytestmark = pytest.mark.slow  # every test here takes seconds (pytest -m "not slow" leaves them out)
 
 
 def run(*args, cwd=None):
@@ -52,8 +56,3 @@ def test_usage_errors_exit_2():
     assert run("extract", "--backend", "nope", RAW).returncode == 2
     assert run("extract").returncode == 2
     assert run("frobnicate").returncode == 2
-
-
-def test_help_on_every_command():
-    assert "extract" in run("--help").stdout
-    assert "--backend" in run("extract", "--help").stdout

@@ -41,6 +41,7 @@ def _extract(env, tmp_path, *extra):
 PRICES = '[prices."fake-model"]\ninput = 2.0\noutput = 8.0\ncurrency = "CNY"\n'
 
 
+@pytest.mark.slow
 def test_a_run_prints_its_cost_from_the_configured_price_and_a_rerun_costs_nothing(server, tmp_path):
     env = _env(server, tmp_path, PRICES)
     done, forms = _extract(env, tmp_path)

@@ -3,6 +3,8 @@
 import json
 import shutil
 
+import pytest
+
 from conftest import GOLD, ROOT
 from test_cli import run
 
@@ -16,6 +18,7 @@ def _gold_as_predictions(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_gold_against_itself_is_perfect_everywhere(tmp_path):
     result = run("eval", "--gold", GOLD, _gold_as_predictions(tmp_path), "--json")
     assert result.returncode == 0, result.stderr
@@ -26,6 +29,7 @@ def test_gold_against_itself_is_perfect_everywhere(tmp_path):
     assert report["misses"] == []
 
 
+@pytest.mark.slow
 def test_eval_run_keeps_predictions_report_and_settings(tmp_path):
     result = run("eval", "run", ROOT / "fixtures", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -40,6 +44,7 @@ def test_eval_run_keeps_predictions_report_and_settings(tmp_path):
     assert json.loads(rescored.stdout)["overall"] == report["overall"]
 
 
+@pytest.mark.slow
 def test_compare_lists_regressions_first(tmp_path):
     a = tmp_path / "a"
     shutil.copytree(ROOT / "fixtures", a)
@@ -55,6 +60,7 @@ def test_compare_lists_regressions_first(tmp_path):
     assert "total_score" in first and "REGRESSION" in first
 
 
+@pytest.mark.slow
 def test_unreadable_predictions_are_a_clear_error(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"document": "x.txt", "forms": []}\nnot json\n', encoding="utf-8")
@@ -73,6 +79,7 @@ def test_no_field_drops_below_the_baseline(tmp_path):
     assert report.overall >= baseline["overall"] - 1e-9
 
 
+@pytest.mark.slow
 def test_confidence_ranks_errors_on_the_fixtures_and_noisy_variants(tmp_path):
     _, report = eval_run(ROOT / "fixtures", "rules", tmp_path, noise=10)
     c = report.confidence

@@ -32,6 +32,7 @@ def doc(*forms):
     return DocumentRecord.model_validate({"document": "d.txt", "forms": list(forms)})
 
 
+@pytest.mark.slow
 def test_gold_against_itself_is_perfect():
     gold = doc(declaration())
     report = evaluate([gold], [copy.deepcopy(gold)])

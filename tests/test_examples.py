@@ -66,6 +66,7 @@ def shown(body: dict) -> list[tuple[str, dict]]:
     return [(m.group(2), json.loads(m.group(3))) for m in SHOWN.finditer(head)]
 
 
+@pytest.mark.slow
 def test_the_request_carries_the_most_alike_reviewed_forms_of_its_kind_never_the_form_itself(server, tmp_path):
     folder = write_examples(tmp_path / "examples")
     chunk = chunks("004_eec2255c4764dfed")[0]
@@ -192,6 +193,7 @@ def test_the_config_file_names_the_folder_relative_to_itself(tmp_path, monkeypat
     assert load_settings(examples=tmp_path / "flag").examples == tmp_path / "flag"  # a flag wins
 
 
+@pytest.mark.slow
 def test_the_command_line_takes_examples_and_names_a_bad_folder(server, tmp_path):
     folder = write_examples(tmp_path / "examples", stems=("002_0bebddbd16c8cbfb",))
     env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "JIXIAO_MODEL": "fake-model",
@@ -209,6 +211,7 @@ def test_the_command_line_takes_examples_and_names_a_bad_folder(server, tmp_path
     assert bad.returncode == 2 and "示例文件夹不存在 / the examples folder is not there" in bad.stderr
 
 
+@pytest.mark.slow
 def test_a_run_through_hybrid_records_the_examples_of_the_forms_it_asked_about(server, tmp_path):
     import sqlite3
 

@@ -50,6 +50,7 @@ def _csv(tmp, table):
         return list(csv.reader(f))
 
 
+@pytest.mark.slow
 def test_the_xlsx_holds_no_formula_and_no_error_cell(exported):
     with zipfile.ZipFile(exported / "all.xlsx") as z:
         sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]

@@ -16,6 +16,8 @@ import extractors  # noqa: E402
 from formats import scored  # noqa: E402
 from scanset import build  # noqa: E402
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (pytest -m "not slow" leaves them out)
+
 # Field accuracy reached today on these two seeds: a guard against falling back, not the
 # issue's 0.97 bar (README, "Accuracy", says where each extractor stands).
 FLOORS = {"pdfplumber": 0.975, "pdfplumber-layout": 0.978, "pdftotext-layout": 0.97, "pypdfium2": 0.97,

@@ -26,6 +26,7 @@ VARIANTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_rules_output_matches_gold(variant, tmp_path):
     total = Comparison()

@@ -69,6 +69,7 @@ def _assert_bar(report, accepted_wrong, bar: float = BAR) -> None:
     assert not accepted_wrong
 
 
+@pytest.mark.slow
 def test_json_cells_of_every_seed_read_from_their_cells():
     records = _read({stem: formats.json_cells(_grids(stem)) for stem in GOLDS})
     report, accepted_wrong = _scored(records)
@@ -86,6 +87,7 @@ def test_json_cells_of_every_seed_read_from_their_cells():
     assert form.indicators[0].span is not None
 
 
+@pytest.mark.slow
 def test_a_sheet_of_stacked_forms_is_cut_at_each_title():
     tables = {}
     for stem in GOLDS:
@@ -107,6 +109,7 @@ def test_a_sheet_of_stacked_forms_is_cut_at_each_title():
     _assert_bar(*_scored(_read(tables)))
 
 
+@pytest.mark.slow
 def test_a_form_continued_over_two_tables_keeps_both_and_carries_its_labels():
     tables = {}
     for stem in GOLDS:
@@ -247,6 +250,7 @@ def test_a_chunk_without_form_cells_is_read_from_its_text():
 
 # --- the CLI on each file kind, once its ingest reader is there --------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", formats.KINDS)
 def test_jixiao_extract_reads_each_file_kind_to_the_bar(kind, tmp_path):
     if f".{kind}" not in SUFFIXES:

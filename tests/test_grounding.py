@@ -4,6 +4,8 @@ the form. The forms here are hand-written in the template's vocabulary, not the 
 
 from __future__ import annotations
 
+import pytest
+
 from jixiao.backends.grounding import Grounding, printed_figure, printed_whole, printed_wrapped, rules_reading
 from jixiao.schema import Chunk, Note, SelfEvaluation, Span
 
@@ -84,6 +86,7 @@ def test_an_amount_or_figure_printed_only_in_another_row_is_misplaced():
     assert "开展活动场次" in out["indicators[0].weight"].place
 
 
+@pytest.mark.slow
 def test_a_value_cut_short_or_left_out_and_a_row_left_out_are_misplaced():
     form = _answer()
     form.indicators[0].target = "≥48"  # its unit dropped: the head of a printed value, not the value

@@ -36,6 +36,7 @@ def form_page():
     return scanset.draw(first)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["extract", "run"])
 def test_a_named_pipe_is_refused_by_name_and_the_rest_goes_on(tmp_path, command):
     pipe = tmp_path / "自评表.txt"
@@ -74,6 +75,7 @@ def test_only_regular_files_are_read(tmp_path, special):
         check_input(path)
 
 
+@pytest.mark.slow
 def test_a_text_file_over_the_limit_is_refused_by_extract_too(tmp_path):
     big = tmp_path / "big.txt"
     text = SEEDS[1].read_text(encoding="utf-8")
@@ -96,6 +98,7 @@ def test_a_text_file_over_the_limit_is_refused_by_extract_too(tmp_path):
     assert check_input(small.rename(tmp_path / "scan.pdf"), max_file_mb=size / 2 / 2**20) == size
 
 
+@pytest.mark.slow
 def test_a_huge_pdf_page_without_text_is_refused_before_rendering(tmp_path, monkeypatch):
     import pypdfium2 as pdfium
 
@@ -114,6 +117,7 @@ def test_a_huge_pdf_page_without_text_is_refused_before_rendering(tmp_path, monk
         ingest(huge)
 
 
+@pytest.mark.slow
 def test_a_huge_image_is_refused_before_decoding(tmp_path, monkeypatch):
     from PIL import Image, ImageFile
 
@@ -137,6 +141,7 @@ def test_an_a3_form_at_300_dpi_is_within_the_limits():
     assert a3_pixels * 2 < MAX_PIXELS and a3_points * 4 < MAX_PIXELS
 
 
+@pytest.mark.slow
 def test_a_blank_page_in_a_scan_is_a_note_not_a_lost_form(tmp_path, form_page):
     import pypdfium2 as pdfium
     from PIL import Image
@@ -196,6 +201,7 @@ def _scan_pdf(path, pages):
     return path
 
 
+@pytest.mark.slow
 def test_blank_pages_are_notes_and_never_reach_the_ocr_engine(tmp_path, form_page):
     from PIL import Image, ImageDraw
 
@@ -222,6 +228,7 @@ def test_blank_pages_are_notes_and_never_reach_the_ocr_engine(tmp_path, form_pag
     assert [f"page {k} of scan.pdf: no text found" in m for k, m in zip(range(2, 10), notes)] == [True] * 8
 
 
+@pytest.mark.slow
 def test_pages_to_read_by_ocr_are_capped_by_name_before_any_is_read(tmp_path, form_page, monkeypatch):
     from PIL import Image
 

@@ -105,6 +105,7 @@ def _gold_grids(stem: str, decoy: bool = False) -> list[formats.Grid]:
     return formats.document_grids(gold, formats.RAW / gold["document"], decoy=decoy)
 
 
+@pytest.mark.slow
 def test_the_seeds_as_docx_are_read_table_for_table(rendered):
     for path in sorted(rendered["docx"].glob("*.docx")):
         doc = ingest(path)
@@ -172,6 +173,7 @@ def test_an_xlsx_shows_values_as_displayed_and_skips_what_is_hidden(tmp_path):
     assert [n.code for n in doc.notes] == ["formula_without_value"] and "表一!D5" in doc.notes[0].message
 
 
+@pytest.mark.slow
 def test_the_seeds_as_xlsx_skip_the_decoy_row_and_sheet(rendered):
     for path in sorted(rendered["xlsx"].glob("*.xlsx")):
         doc = ingest(path)
@@ -335,6 +337,7 @@ def test_bad_office_files_are_named_errors_in_both_languages(tmp_path):
         ingest(tmp_path / "locked.xlsx")
 
 
+@pytest.mark.slow
 def test_a_run_over_a_folder_of_bad_files_reads_the_good_one(tmp_path, rendered):
     import shutil
 

@@ -43,6 +43,7 @@ def server():
         yield s
 
 
+@pytest.mark.slow
 def test_cli_reproduces_gold_with_one_request_per_form_then_none(server, tmp_path):
     env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-test-SECRET-key",
            "JIXIAO_MODEL": "fake-model", "JIXIAO_CACHE": str(tmp_path / "cache")}
@@ -65,6 +66,7 @@ def test_cli_reproduces_gold_with_one_request_per_form_then_none(server, tmp_pat
     assert "SECRET" not in first.stderr + second.stderr + out.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_chinese_goes_as_chinese_and_the_prompt_states_the_contract(server, tmp_path):
     chunk = chunks("002_0bebddbd16c8cbfb")[0]
     backend(server, tmp_path).extract(chunk)
@@ -76,6 +78,7 @@ def test_chinese_goes_as_chinese_and_the_prompt_states_the_contract(server, tmp_
     assert "source" not in tool["parameters"]["properties"]  # provenance is jixiao's, not the model's
 
 
+@pytest.mark.slow
 def test_429_twice_honours_retry_after_then_succeeds(server, tmp_path):
     server.then(Fault(429, {"Retry-After": "0.3"}), Fault(429, {"Retry-After": "0.3"}))
     start = time.monotonic()
@@ -86,6 +89,7 @@ def test_429_twice_honours_retry_after_then_succeeds(server, tmp_path):
     assert form.usage.prompt_tokens > 0
 
 
+@pytest.mark.slow
 def test_500_and_a_hang_past_the_timeout_are_retried(server, tmp_path):
     server.then(Fault(500), Fault(hang=3.0))
     form = backend(server, tmp_path, timeout=1.0).extract(chunks("001_ec90f154ecebac5e")[1])
@@ -112,6 +116,7 @@ def test_re_asks_are_bounded_and_a_failed_form_does_not_stop_the_batch(server, t
     assert forms[1].project_name == "社区自治管理" and not forms[1].error
 
 
+@pytest.mark.slow
 def test_transport_retries_are_bounded(server, tmp_path):
     server.then(*[Fault(503)] * 3)
     results = list(extract_paths([RAW / "001_ec90f154ecebac5e.txt"], backend(server, tmp_path, transport_retries=2)))
@@ -153,6 +158,7 @@ def test_the_token_budget_stops_new_requests(server, tmp_path):
     assert server.completions == 1
 
 
+@pytest.mark.slow
 def test_concurrency_overlaps_requests(tmp_path):
     with FakeOpenAI(gold_answerer(GOLD_FORMS), latency=0.4) as slow:
         start = time.monotonic()
@@ -163,6 +169,7 @@ def test_concurrency_overlaps_requests(tmp_path):
     assert elapsed < 9 * 0.4 / 3
 
 
+@pytest.mark.slow
 def test_the_back_ends_concurrency_caps_requests_in_flight(tmp_path):
     # The pipeline works on more forms than that (preparing and checking them), but no more
     # than `concurrency` requests are ever on the wire, failed ones included.
@@ -238,6 +245,7 @@ def _seeds_with_a_group_left_open(folder):
     return [s for s in SEEDS if s != seed] + [folder / seed.name]
 
 
+@pytest.mark.slow
 def test_hybrid_asks_the_llm_only_for_forms_in_doubt(server, tmp_path):
     settings = LLMSettings(base_url=server.base_url, model="fake-model", mode="tools", cache_dir=tmp_path / "cache")
     hybrid = get_backend("hybrid", settings)
@@ -300,6 +308,7 @@ def test_dropped_rows_are_caught_by_the_source_row_count(server, tmp_path):
     assert any(n.code == "rows_missing" for n in again.notes)
 
 
+@pytest.mark.slow
 def test_doctor_reports_what_works(tmp_path):
     with FakeOpenAI(gold_answerer(GOLD_FORMS), ignore_tools=True, reject_response_formats=("json_schema",)) as odd:
         result = subprocess.run([sys.executable, "-m", "jixiao", "doctor", "--base-url", odd.base_url,
@@ -311,6 +320,7 @@ def test_doctor_reports_what_works(tmp_path):
     assert "no" in lines["mode tools"] and "no" in lines["mode json_schema"] and "ok" in lines["mode json"]
 
 
+@pytest.mark.slow
 def test_doctor_says_when_the_endpoint_is_unreachable():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

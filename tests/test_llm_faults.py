@@ -54,6 +54,7 @@ def _everything_logged(caplog) -> str:
 
 # --- the key in someone else's log ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_key_echoed_by_a_proxy_shows_in_no_log_record_and_no_result(every_log, tmp_path):
     with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
         server.then(*[Fault(500, echo_auth=True)] * 6, *[Fault(400, echo_auth=True)] * 2)
@@ -132,6 +133,7 @@ def test_a_factory_set_before_installation_still_makes_the_records():
         logging.setLogRecordFactory(previous)
 
 
+@pytest.mark.slow
 def test_the_transport_debug_log_of_a_header_echoing_endpoint_shows_no_key(tmp_path):
     """The reviewer's repro: logging at DEBUG from the start, the CLI, an endpoint answering 502
     with the request's Authorization in a response header: httpcore2's loggers, made on the
@@ -156,6 +158,7 @@ def _jixiao(*args, env, cwd=None):
                           timeout=180)
 
 
+@pytest.mark.slow
 def test_the_cli_never_shows_the_key_in_its_output_store_or_export(tmp_path):
     with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
         server.then(*[Fault(500, echo_auth=True)] * 7, *[Fault(401, echo_auth=True)] * 2)
@@ -201,6 +204,7 @@ def test_hybrid_with_the_endpoint_dropping_connections_keeps_every_rules_reading
     assert "no instructor mode" not in _everything_logged(every_log)
 
 
+@pytest.mark.slow
 def test_the_llm_back_end_with_the_endpoint_down_names_it_per_document(tmp_path):
     for mode in ("auto", "tools"):
         with DroppingServer() as dead:
@@ -214,6 +218,7 @@ def test_the_llm_back_end_with_the_endpoint_down_names_it_per_document(tmp_path)
         get_backend("llm", settings(refused_url(), tmp_path, mode="tools")).extract(segment(ingest(SEEDS[0]))[0])
 
 
+@pytest.mark.slow
 def test_the_cli_with_the_endpoint_refusing_names_the_cause_once_and_loses_no_form(tmp_path):
     url = refused_url()
     env = {**os.environ, "OPENAI_BASE_URL": url, "JIXIAO_MODEL": "fake-model", "JIXIAO_CACHE": str(tmp_path / "c")}
@@ -235,6 +240,7 @@ def _sent(caplog) -> int:
     return sum(r.name.startswith("openai") and r.getMessage().startswith("Sending HTTP Request") for r in caplog.records)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["auto", "tools"])
 def test_a_hung_endpoint_is_marked_down_after_three_requests_without_an_answer(every_log, tmp_path, mode):
     with SilentServer() as hung:  # accepts every connection, never answers
@@ -249,6 +255,7 @@ def test_a_hung_endpoint_is_marked_down_after_three_requests_without_an_answer(e
     assert sum("LLM endpoint unreachable" in r.getMessage() for r in every_log.records if r.name == "jixiao") == 1
 
 
+@pytest.mark.slow
 def test_hybrid_with_a_hung_endpoint_keeps_every_rules_reading(every_log, tmp_path):
     rules = list(extract_paths(SEEDS, "rules"))
     with SilentServer() as hung:
@@ -259,6 +266,7 @@ def test_hybrid_with_a_hung_endpoint_keeps_every_rules_reading(every_log, tmp_pa
     assert connections == 3 == _sent(every_log)  # the mode probes of the first form in doubt, one by one
 
 
+@pytest.mark.slow
 def test_a_firewalled_endpoint_connect_timeouts_count_like_refusals(every_log, tmp_path):
     with SilentServer(accepting=False) as walled:  # connections never made
         llm = get_backend("llm", settings(walled.base_url, tmp_path / "c", mode="tools", timeout=0.3))

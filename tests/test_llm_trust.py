@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from conftest import GOLD, RAW, ROOT
 from fakeserver import FakeOpenAI, FallibleModel, gold_answerer, prompt_text
 from jixiao.backends import get_backend
@@ -43,6 +45,7 @@ def _form(record, name=PROJECT):
     return next(f for f in record.forms if f.project_name == name)
 
 
+@pytest.mark.slow
 def test_a_label_printed_only_in_another_group_is_re_asked_quoting_its_row_and_never_accepted(tmp_path):
     def swap(form):  # the issue's slip: 社会效益指标 answered as 生态效益指标, printed two rows down
         form["indicators"][5] = {**form["indicators"][5], "level2": "生态效益指标"}
@@ -58,6 +61,7 @@ def test_a_label_printed_only_in_another_group_is_re_asked_quoting_its_row_and_n
     assert all(f.route.decision == "accepted" for f in record.forms if f.project_name != PROJECT)
 
 
+@pytest.mark.slow
 def test_in_llm_mode_a_value_left_out_where_the_rules_reader_is_sure_is_filled_from_the_source_and_reviewed(tmp_path):
     def leave_out(form):
         form["funds"]["total"] = {**form["funds"]["total"], "executed": None}
@@ -69,6 +73,7 @@ def test_in_llm_mode_a_value_left_out_where_the_rules_reader_is_sure_is_filled_f
     assert form.route.decision == "needs_review"
 
 
+@pytest.mark.slow
 def test_a_slip_on_the_first_reading_is_corrected_by_the_re_ask(tmp_path):
     def digit(form):
         form["indicators"][0] = {**form["indicators"][0], "target": "完成率10%"}
@@ -99,6 +104,7 @@ def test_the_fallible_model_slips_schema_valid_seeded_and_only_on_a_forms_first_
     assert FallibleModel(gold_answerer(GOLD_FORMS), rate=0.3, seed=8)(body) != slipped
 
 
+@pytest.mark.slow
 def test_at_a_5_percent_slip_rate_no_form_with_a_wrong_field_is_accepted(tmp_path):
     for backend in ("llm", "hybrid"):
         run = trust_run(backend, 0.05, seed=0, cache_dir=tmp_path / backend)
@@ -111,6 +117,7 @@ def test_at_a_5_percent_slip_rate_no_form_with_a_wrong_field_is_accepted(tmp_pat
         assert run.requests / run.forms <= (2.2 if backend == "llm" else 0.4)
 
 
+@pytest.mark.slow
 def test_a_weight_and_score_or_a_target_and_actual_swapped_in_their_row_are_never_accepted(tmp_path):
     """Both values are printed in the row's line, so the line alone does not tell them apart:
     the cells the rules reader read them in do."""
@@ -127,6 +134,7 @@ def test_a_weight_and_score_or_a_target_and_actual_swapped_in_their_row_are_neve
         "indicators[5].weight", "indicators[5].score", "indicators[7].target", "indicators[7].actual"}
 
 
+@pytest.mark.slow
 def test_a_budget_and_the_amount_spent_swapped_in_their_funds_row_are_never_accepted(tmp_path):
     """This form's printed rate (48%) is not its amounts' (20.33 / 44.32), so the rules reader is
     unsure of them and the checks of the figures against each other cannot settle them: the

@@ -6,9 +6,13 @@ so a mutation counts as breaking only when it plainly does."""
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import SEEDS, load_gold
 from jixiao.validate import validate
 from jixiao.validate.values import Values
+
+pytestmark = pytest.mark.slow  # every test here takes seconds (pytest -m "not slow" leaves them out)
 
 AMOUNTS = ("initial_budget", "annual_budget", "executed")
 ROWS = ("total", "current_year", "carryover", "other")

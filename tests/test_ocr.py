@@ -35,6 +35,7 @@ def page():
     return scanset.draw(first)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["image", "rotated", "jpeg"])
 def test_a_printed_form_is_read_by_ocr(page, variant, tmp_path):
     image = tmp_path / "form.png"
@@ -50,12 +51,14 @@ def test_a_printed_form_is_read_by_ocr(page, variant, tmp_path):
     assert len(record.forms[0].field_boxes) >= 0.9 * len(record.forms[0].field_spans)
 
 
+@pytest.mark.slow
 def test_a_scanned_pdf_is_read_by_ocr(page, tmp_path):
     pdf = tmp_path / "scan.pdf"
     page.save(pdf)  # an image-only PDF: no text layer
     assert _first_form_accuracy(extract_document(pdf)) >= 0.95
 
 
+@pytest.mark.slow
 def test_a_tilted_page_is_turned_straight_and_its_rules_found(page):
     tilted = scanset.degrade(page, "rotated")  # 1.5° anticlockwise
     assert skew(tilted) == pytest.approx(-1.5, abs=0.1)
@@ -86,6 +89,7 @@ def test_a_line_of_large_text_is_not_a_rule_and_a_page_border_is_not_a_table():
     assert table_layout(chars, lambda line: "".join(c.text for c in line), rules)[0] == "项目名称\n图书经费"
 
 
+@pytest.mark.slow
 def test_a_broken_multi_page_tiff_fails_alone_by_name(tmp_path, page):
     from jixiao.errors import InputError
     from jixiao.ingest import ingest
@@ -116,6 +120,7 @@ def test_an_engine_in_rapidocrs_shape_is_passed_in(page, tmp_path):
     assert calls[0] is True and False in calls  # the page, then the ruled cells with ink unread
 
 
+@pytest.mark.slow
 def test_text_layer_pdfs_of_the_printed_seeds_match_the_gold(tmp_path):
     gold = [load_gold(seed.stem) for seed in SEEDS]
     predicted = []
@@ -165,6 +170,7 @@ def test_a_letter_o_among_figures_is_read_as_a_zero():
     assert [_digits(t) for t in ("OK", "完成率O", "Oct")] == ["OK", "完成率O", "Oct"]
 
 
+@pytest.mark.slow
 def test_a_ruled_cell_with_ink_but_no_text_found_is_read_on_its_own():
     from PIL import Image, ImageDraw, ImageFont
 

@@ -11,6 +11,7 @@ from jixiao.errors import ConfigError
 from jixiao.prompting import render_prompt
 
 
+@pytest.mark.slow
 def test_wheel_contains_the_prompts_and_no_test_code(tmp_path):
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
                    check=True, capture_output=True, timeout=300)

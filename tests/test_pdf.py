@@ -42,6 +42,7 @@ def _pdf(seed: Path, out: Path, text_layer: bool = True) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_text_layer_pdfs_of_the_seeds_match_the_gold(tmp_path):
     gold = [load_gold(seed.stem) for seed in SEEDS]
     predicted = []
@@ -54,6 +55,7 @@ def test_text_layer_pdfs_of_the_seeds_match_the_gold(tmp_path):
     assert report.overall >= 0.99
 
 
+@pytest.mark.slow
 def test_a_pdf_page_with_nothing_on_it_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="scan.pdf page 1.*no text"):
         ingest(_pdf(SEEDS[3], tmp_path / "scan.pdf", text_layer=False))

@@ -65,6 +65,7 @@ def test_a_pdf_ruled_table_is_handed_over_as_cells_with_its_merges(tmp_path):
     assert doc.tables[0].source == "page 1"
 
 
+@pytest.mark.slow
 def test_a_scanned_ruled_table_is_handed_over_as_cells_with_its_merges(tmp_path):
     pytest.importorskip("rapidocr_onnxruntime")
     pdf = formats.write_pdf([_indicator_grid()], tmp_path / "table.pdf")
@@ -77,6 +78,7 @@ def printed(tmp_path_factory):
     return formats.render(tmp_path_factory.mktemp("printed"), ("pdf",))["pdf"]
 
 
+@pytest.mark.slow
 def test_printed_forms_are_read_from_their_cells(printed):
     golds = load_gold(GOLD)
     records = [extract_document(printed / f"{Path(gold.document).stem}.pdf") for gold in golds]

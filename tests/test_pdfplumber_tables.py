@@ -53,6 +53,7 @@ def _read(tables: dict[str, list]):
     return records, report, [a for a in accepted if a in wrong]
 
 
+@pytest.mark.slow
 def test_pdfplumber_tables_read_every_form_to_the_floor(tables):
     records, report, accepted_wrong = _read(tables)
     print(f"\npdfplumber tables: forms {report.form_recall:.3f} fields {report.overall:.4f} "

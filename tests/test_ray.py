@@ -25,7 +25,7 @@ TESTS = Path(__file__).resolve().parent
 # for `ray start`: a driver joins with the token `ray start` left in ~/.ray.
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token"}
 
-pytestmark = pytest.mark.skipif(not RAY.exists(), reason="Ray is not installed (pip install 'jixiao[ray]')")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not RAY.exists(), reason="Ray is not installed (pip install 'jixiao[ray]')")]
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,7 @@ def _started(args: list[str]) -> tuple[subprocess.Popen, str]:
     return server, printed
 
 
+@pytest.mark.slow
 def test_off_loopback_every_request_needs_the_token_printed_once(store):
     port = _free_port()
     server, printed = _started([str(store), "--host", "0.0.0.0", "--port", str(port), "--reviewer", "王五"])
@@ -103,6 +104,7 @@ def test_off_loopback_every_request_needs_the_token_printed_once(store):
     assert (printed + rest + out).count(token) == 1  # printed once, never logged
 
 
+@pytest.mark.slow
 def test_a_loopback_address_other_than_127_0_0_1_answers_the_url_it_prints(store):
     port = _free_port()
     server, printed = _started([str(store), "--host", "127.0.0.2", "--port", str(port)])
@@ -195,6 +197,7 @@ def test_a_post_body_is_read_only_after_the_csrf_check(store):
                              [b"{}"])) == (403, 0)
 
 
+@pytest.mark.slow
 def test_a_body_over_the_cap_is_refused(store):
     c = TestClient(review_app(store, "me"), base_url=LOCAL, client=ME)
     token = _csrf(c.get("/").text)

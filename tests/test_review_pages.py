@@ -57,6 +57,7 @@ def _ink(image: Image.Image, box: dict) -> float:
     return sum(counts[:128]) / max(1, sum(counts))
 
 
+@pytest.mark.slow
 def test_a_pdf_form_shows_its_pages_with_every_box_on_its_printed_text(pdf_store):
     store, pdf = pdf_store
     form_id = _in_review(store)
@@ -85,6 +86,7 @@ def test_a_pdf_form_shows_its_pages_with_every_box_on_its_printed_text(pdf_store
     assert list((store / "pages").rglob("*.png"))  # cached in the run's folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["cropped", "turned", "overcropped"])
 def test_boxes_land_on_their_text_on_a_cropped_or_turned_pdf_page(tmp_path, how):
     """A page with a crop box away from the origin, or stored on its side with /Rotate 90, is
@@ -136,6 +138,7 @@ def test_a_page_is_served_only_for_its_form_and_never_from_a_changed_file(pdf_st
     assert c.get(f"/forms/{form_id}/pages/{pages[0]}").status_code == 200
 
 
+@pytest.mark.slow
 def test_a_page_image_is_never_kept_for_another_store_under_the_same_address(pdf_store, tmp_path):
     """/forms/N/pages/1 of one store, and of another served later on the same port, are other
     files' pages: the browser may keep a page only while its file's content is the same."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from conftest import RAW, SEEDS
 from fakeserver import Fault, FakeOpenAI, gold_answerer
 from jixiao import extract_text
@@ -23,6 +25,7 @@ def settings(server, tmp_path, **kw):
                           "cache_dir": tmp_path / "cache", "transport_retries": 0, **kw})
 
 
+@pytest.mark.slow
 def test_a_document_whose_forms_failed_is_retried_when_asked(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -83,6 +86,7 @@ def test_a_key_echoed_by_the_server_is_redacted(tmp_path):
     assert "401" in text and "SECRET" not in text and "***" in text
 
 
+@pytest.mark.slow
 def test_rate_limits_cover_instructors_re_asks(tmp_path):
     with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
         server.then(Fault(content=json.dumps({"kind": "self_evaluation", "year": "不是数字"})))

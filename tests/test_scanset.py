@@ -9,10 +9,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import GOLD, ROOT, SEEDS
 
 sys.path.insert(0, str(ROOT / "evals"))
 import scanset  # noqa: E402
+
+pytestmark = pytest.mark.slow  # every test here takes seconds (pytest -m "not slow" leaves them out)
 
 DEGRADED = {"001": "rotated", "002": "jpeg", "003": "blurred", "004": "image"}
 

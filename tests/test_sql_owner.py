@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import jixiao
 
 PACKAGE = Path(jixiao.__file__).parent
@@ -27,6 +29,7 @@ def sql_outside_store(source: str, name: str) -> list[str]:
     return sorted(found, key=lambda f: int(f.split(":")[1].split()[0]))
 
 
+@pytest.mark.slow
 def test_sql_only_in_the_store_package():
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
