@@ -4,8 +4,8 @@ A form's own printed error almost never fits its arithmetic exactly when two of 
 swapped (the weights summing to the one total, the scores to the other); a reader that took a
 cell for its neighbour produces exactly that. So where the printed order fails a rule and the
 swap settles every error and warning about the pair (a total of 99 beside 100 may pass its sum
-within rounding, and fail only as a weight that is not 100), the findings are the reading's to answer for
-(`extraction_suspect`: the form goes to review), not the form's (`source_inconsistency`)."""
+within rounding, and fail only as a weight that is not 100), the findings are the reading's to
+answer for (`extraction_suspect`: the form goes to review), not the form's (`source_inconsistency`)."""
 
 from __future__ import annotations
 
