@@ -45,6 +45,22 @@ def test_the_review_page_the_export_and_a_finding_name_a_field_alike(tmp_path):
     assert {FIELD_LABELS["total_weight"], FIELD_LABELS["total_score"], FIELD_LABELS["project_name"]} <= set(header)
     with (folder / "funds.csv").open(encoding="utf-8-sig") as f:
         named = {row[3] for row in csv.reader(f)}
-    assert {FUND_ROW_LABELS["project_other"], FUND_ROW_LABELS["annual_other"]} <= named
+    assert FUND_ROW_LABELS["project_other"] in named
     swap = _swap_finding("total_weight", "total_score", 97.55, 100.0)
     assert FIELD_LABELS["total_weight"] in swap.message and FIELD_LABELS["total_score"] in swap.message
+
+
+def test_funds_csv_names_a_declarations_annual_rows_as_a_self_evaluations(tmp_path):
+    # funds.csv's row names are values others select by: a declaration's annual rows keep the
+    # names of the self-evaluation's rows they match (当年财政拨款, 上年结转资金, 其他资金), and
+    # only its project-level 其他资金 is marked, as the export named them before the label table.
+    run_batch([RAW], tmp_path / "out")
+    folder = export(tmp_path / "out", "csv", tmp_path / "csv")[0].parent
+    by_form: dict[tuple[str, str], list[str]] = {}
+    with (folder / "funds.csv").open(encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f):
+            by_form.setdefault((row["文档"], row["表序号"]), []).append(row["资金行"])
+    self_evaluation = next(names for names in by_form.values() if len(names) == len(SelfEvaluationFunds.model_fields))
+    declaration = next(names for names in by_form.values() if len(names) == len(DeclarationFunds.model_fields))
+    assert declaration[-3:] == self_evaluation[-3:] == ["当年财政拨款", "上年结转资金", "其他资金"]
+    assert declaration[2] == "其他资金(项目)"

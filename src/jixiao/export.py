@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ConfigError
-from .schema import FIELD_LABELS, FUND_ROW_LABELS, DocumentRecord
+from .schema import FIELD_LABELS, FUND_LABELS, FUND_ROW_LABELS, DocumentRecord
 from .store import Store
 
 # Columns an export adds to the record's fields (FIELD_LABELS names those).
@@ -33,6 +33,11 @@ FUNDS = _columns("document", "form_index", "project_name", "row", "initial_budge
 INDICATORS = _columns("document", "form_index", "project_name", "row", "level1", "level2", "name", "target", "actual",
                       "weight", "score", "deviation", row="行号")
 FINDINGS = _columns("document", "form_index", "project_name", "code", "severity", "triage", "fields", "message")
+# funds.csv's row names are values a user selects rows by. A declaration's annual rows keep the
+# names of the self-evaluation rows they match (当年财政拨款, 上年结转资金, 其他资金); only its
+# project-level 其他资金 is marked, which tells the two apart within one form (the review page
+# marks both: FUND_ROW_LABELS).
+ROW_NAMES = {**FUND_ROW_LABELS, "annual_other": FUND_LABELS["annual_other"]}
 TABLES = {"forms": FORMS, "funds": FUNDS, "indicators": INDICATORS, "findings": FINDINGS}
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection);
 # spreadsheets in CJK locales may normalise the full-width ＝ ＋ － ＠ to them first.
@@ -51,9 +56,9 @@ def rows(record: DocumentRecord, table: str) -> Iterator[dict]:
         elif table == "funds":
             for key, value in form.funds:
                 if hasattr(value, "model_dump"):
-                    yield {**base, "row": FUND_ROW_LABELS.get(key, key), **value.model_dump()}
+                    yield {**base, "row": ROW_NAMES.get(key, key), **value.model_dump()}
                 else:
-                    yield {**base, "row": FUND_ROW_LABELS.get(key, key), "amount": value}
+                    yield {**base, "row": ROW_NAMES.get(key, key), "amount": value}
         elif table == "indicators":
             for i, row in enumerate(form.indicators, 1):
                 yield {**base, "row": i, **row.model_dump(exclude={"span"})}
