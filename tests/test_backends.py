@@ -37,6 +37,7 @@ def backend(request, server, tmp_path):
     return get_backend(request.param, settings)
 
 
+@pytest.mark.slow
 def test_it_declares_what_callers_use(backend):
     declared = set(Backend.__annotations__)
     assert {"name", "model", "prompt_version", "price", "waits", "recipe", "totals"} <= declared

@@ -239,6 +239,7 @@ def test_html_tables_follow_rowspan_and_colspan(tmp_path):
     assert "不读" not in doc.text and "td{}" not in doc.text and doc.text.rstrip().endswith("尾注")
 
 
+@pytest.mark.slow
 def test_the_seeds_as_html_and_json_cells_are_read_table_for_table(rendered):
     for kind, ext in (("html", "html"), ("json", "json")):
         for path in sorted(rendered[kind].glob(f"*.{ext}")):

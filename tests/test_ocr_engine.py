@@ -30,6 +30,7 @@ def fresh_engines(monkeypatch):
     ocr._load_engine.cache_clear()
 
 
+@pytest.mark.slow
 @openvino
 def test_openvino_runs_the_models_where_installed_and_onnxruntime_can_be_asked_for(monkeypatch):
     assert ocr.runtime_name() == "openvino"

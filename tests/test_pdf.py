@@ -61,6 +61,7 @@ def test_a_pdf_page_with_nothing_on_it_is_a_clear_error(tmp_path):
         ingest(_pdf(SEEDS[3], tmp_path / "scan.pdf", text_layer=False))
 
 
+@pytest.mark.slow
 def test_a_broken_image_is_a_clear_error(tmp_path):
     image = tmp_path / "photo.jpg"
     image.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")

@@ -76,6 +76,7 @@ def test_pdfplumber_tables_read_every_form_to_the_floor(tables):
     assert all(f.route.decision == "needs_review" for f in forms.values())  # no title: reviewed
 
 
+@pytest.mark.slow
 def test_a_form_cut_over_pages_keeps_its_tables_and_its_texts(tables):
     doc = cells_doc(tables_of(tables["002_0bebddbd16c8cbfb"]), "002.json")
     chunks = segment(doc)

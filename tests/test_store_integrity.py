@@ -57,6 +57,7 @@ def two_folders(tmp_path):
 
 # --- item 1: a document is its relative path ----------------------------------------------------
 
+@pytest.mark.slow
 def test_files_of_one_name_in_two_folders_are_two_documents_in_the_store_export_and_queue(tmp_path):
     docs, out = two_folders(tmp_path), tmp_path / "out"
     counts = {name: len(extract_document(seed).forms) for name, seed in (("A", SEEDS[0]), ("B", SEEDS[2]))}
@@ -81,6 +82,7 @@ def test_files_of_one_name_in_two_folders_are_two_documents_in_the_store_export_
     assert set(exported(out, tmp_path)) == {"A/自评表.txt", "B/自评表.txt"}
 
 
+@pytest.mark.slow
 def test_gold_from_review_and_eval_keep_two_documents_of_one_name_apart(tmp_path):
     out = tmp_path / "out"
     run_batch([two_folders(tmp_path)], out)
@@ -103,6 +105,7 @@ def _export(out, tmp_path):
     return tmp_path / "pred.jsonl"
 
 
+@pytest.mark.slow
 def test_the_same_relative_path_from_two_inputs_is_kept_under_its_input_root_not_superseded(tmp_path):
     for folder, seed in (("x", SEEDS[0]), ("y", SEEDS[1])):
         (tmp_path / folder).mkdir()
@@ -119,6 +122,7 @@ def _summary_lines(result):
     return " ".join(result.stderr.split())
 
 
+@pytest.mark.slow
 def test_the_same_relative_name_read_on_separate_runs_is_two_documents_never_superseded(tmp_path):
     docs = two_folders(tmp_path)  # d/A/自评表.txt, d/B/自评表.txt: one name, other content
     out, files = tmp_path / "out", tmp_path / "files"
@@ -158,6 +162,7 @@ def test_the_same_relative_name_read_on_separate_runs_is_two_documents_never_sup
     assert exported(out, tmp_path) == {"自评表.txt": 2, "B/自评表.txt": 3, "A/自评表.txt": 7}
 
 
+@pytest.mark.slow
 def test_a_third_file_of_one_name_and_one_root_name_is_known_by_its_resolved_path(tmp_path):
     for place, seed in (("p", SEEDS[0]), ("q", SEEDS[1]), ("r", SEEDS[2])):
         (tmp_path / place / "B").mkdir(parents=True)
@@ -175,6 +180,7 @@ def test_a_third_file_of_one_name_and_one_root_name_is_known_by_its_resolved_pat
 
 # --- a copy stays in the export when its original changes --------------------------------------
 
+@pytest.mark.slow
 def test_a_copy_is_read_again_in_the_run_that_supersedes_its_original(tmp_path):
     docs, out = tmp_path / "m2", tmp_path / "out"
     (docs / "A").mkdir(parents=True)
@@ -198,6 +204,7 @@ def test_a_copy_is_read_again_in_the_run_that_supersedes_its_original(tmp_path):
     assert exported(out, tmp_path) == {"A/x.txt": 7, "C/x.txt": 2}
 
 
+@pytest.mark.slow
 def test_a_copy_is_read_again_when_only_its_original_is_run_or_on_the_next_run(tmp_path):
     docs, out = tmp_path / "m2", tmp_path / "out"
     (docs / "A").mkdir(parents=True)
@@ -230,6 +237,7 @@ def _audit(out):
     return query(out, "SELECT form_id, reviewer, action, field, before, after FROM audit ORDER BY id")
 
 
+@pytest.mark.slow
 def test_retrying_a_partial_document_keeps_the_review_the_audit_and_shows_the_new_reading(tmp_path):
     docs, out = tmp_path / "docs", tmp_path / "out"
     docs.mkdir()
@@ -285,6 +293,7 @@ def _append(path, line="\n"):
         f.write(line)
 
 
+@pytest.mark.slow
 def test_a_file_reverted_to_reviewed_content_keeps_its_review(tmp_path):
     docs, out, form_id, before = _one_reviewed_form(tmp_path, "王五", {"grade": "良"})
     original = (docs / "表.txt").read_text(encoding="utf-8")
@@ -304,6 +313,7 @@ def test_a_file_reverted_to_reviewed_content_keeps_its_review(tmp_path):
     assert _exported_forms(out, tmp_path)["表.txt"][0]["grade"] == "良"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edits", [1, 2])
 def test_a_file_put_back_takes_the_newest_review_not_its_old_one(tmp_path, edits):
     docs, out, first, before = _one_reviewed_form(tmp_path, "王五", {"project_name": "A1"})
@@ -330,6 +340,7 @@ def test_a_file_put_back_takes_the_newest_review_not_its_old_one(tmp_path, edits
         Review(out, "王五").apply(first, {"project_name": "STALE"}, "approve", 1)
 
 
+@pytest.mark.slow
 def test_editing_a_file_keeps_its_reviewed_forms_and_queues_the_new_reading(tmp_path):
     docs, out, first, before = _one_reviewed_form(tmp_path, "张三", {"project_name": "改过的名字"})
     with (docs / "表.txt").open("a", encoding="utf-8") as f:
@@ -368,6 +379,7 @@ def test_editing_a_file_keeps_its_reviewed_forms_and_queues_the_new_reading(tmp_
 NO_MATCH = "文件改动后找不到对应的表 / reviewed form with no counterpart in the changed file"
 
 
+@pytest.mark.slow
 def test_a_reviewed_form_the_new_version_has_no_form_for_is_kept_for_review_not_exported(tmp_path):
     docs, out = tmp_path / "docs", tmp_path / "out"
     docs.mkdir()
@@ -417,6 +429,7 @@ def _approve_name(out, form_id, name, reviewer="alice"):
     return review.apply(form_id, {"project_name": name}, "approve", version)
 
 
+@pytest.mark.slow
 def test_a_reviewed_form_is_carried_to_the_form_it_matches_and_every_form_is_exported_once(tmp_path):
     """The reviewer's repro A: the first form cut out of 002 (7 → 6 forms)."""
     docs, out = tmp_path / "s2", tmp_path / "o4"
@@ -449,6 +462,7 @@ def test_a_reviewed_form_is_carried_to_the_form_it_matches_and_every_form_is_exp
     assert len(rows) == 6 and sum("基层党建" in r for r in rows) == 1 and sum("文化馆文化艺术专项" in r for r in rows) == 1
 
 
+@pytest.mark.slow
 def test_a_new_report_under_the_same_name_is_exported_whole_and_the_old_review_is_kept_for_review(tmp_path):
     """The reviewer's repro B: a new year's report (004) over a reviewed 002, same file name."""
     docs, out = tmp_path / "s5", tmp_path / "o5"
@@ -466,6 +480,7 @@ def test_a_new_report_under_the_same_name_is_exported_whole_and_the_old_review_i
     assert stray["form_index"] < 0 and Review(out).carried(stray["id"])["id"] == first
 
 
+@pytest.mark.slow
 def test_a_copy_read_in_place_of_its_superseded_original_keeps_the_reviews_of_its_content(tmp_path):
     docs, out = tmp_path / "dp", tmp_path / "o9"
     docs.mkdir()
@@ -489,6 +504,7 @@ def test_a_copy_read_in_place_of_its_superseded_original_keeps_the_reviews_of_it
     assert {i["document"] for i in Review(out).queue()} == {"a.txt"}
 
 
+@pytest.mark.slow
 def test_an_edit_to_a_form_of_a_superseded_version_is_refused_with_the_current_form_named(tmp_path):
     """The reviewer's item 2: carol approves a form of a version a rerun has just replaced."""
     docs, out = tmp_path / "s3", tmp_path / "o6"
@@ -528,6 +544,7 @@ def test_an_edit_to_a_form_of_a_superseded_version_is_refused_with_the_current_f
 
 # --- stores of earlier layouts, run from another working directory ---------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("commit", ["ea110f1", "58a0ade"])  # layout 1 (no user_version), layout 2
 def test_an_older_store_recognises_its_files_from_another_working_directory(tmp_path, commit):
     old = tmp_path / "old"
@@ -573,6 +590,7 @@ def _jixiao(*args, env=None, **kw):
                             env={**os.environ, "COLUMNS": "200", **(env or {})}, **kw)
 
 
+@pytest.mark.slow
 def test_a_second_run_on_one_out_waits_for_the_first_or_says_why_not(tmp_path):
     docs, out = tmp_path / "docs", tmp_path / "out"
     docs.mkdir()
@@ -635,6 +653,7 @@ CREATE TABLE usage (document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON 
 OLD_TABLES = ("documents", "forms", "findings", "reviews", "audit", "usage")
 
 
+@pytest.mark.slow
 def test_a_store_of_the_first_layout_is_upgraded_without_losing_a_row(tmp_path):
     docs = two_folders(tmp_path)
     # The rows the first version wrote: reviewed forms, each document under its bare name,

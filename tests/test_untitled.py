@@ -38,6 +38,7 @@ def test_a_seed_without_its_title_lines_keeps_every_form_and_kind(stem):
         assert "项目名称" in c.text[:200]
 
 
+@pytest.mark.slow
 def test_title_less_seeds_read_as_well_as_titled_and_all_go_to_review():
     records = [extract_source(ingest_text(_untitled(stem), name=GOLDS[stem]["document"])) for stem in GOLDS]
     report = evaluate(load_gold(GOLD), records)
@@ -50,6 +51,7 @@ def test_title_less_seeds_read_as_well_as_titled_and_all_go_to_review():
     assert all(f.field_confidence["kind"] < 0.8 for f in forms)
 
 
+@pytest.mark.slow
 def test_json_cells_without_the_title_row():
     records = []
     for stem, gold in GOLDS.items():

@@ -163,6 +163,7 @@ def test_confidence_lists_its_reasons_and_the_threshold_routes():
     assert strict.route.decision == "needs_review"
 
 
+@pytest.mark.slow
 def test_validate_command_reads_gold_and_exits_0_with_findings(tmp_path):
     records = tmp_path / "gold.jsonl"
     records.write_text("".join(json.dumps(json.loads(p.read_text(encoding="utf-8")), ensure_ascii=False) + "\n"
@@ -175,6 +176,7 @@ def test_validate_command_reads_gold_and_exits_0_with_findings(tmp_path):
     assert len(lines) == 21 and all("findings" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_validate_command_fails_on_unreadable_input(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{not json\n", encoding="utf-8")

@@ -58,6 +58,7 @@ def tables(out: Path) -> dict[str, list[tuple]]:
         db.close()
 
 
+@pytest.mark.slow
 def test_extract_writes_the_same_lines_with_one_worker_or_two(tmp_path):
     docs = documents(tmp_path / "docs", 3)
     one = cli("extract", docs, "--workers", "1")
@@ -70,6 +71,7 @@ def test_extract_writes_the_same_lines_with_one_worker_or_two(tmp_path):
     assert two.stderr.count(b"binary.txt") == one.stderr.count(b"binary.txt") == 1
 
 
+@pytest.mark.slow
 def test_run_stores_the_same_tables_with_one_worker_or_two(tmp_path):
     docs = documents(tmp_path / "docs", 3)
     one = run_batch([docs], tmp_path / "one", workers=1)
@@ -108,6 +110,7 @@ def _poisoned(tmp_path: Path) -> tuple[Path, list]:
     return docs, expected
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a forked worker inherits the test's back-end")
 def test_a_file_that_kills_its_worker_fails_alone_and_the_rest_is_read(tmp_path):
     docs, expected = _poisoned(tmp_path)
@@ -119,6 +122,7 @@ def test_a_file_that_kills_its_worker_fails_alone_and_the_rest_is_read(tmp_path)
                                                                        if not e[0].endswith("001_poison.txt")]
 
 
+@pytest.mark.slow
 def test_a_readers_fault_fails_its_file_by_name_in_a_worker_as_in_one_process(tmp_path):
     docs, expected = _poisoned(tmp_path)
     one = list(extract_paths([docs], ReturnsNothing("POISON"), workers=1))
@@ -154,6 +158,7 @@ def _stored_forms(out: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the workers")
 def test_a_run_killed_with_its_workers_resumes_at_once_to_the_same_store(tmp_path):
     docs = documents(tmp_path / "docs", 25)
@@ -187,6 +192,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 def test_an_llm_run_shares_its_concurrency_among_workers(tmp_path):
     gold = [f.model_dump(mode="json") for g in load_gold(GOLD) for f in g.forms]
     with FakeOpenAI(gold_answerer(gold), latency=0.05) as server:
@@ -216,6 +222,7 @@ def test_engine_ray_without_ray_installed_says_how_to_install_it(monkeypatch, tm
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a forked worker inherits the test's back-end")
 def test_batches_sent_after_a_worker_died_are_read_in_a_fresh_pool(tmp_path):
     # A worker can die while batches are still going in (a poisoned first file is quick); the
