@@ -38,7 +38,11 @@ def test_the_review_page_the_export_and_a_finding_name_a_field_alike(tmp_path):
             if field != "kind":
                 assert f">{FIELD_LABELS[field]}<" in page, (kind, field)
     for row in DeclarationFunds.model_fields:
-        assert f">{FUND_ROW_LABELS[row]}<" in pages["target_declaration"], row
+        assert f"{FUND_ROW_LABELS[row]}<" in pages["target_declaration"], row
+    # A total's first part is shown as the form prints it, 其中： ("of which"): a reviewer adds
+    # the rows below a total up to it, not to each other.
+    assert ">其中：当年财政拨款<" in pages["self_evaluation"]
+    assert ">其中：财政资金<" in pages["target_declaration"] and ">其中：当年财政拨款<" in pages["target_declaration"]
     folder = export(tmp_path / "out", "csv", tmp_path / "csv")[0].parent
     with (folder / "forms.csv").open(encoding="utf-8-sig") as f:
         header = next(csv.reader(f))

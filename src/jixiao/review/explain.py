@@ -16,10 +16,13 @@ from ..schema import (FIELD_LABELS, FUND_ROW_LABELS, ROW_FIELDS, DeclarationFund
                       SelfEvaluationFunds, field_label, row_index)
 from .pages import box_scale
 
-# The fund rows and columns as the review page lays them out, named by the one table (schema.py).
-FUND_ROWS = {row: FUND_ROW_LABELS[row] for row in SelfEvaluationFunds.model_fields}
+# The fund rows and columns as the review page lays them out, named by the one table (schema.py);
+# a total's first part as the form prints it, after 其中： ("of which"): the rows below a total
+# add up to it, and the reviewer checks them against the printed form.
+_FIRST_PARTS = ("current_year", "project_fiscal", "annual_current_year")
+FUND_ROWS = {row: "其中：" * (row in _FIRST_PARTS) + FUND_ROW_LABELS[row] for row in SelfEvaluationFunds.model_fields}
 FUND_COLS = {column: FIELD_LABELS[column] for column in FundRow.model_fields}
-DECL_FUNDS = {row: FUND_ROW_LABELS[row] for row in DeclarationFunds.model_fields}
+DECL_FUNDS = {row: "其中：" * (row in _FIRST_PARTS) + FUND_ROW_LABELS[row] for row in DeclarationFunds.model_fields}
 
 # What each note of a back-end means, in plain words (the note's own message gives the detail).
 NOTE_TEXT = {
