@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scanset  # noqa: E402
 
 from jixiao.compare import pair_rows  # noqa: E402
-from jixiao.confidence import _one_character  # noqa: E402
+from jixiao.confidence import one_character  # noqa: E402
 from jixiao.evaluate import ece, score_document  # noqa: E402
 from jixiao.provenance import OCR_SURE  # noqa: E402
 from jixiao.validate.confirm import confirmed  # noqa: E402
@@ -94,7 +94,7 @@ def ocr_curve(predicted: list[DocumentRecord], gold: dict[str, DocumentRecord]) 
             if box is None or box.confidence is None or box.confidence >= OCR_SURE or path in sure:
                 continue
             low = max(b for b in BINS if b <= box.confidence)
-            cell = table.setdefault((low, _one_character(x.predicted)), [0, 0])
+            cell = table.setdefault((low, one_character(x.predicted)), [0, 0])
             cell[0] += 1
             cell[1] += x.right
     return table

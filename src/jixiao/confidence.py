@@ -99,7 +99,7 @@ def score(form: Form, source: str | None) -> Form:
         targets = note_targets(note.field)
         if note.code in CONFIRMABLE:
             targets = unconfirmed(targets)
-        if note.code in ("filled_down", "implied"):
+        if note.code == "filled_down":
             targets = [p for p in targets if not _label_confirmed(form, p)]
         if note.code == "short_row":
             # A funds row short of values, read left to right: the amounts left blank may be
@@ -114,7 +114,7 @@ def score(form: Form, source: str | None) -> Form:
             continue
         if box.confidence is not None and box.confidence < OCR_SURE:
             # A doubt about the reading: it lowers extraction confidence too, so the form is routed.
-            lower(unconfirmed(_ocr_targets(form, path, conf)), ocr_trust(box.confidence, _one_character(values.get(path))),
+            lower(unconfirmed(_ocr_targets(form, path, conf)), ocr_trust(box.confidence, one_character(values.get(path))),
                   f"OCR 识别置信度 {box.confidence:.2f}（第 {box.page} 页）/ "
                   f"OCR read it with confidence {box.confidence:.2f} (page {box.page})")
     for path, value in fields:
@@ -174,7 +174,7 @@ def ocr_trust(raw: float, lone: bool = False) -> float:
     return points[-1][1]
 
 
-def _one_character(value: object) -> bool:
+def one_character(value: object) -> bool:
     """A value printed as one character: a 0 score, a 0 target."""
     if isinstance(value, str):
         return len(compact(value)) == 1
@@ -200,9 +200,10 @@ def _template_label(form: Form, path: str) -> bool:
 
 
 def _label_confirmed(form: Form, path: str) -> bool:
-    """A 一级/二级 label not printed in its row's cell (taken from the group above, or implied
-    by the 二级) that the row itself confirms: a 一级 whose row's 二级 belongs under it alone
-    in the template (it is as sure as that 二级, whose own doubt stays with it);
+    """A 一级/二级 label taken from the group above (a blank cell under a merged label) that
+    the row itself confirms: a 一级 whose row's 二级 belongs under it alone in the template
+    (it is as sure as that 二级, whose own doubt stays with it; an `implied` 一级 is not: its
+    cell not read where the layout puts it, the 二级 beside it may be misplaced too);
     a 二级 whose kind the row's words and values have, and not that of the next group's 二级."""
     row, level = _row_of(form, path)
     if row is None:
