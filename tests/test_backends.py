@@ -18,6 +18,8 @@ from jixiao.ingest import ingest
 from jixiao.schema import RECORD_BY_KIND, Chunk, Span, Usage
 from jixiao.segment import segment
 
+pytestmark = pytest.mark.slow  # every test here takes seconds, or shares a fixture that does
+
 GOLD_FORMS = [f.model_dump(mode="json") for g in load_gold_dir(GOLD) for f in g.forms]
 SEED = "002_0bebddbd16c8cbfb"
 # Text where no form can be read: a title and nothing of the template's table.
@@ -37,7 +39,6 @@ def backend(request, server, tmp_path):
     return get_backend(request.param, settings)
 
 
-@pytest.mark.slow
 def test_it_declares_what_callers_use(backend):
     declared = set(Backend.__annotations__)
     assert {"name", "model", "prompt_version", "price", "waits", "recipe", "totals"} <= declared

@@ -19,6 +19,8 @@ from jixiao.compare import clean
 sys.path.insert(0, str(ROOT / "evals"))
 import formats  # noqa: E402
 
+pytestmark = pytest.mark.slow  # every test here takes seconds, or shares a fixture that does
+
 docx = pytest.importorskip("docx")
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -107,7 +109,6 @@ def _html(path) -> _Table:
 
 # --- DOCX ------------------------------------------------------------------------------------
 
-@pytest.mark.slow
 def test_docx_merges_label_cells_across_and_level_cells_down(rendered):
     for stem, gold in GOLDS.items():
         document = docx.Document(str(rendered["docx"] / f"{stem}.docx"))
@@ -144,7 +145,6 @@ def test_docx_merges_label_cells_across_and_level_cells_down(rendered):
         assert 'w:vMerge w:val="restart"' in xml and "<w:vMerge/>" in xml and "w:gridSpan" in xml
 
 
-@pytest.mark.slow
 def test_docx_titles_are_paragraphs_above_each_table(rendered):
     for stem, gold in GOLDS.items():
         _, paragraphs = _docx_cells(rendered["docx"] / f"{stem}.docx")
@@ -242,7 +242,6 @@ def _file_values(kind: str, path) -> tuple[set[str], list[float], str]:
     return {clean(t) for t in texts}, numbers, joined
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("kind", formats.KINDS)
 def test_every_gold_value_is_in_the_rendered_file(rendered, kind):
     suffix = {"json": ".json"}.get(kind, f".{kind}")

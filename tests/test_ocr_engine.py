@@ -14,6 +14,8 @@ import pytest
 from jixiao.errors import InputError
 from jixiao.ingest import ocr
 
+pytestmark = pytest.mark.slow  # every test here takes seconds, or shares a fixture that does
+
 pytest.importorskip("rapidocr_onnxruntime")
 openvino = pytest.mark.skipif(
     platform.machine().lower() not in ("x86_64", "amd64") or not find_spec("rapidocr_openvino"),
@@ -30,7 +32,6 @@ def fresh_engines(monkeypatch):
     ocr._load_engine.cache_clear()
 
 
-@pytest.mark.slow
 @openvino
 def test_openvino_runs_the_models_where_installed_and_onnxruntime_can_be_asked_for(monkeypatch):
     assert ocr.runtime_name() == "openvino"

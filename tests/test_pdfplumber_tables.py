@@ -26,6 +26,8 @@ from jixiao.segment import segment
 sys.path.insert(0, str(ROOT / "evals"))
 from scanset import build  # noqa: E402
 
+pytestmark = pytest.mark.slow  # every test here takes seconds, or shares a fixture that does
+
 STEMS = ("002", "003", "004")  # 001 prints no ruled table: pdfplumber finds none (see the last test)
 FLOOR = 0.99  # reached: 0.9925; the misses are self-evaluations' years (printed above the tables, not in them)
 GOLDS = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(GOLD.glob("*.json")) if p.stem[:3] in STEMS}
@@ -53,7 +55,6 @@ def _read(tables: dict[str, list]):
     return records, report, [a for a in accepted if a in wrong]
 
 
-@pytest.mark.slow
 def test_pdfplumber_tables_read_every_form_to_the_floor(tables):
     records, report, accepted_wrong = _read(tables)
     print(f"\npdfplumber tables: forms {report.form_recall:.3f} fields {report.overall:.4f} "
@@ -76,7 +77,6 @@ def test_pdfplumber_tables_read_every_form_to_the_floor(tables):
     assert all(f.route.decision == "needs_review" for f in forms.values())  # no title: reviewed
 
 
-@pytest.mark.slow
 def test_a_form_cut_over_pages_keeps_its_tables_and_its_texts(tables):
     doc = cells_doc(tables_of(tables["002_0bebddbd16c8cbfb"]), "002.json")
     chunks = segment(doc)

@@ -30,6 +30,8 @@ ARTIFACTS = ROOT / "artifacts"
 sys.path.insert(0, str(ROOT / "evals"))
 import scanset  # noqa: E402
 
+pytestmark = pytest.mark.slow  # every test here takes seconds, or shares a fixture that does
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
@@ -92,7 +94,6 @@ def browser():
     b.quit()
 
 
-@pytest.mark.slow
 def test_review_a_form_in_the_browser(site, browser):
     url, store = site
     browser.get(url + "/")
@@ -172,7 +173,6 @@ def _open(browser, url, store, document: str) -> int:
     return item["id"]
 
 
-@pytest.mark.slow
 def test_review_a_printed_pdf_with_its_page_in_view(scan_site, browser):
     url, store = scan_site
     form_id = _open(browser, url, store, "003_printed.pdf")
@@ -214,7 +214,6 @@ def test_review_a_printed_pdf_with_its_page_in_view(scan_site, browser):
     browser.save_screenshot(str(ARTIFACTS / "review_scan_pdf.png"))
 
 
-@pytest.mark.slow
 def test_review_a_scanned_page_straightened_with_its_boxes(scan_site, browser):
     url, store = scan_site
     form_id = _open(browser, url, store, "003_scanned_page1.png")

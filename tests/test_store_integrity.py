@@ -724,6 +724,7 @@ def test_a_store_of_the_second_layout_gains_the_new_columns_and_keeps_every_row(
         (str((docs / "A" / "自评表.txt").resolve()),), (str((docs / "B" / "自评表.txt").resolve()),)]
 
 
+@pytest.mark.slow
 def test_a_lock_wait_that_is_not_a_number_is_a_config_error(tmp_path):
     docs = two_folders(tmp_path)
     for bad in ("abc", "-1", "nan"):
