@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import taxonomy
 from .compare import LONG_TEXT_ALIKE, LONG_TEXTS
 from .provenance import OCR_SURE
-from .schema import Form, format_values
+from .schema import Form, format_values, row_cell, row_index
 from .text import compact
 from .validate.confirm import confirmed
 from .validate.triage import found_in_source
@@ -210,7 +210,7 @@ def _label_confirmed(form: Form, path: str) -> bool:
         return False
     if level == "level1":
         return bool(row.level1) and taxonomy.parent_of(row.level2 or "") == (row.level1,)
-    index = int(path[len("indicators["):path.index("]")])
+    index = row_index(path)
     after = next((r.level2 for r in form.indicators[index + 1:] if r.level2 and r.level2 != row.level2), None)
     values = (row.target, getattr(row, "actual", None))
     return bool(row.level2) and (taxonomy.side((row.name, values), row.level2, after) == "above" if after
@@ -219,8 +219,6 @@ def _label_confirmed(form: Form, path: str) -> bool:
 
 def _row_of(form: Form, path: str):
     """(indicator row, "level1"/"level2"/field) for an `indicators[i].field` path, else (None, "")."""
-    if not path.startswith("indicators["):
-        return None, ""
-    index, _, field = path[len("indicators["):].partition("].")
+    cell = row_cell(path)
     rows = form.indicators
-    return (rows[int(index)], field) if index.isdigit() and int(index) < len(rows) else (None, "")
+    return (rows[cell[0]], cell[1]) if cell and cell[0] < len(rows) else (None, "")

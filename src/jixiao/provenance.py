@@ -6,7 +6,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 
-from .schema import ROW_FIELDS, FieldBox, Form, Span, TextBox
+from .schema import ROW_FIELDS, FieldBox, Form, Span, TextBox, row_cell, row_index
 from .text import compact, parse_number
 from .validate.common import is_num
 from .validate.values import Values
@@ -41,7 +41,7 @@ def field_boxes(form: Form, boxes: list[TextBox], text: str | None = None) -> di
 def _fields_within(spans: dict[str, Span], path: str) -> list[tuple[int, int]]:
     """For an indicator row, the spans of its own fields: the row's doubt is that of the rest
     (its label cells), each field's own being counted for that field."""
-    if not path.startswith("indicators[") or not path.endswith("]"):
+    if row_index(path) is None or row_cell(path) is not None:  # a whole row's path only
         return []
     return [(s.start, s.end) for p, s in spans.items() if p.startswith(path + ".")]
 
