@@ -158,7 +158,12 @@ def test_a_field_the_ocr_was_unsure_of_loses_confidence_and_goes_to_review():
 
     sure, unsure = checked(0.99), checked(0.5)
     assert sure.field_confidence["project_name"] == form.field_confidence["project_name"]
-    assert unsure.field_confidence["project_name"] == pytest.approx(0.5 * sure.field_confidence["project_name"], abs=1e-3)
+    # The reader's 0.5 on its own scale, as measured (confidence.OCR_CURVE): below the threshold.
+    from jixiao.confidence import ocr_trust
+
+    assert ocr_trust(0.5) < 0.8
+    assert unsure.field_confidence["project_name"] == pytest.approx(ocr_trust(0.5) * sure.field_confidence["project_name"],
+                                                                    abs=1e-3)
     assert any("OCR read it with confidence 0.50" in r for r in unsure.confidence_reasons)
     assert (sure.route.decision, unsure.route.decision) == ("accepted", "needs_review")
 
