@@ -115,24 +115,37 @@ def test_a_stale_edit_is_refused_not_lost(store):
 
 def test_approved_records_become_gold_files(store, tmp_path):
     review = Review(store, "张三")
-    queue = review.queue()
-    form_id = next(i["id"] for i in queue if i["project_name"] == "党群综合服务")
-    review.apply(form_id, {}, "approve", 0)
+    queued: dict[str, list[dict]] = {}
+    for item in review.queue():
+        queued.setdefault(item["document"], []).append(item)
+    forms = dict(review.store.db.execute("SELECT name, forms FROM documents"))
+    # A document the run partly accepted (which one follows the routing): its queued forms
+    # approved, its others went through unreviewed; and one with a form left waiting.
+    document, approved = next((name, items) for name, items in sorted(queued.items()) if len(items) < forms[name])
+    waiting = next(name for name in sorted(queued) if name != document)
+    for item in approved:
+        review.apply(item["id"], {}, "approve", 0)
     written = review.export_gold(tmp_path / "gold")
-    assert [p.name for p in written] == ["001_ec90f154ecebac5e.json"]  # its other form was accepted unreviewed
+    stem = document.removesuffix(".txt")
+    assert [p.name for p in written] == [f"{stem}.json"]
     gold = json.loads(written[0].read_text(encoding="utf-8"))
-    assert gold["document"] == "001_ec90f154ecebac5e.txt"
-    assert [f["project_name"] for f in gold["forms"]] == ["党群综合服务", "社区自治管理"]  # every form of it
+    assert gold["document"] == document
+    records = [review.form(i)[0] for (i,) in review.store.db.execute(
+        "SELECT f.id FROM forms f JOIN documents d ON d.id = f.document_id WHERE d.name = ? ORDER BY f.form_index",
+        (document,))]
+    assert [f["project_name"] for f in gold["forms"]] == [r.project_name for r in records]  # every form of it
     assert "source" not in gold["forms"][0] and "span" not in gold["forms"][0]["indicators"][0]
-    assert len(gold["forms"][0]["indicators"]) == 41
+    assert [len(f["indicators"]) for f in gold["forms"]] == [len(r.indicators) for r in records]
     # each form's own source text goes beside it (what --examples shows a model), and whether a
-    # reviewer approved it (the second form was accepted without review)
-    chunks = segment(ingest(RAW / "001_ec90f154ecebac5e.txt"))
+    # reviewer approved it (the others were accepted without review)
+    chunks = segment(ingest(RAW / document))
     assert [s["text"] for s in gold["sources"]] == [c.text for c in chunks]
-    assert [s["reviewed"] for s in gold["sources"]] == [True, False]
-    assert load_gold(tmp_path / "gold")[0].forms[0].project_name == "党群综合服务"  # still a gold file to the eval
-    # 003 has a form still waiting for review: approving nothing there writes nothing for it
-    assert not any("003" in p.name for p in written)
+    reviewed = {i["form_index"] for i in approved}
+    assert [s["reviewed"] for s in gold["sources"]] == [i in reviewed for i in range(len(records))]
+    assert False in [s["reviewed"] for s in gold["sources"]]
+    assert load_gold(tmp_path / "gold")[0].forms[0].project_name == records[0].project_name  # a gold file to the eval
+    # a document with a form still waiting for review: approving nothing there writes nothing for it
+    assert not any(p.name == waiting.removesuffix(".txt") + ".json" for p in written)
 
 
 def test_requests_for_another_host_get_nothing(store):
