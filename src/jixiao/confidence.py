@@ -101,11 +101,13 @@ def score(form: Form, source: str | None) -> Form:
             targets = unconfirmed(targets)
         if note.code == "filled_down":
             targets = [p for p in targets if not _label_confirmed(form, p)]
-        if note.code == "short_row":
-            # A funds row short of values, read left to right: the amounts left blank may be
-            # figures the reading lost (a lone 0 on a scan), as a blank value cell may; the
-            # template leaves a sub-row's 分值/得分 blank, so those are no guess.
-            lost = [p for p in targets if values.get(p) is None and not p.endswith((".weight", ".score"))]
+        if note.code == "short_row" and any(box.unit == "px" for box in form.field_boxes.values()):
+            # A scanned funds row short of values, read left to right: the amounts left blank may
+            # be figures OCR lost (a lone 0), as a blank value cell may (text loses none); the
+            # template leaves a sub-row's 分值/得分 blank, and a rate with no budget to divide
+            # by, so those are no guess.
+            lost = [p for p in targets if values.get(p) is None and not p.endswith((".weight", ".score"))
+                    and not (p.endswith(".execution_rate") and not values.get(p.replace("execution_rate", "annual_budget")))]
             lower(lost, NOTE_FACTORS["blank_value"], f"{note.code}: {note.message}")
             targets = [p for p in targets if p not in lost]
         lower(targets, factor, f"{note.code}: {note.message}")
