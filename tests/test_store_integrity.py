@@ -267,6 +267,52 @@ def test_retrying_a_partial_document_keeps_the_review_the_audit_and_shows_the_ne
         query(out, "DELETE FROM audit")
 
 
+def _page_version(page: str) -> tuple[str, str]:
+    """(csrf token, form version) as a form's review page holds them for its save."""
+    return (re.search(r'name="csrf" value="([^"]+)"', page).group(1),
+            re.search(r'name="version" value="(\d+)"', page).group(1))
+
+
+@pytest.mark.slow
+def test_a_save_from_a_page_opened_before_a_retry_is_refused_and_the_new_reading_kept(tmp_path):
+    """The reviewer's finding: --retry-failed read an unreviewed form again in place, under the
+    version a page opened before still held; that page then saved over the new reading, and the
+    audit took the page's values for the reviewer's edits."""
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    docs.mkdir()
+    shutil.copy(SEEDS[0], docs / SEEDS[0].name)
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
+        server.then(Fault(503))  # the first form fails: the document is partial
+        run_batch([docs], out, get_backend("llm", settings(server, tmp_path)))
+        (failed_id,) = [i["id"] for i in Review(out).queue() if i["error"]]
+        good_id = next(fid for (fid,) in query(out, "SELECT id FROM forms") if fid != failed_id)
+        app = TestClient(review_app(out, "张三"))
+        opened = {form_id: _page_version(app.get(f"/forms/{form_id}").text) for form_id in (failed_id, good_id)}
+        retried = run_batch([docs], out, get_backend("llm", settings(server, tmp_path)), retry_failed=True)
+    assert retried.done == 1 and retried.ok
+    reread = query(out, "SELECT record FROM forms WHERE id = ?", failed_id)
+    assert "党群综合服务" in reread[0][0]
+    token, version = opened[failed_id]
+    answer = app.post(f"/forms/{failed_id}", data={"csrf": token, "version": version, "action": "save",
+                                                   "project_name": "页面上的旧值"})
+    assert answer.status_code == 409
+    assert "重新读取" in answer.text and "read again" in answer.text and f"/forms/{failed_id}" in answer.text
+    assert query(out, "SELECT record FROM forms WHERE id = ?", failed_id) == reread  # the new reading stands
+    assert _audit(out) == []  # nothing recorded as the reviewer's edit
+    # Reloaded, the page takes the new version and its save goes through, audited.
+    token, version = _page_version(app.get(f"/forms/{failed_id}").text)
+    assert version != opened[failed_id][1]
+    answer = app.post(f"/forms/{failed_id}", data={"csrf": token, "version": version, "action": "save",
+                                                   "project_name": "党群综合服务（复核）"}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert [(r[1], r[2], r[3]) for r in _audit(out)] == [("张三", "edit", "project_name"), ("张三", "save", None)]
+    # A form read again to the very same record has nothing a page could save over: not refused.
+    token, version = opened[good_id]
+    answer = app.post(f"/forms/{good_id}", data={"csrf": token, "version": version, "action": "save"},
+                      follow_redirects=False)
+    assert answer.status_code == 303
+
+
 CARRIED = ("1 张已复核的表来自旧版本，已保留复核结果，新读取结果待复核 / 1 reviewed forms came from the earlier version: "
            "their reviewed records are kept, the new reading awaits review")
 

@@ -66,8 +66,8 @@ class Review:
             raise InputError(f"未知操作 / unknown action {action!r}")
         before, _, current, _ = self.form(form_id)
         if int(version) != current:
-            raise StaleEdit(f"这张表已被他人修改，请刷新后再改 / form {form_id} was saved by someone else since you "
-                            "opened it: reload it and edit again")
+            raise StaleEdit(f"这张表在你打开后已被他人修改或重新读取，请刷新后再改 / form {form_id} changed since you "
+                            "opened it (saved by someone else, or read again by a run): reload it and edit again")
         after = self.recheck(form_id, record)
         changes = _diff(before, after)
         status = {"save": "saved", "approve": "approved", "reject": "rejected"}[action]

@@ -307,7 +307,7 @@ class Store(ReviewTables):
                     self._carry(doc_id, form_id, index, key, form, old, same, recheck)
                     (saved.kept if same else saved.carried).append(index)
                 else:
-                    self._write_form(doc_id, form_id, index, key, form)
+                    self._read_again(doc_id, form_id, index, key, form)
             strays = [s for s in sources if s not in matched.values()]
             for index, (form_id, reviewed) in held.items():  # forms this reading does not have
                 if reviewed and index >= 0:  # the same text read as fewer forms: kept for review
@@ -354,6 +354,18 @@ class Store(ReviewTables):
         self.db.execute("INSERT INTO reviews (form_id, status, reviewer) VALUES (?, ?, ?) ON CONFLICT(form_id) DO"
                         " UPDATE SET status = excluded.status, version = version + 1, updated_at = datetime('now')",
                         (form_id, status, reviewer))
+
+    def _read_again(self, doc_id: int, form_id: int | None, index: int, key: str, form: Form) -> None:
+        """An unreviewed form written with this reading (in place when it was read before, as
+        --retry-failed does). A changed reading moves its review version on, so a page opened
+        on the earlier one cannot save over it (StaleEdit); the same reading (its usage aside:
+        a good form of a partial document comes back from the cache) keeps it, as a page of
+        the same values has nothing to save over and would be refused for nothing."""
+        before = self._record(form_id) if form_id is not None else None
+        form_id = self._write_form(doc_id, form_id, index, key, form)
+        if before is not None and _reading(before) != _reading(self._record(form_id)):
+            self.db.execute("INSERT INTO reviews (form_id, status, version) VALUES (?, 'pending', 1) ON CONFLICT(form_id)"
+                            " DO UPDATE SET version = version + 1, updated_at = datetime('now')", (form_id,))
 
     def _stray(self, doc_id: int, key: str, text: str | None, old: carry.Reviewed | None = None,
                form_id: int | None = None) -> int:
@@ -517,6 +529,11 @@ class Store(ReviewTables):
 
 def _json(form: Form) -> str:
     return json.dumps(form.model_dump(mode="json"), ensure_ascii=False)
+
+
+def _reading(record: str) -> dict:
+    """A stored record as a reader of it sees it: what it cost to read left out."""
+    return {k: v for k, v in json.loads(record).items() if k != "usage"}
 
 
 def _for_review(form: Form, why: str) -> Form:

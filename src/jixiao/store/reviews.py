@@ -104,7 +104,8 @@ class ReviewTables:
             (current,) = self.db.execute("SELECT COALESCE(MAX(version), 0) FROM reviews WHERE form_id = ?",
                                          (form_id,)).fetchone()
             if current != version:
-                raise StaleEdit(f"这张表刚被他人修改，请刷新 / form {form_id} was saved by someone else just now: reload it")
+                raise StaleEdit(f"这张表刚被他人修改或重新读取，请刷新 / form {form_id} was saved by someone else, or read "
+                               "again, just now: reload it")
             self._check_live(form_id)
             self.db.execute("UPDATE forms SET record = ?, confidence = ?, route = ?, project_name = ? WHERE id = ?",
                             (json.dumps(after.model_dump(mode="json"), ensure_ascii=False), after.confidence,
