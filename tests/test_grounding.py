@@ -119,6 +119,16 @@ def test_a_cell_wrapped_beside_other_cells_is_printed_whole_but_not_two_figures_
     assert not printed_wrapped("00", "10 0 0")
 
 
+def test_a_cell_wrapped_over_two_thousand_lines_is_searched_without_running_out_of_stack():
+    # One line a step: the search once recursed a frame a line, and a value wrapped over
+    # ~1,000 lines raised RecursionError (its check lost, the form sent to review for it).
+    pieces = [f"第{i}段说明" for i in range(2000)]
+    beside = "\n".join(f"{piece} 旁栏{i}" for i, piece in enumerate(pieces))
+    assert printed_wrapped("".join(pieces), beside)
+    assert not printed_wrapped("".join(pieces[:1500] + pieces[1501:]), beside)  # a line left out
+    assert not printed_wrapped("".join(pieces) + "未印", beside)
+
+
 def test_a_reading_that_pairs_cells_by_order_places_nothing_so_labels_are_left_to_a_reviewer():
     chunk = _chunk()
     rules = rules_reading(chunk)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -394,28 +395,34 @@ def printed_wrapped(value: str, place: str) -> bool:
     key = compact(nfkc(value))
     lines = [line.split() for line in nfkc(place).replace("|", " ").split("\n")]
     lines = [words for words in lines if words]
-    seen: set[tuple[int, int]] = set()
-
-    def rest(k: int, at: int) -> bool:  # key[at:] printed from line k on
-        if at == len(key):
-            return True
-        if k >= len(lines) or (k, at) in seen:
-            return False
-        seen.add((k, at))
-        words = lines[k]
-        for i in range(len(words)):
-            piece = ""
-            for word in words[i:]:
-                if piece and _figure_char(piece[-1]) and _figure_char(word[0]):
-                    break  # two figures side by side are two cells, not one number
-                piece += word
-                if not key.startswith(piece, at):
-                    break
-                if rest(k + 1, at + len(piece)):
-                    return True
+    if not key:
         return False
+    # A search over (line, how much of the key is printed before it), kept on a list rather
+    # than the call stack: a cell wrapped over thousands of lines is a step a line.
+    todo = [(k, 0) for k in reversed(range(len(lines)))]
+    seen = set(todo)
+    while todo:
+        k, at = todo.pop()
+        for end in _pieces_ending(lines[k], key, at):
+            if end == len(key):
+                return True
+            if k + 1 < len(lines) and (k + 1, end) not in seen:
+                seen.add((k + 1, end))
+                todo.append((k + 1, end))
+    return False
 
-    return bool(key) and any(rest(k, 0) for k in range(len(lines)))
+
+def _pieces_ending(words: list[str], key: str, at: int) -> Iterator[int]:
+    """Where in `key` each run of whole consecutive `words` printed at `at` ends."""
+    for i in range(len(words)):
+        piece = ""
+        for word in words[i:]:
+            if piece and _figure_char(piece[-1]) and _figure_char(word[0]):
+                break  # two figures side by side are two cells, not one number
+            piece += word
+            if not key.startswith(piece, at):
+                break
+            yield at + len(piece)
 
 
 def printed_figure(value: float, place: str, with_unit: bool = False) -> bool:
