@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..schema import Finding, Form, field_label, path_parts, set_at
+from ..schema import Finding, Form, field_label, path_parts, set_at, value_at
 from .common import FUND_ROWS, finding, is_num
 from .values import Values, parse_indicator
 
@@ -90,7 +90,7 @@ def swapped(form: Form, a: str, b: str) -> Form:
     """The form with the values (and printed spans) at paths a and b exchanged: a copy that
     shares all but the containers on the two paths (a deep copy of every row costs more than
     the rules' run on it)."""
-    va, vb = Values(form).get(a), Values(form).get(b)
+    va, vb = value_at(form, a), value_at(form, b)
     copy = form.model_copy()
     for path in (a, b):
         _own(copy, path)
