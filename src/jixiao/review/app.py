@@ -156,8 +156,9 @@ async def check(request: Request) -> Response:
 
 
 async def page_image(request: Request) -> Response:
-    """A page of the form's PDF or scan, by form id and page number (never a file name)."""
-    form_id, number = _form_of(request)[0], request.path_params["page"]
+    """A page of the form's PDF or scan, by form id and page number (never a file name). A form
+    not in the store is answered by page_file's NoSuchForm (an InputError): 404 below."""
+    form_id, number = request.path_params["form_id"], request.path_params["page"]
     try:
         folder, path, digest = request.app.state.jixiao.review.page_file(form_id, number)
         # The URL names a form of this store only: another store served later on the same port
