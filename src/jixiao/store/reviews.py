@@ -12,8 +12,10 @@ from ..schema import Form
 from . import carry
 
 LIVE = "d.status IN ('done', 'partial')"
+SENT = "(f.route = 'needs_review' OR f.error IS NOT NULL)"  # sent to review, or failed
+OPEN = "COALESCE(r.status, 'pending') IN ('pending', 'saved')"  # not yet approved or rejected
 # A form still to review: sent to review (or failed) and not yet approved or rejected.
-LEFT = "COALESCE(r.status, 'pending') IN ('pending', 'saved') AND (f.route = 'needs_review' OR f.error IS NOT NULL)"
+LEFT = f"{OPEN} AND {SENT}"
 # Reviewed whatever its route now: an approved edit may have settled every doubt.
 REVIEWED = "r.status IN ('approved', 'rejected')"
 MAX_ID = 2**63 - 1  # SQLite's largest row id: a larger one names no form
@@ -27,11 +29,10 @@ class ReviewTables:
         """Forms needing review, lowest confidence first, with their open findings' counts."""
         sql = ("SELECT f.id, d.name, f.form_index, f.project_name, f.confidence, f.route, f.error,"
                " COALESCE(r.status, 'pending') FROM forms f JOIN documents d ON d.id = f.document_id"
-               " LEFT JOIN reviews r ON r.form_id = f.id WHERE (f.route = 'needs_review' OR f.error IS NOT NULL)"
-               f" AND {LIVE}")
+               f" LEFT JOIN reviews r ON r.form_id = f.id WHERE {SENT} AND {LIVE}")
         args: list = []
         if not include_done:
-            sql += " AND COALESCE(r.status, 'pending') IN ('pending', 'saved')"
+            sql += f" AND {OPEN}"
         if document:
             sql += " AND d.name = ?"
             args.append(document)
