@@ -244,13 +244,7 @@ class Grounding:
 
     def _rules_path(self, path: str, pairs: dict[int, int]) -> str | None:
         """The rules reading's path for the answer's `path` (its row paired by name)."""
-        if self.rules is None:
-            return None
-        row = row_cell(path)
-        if not row:
-            return path
-        i = pairs.get(row[0])
-        return None if i is None else f"indicators[{i}].{row[1]}"
+        return None if self.rules is None else paired_path(path, pairs)
 
     def _sure_at(self, path: str, pairs: dict[int, int]) -> bool:
         """Whether the rules reader is sure of the field the answer's `path` pairs with."""
@@ -345,6 +339,16 @@ def paired_rows(rules: list, answer: list) -> dict[int, int]:
         more = pair_rows([rules[i] for i in rest_rules], [answer[j] for j in rest_answer])
         pairs |= {rest_rules[a]: rest_answer[b] for a, b in more.items()}
     return pairs
+
+
+def paired_path(path: str, pairs: dict[int, int]) -> str | None:
+    """`path` in the other reading: an indicator cell's in the row `pairs` pairs its row with
+    (None when its row is paired with none); any other path as it is."""
+    cell = row_cell(path)
+    if cell is None:
+        return path
+    i = pairs.get(cell[0])
+    return None if i is None else f"indicators[{i}].{cell[1]}"
 
 
 def by_place(rules: Form) -> bool:

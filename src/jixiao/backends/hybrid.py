@@ -11,11 +11,11 @@ from __future__ import annotations
 from ..errors import BackendUnavailable, ExtractionFailed
 from ..check import guarded
 from ..compare import values_equal
-from ..schema import Chunk, Form, Note, format_paths, row_cell, set_at
+from ..schema import Chunk, Form, Note, format_paths, set_at
 from ..validate.triage import found_in_source
 from ..validate.values import Values
 from .base import Backend
-from .grounding import SURE, Grounding, by_place, paired_rows
+from .grounding import SURE, Grounding, by_place, paired_path, paired_rows
 from .grounding import checked as checked_form
 
 # What an LLM answer is worth before the source settles a disagreement: a rules reading this
@@ -76,7 +76,7 @@ def compared(rules: Form, llm: Form, sure_only: bool = False):
     rules_values, llm_values = Values(rules), Values(llm)
     sure = rules.field_confidence if by_place(rules) else {}  # a reading by order alone is sure of nothing
     for path in format_paths(rules):
-        llm_path = _llm_path(path, pairs)
+        llm_path = paired_path(path, pairs)
         if llm_path is None or sure_only and sure.get(path, 0.0) < LLM_CONFIDENCE:
             continue
         mine, theirs = rules_values.get(path), llm_values.get(llm_path)
@@ -122,11 +122,4 @@ def _settle(rules_confidence: float, mine_found: bool | None, theirs_found: bool
     if rules_confidence >= LLM_CONFIDENCE:
         return "rules", f"both or neither in the source; the rules were surer ({rules_confidence:.2f})"
     return "llm", f"both or neither in the source; the rules were unsure ({rules_confidence:.2f})"
-
-
-def _llm_path(path: str, pairs: dict[int, int]) -> str | None:
-    cell = row_cell(path)
-    if cell is None:
-        return path
-    return f"indicators[{pairs[cell[0]]}].{cell[1]}" if cell[0] in pairs else None
 
