@@ -149,20 +149,16 @@ def _runs_of_rows(form: Form, places: list[Place]) -> list[Place]:
     for place in places:
         last = out[-1] if out else None
         if last and last.rows and place.rows and (last.cells, last.why) == (place.cells, place.why) \
-                and _row(place.rows[0]) == _row(last.rows[-1]) + 1:
+                and row_index(place.rows[0]) == row_index(last.rows[-1]) + 1:
             last.rows.append(place.rows[0])
             last.confidence = min(last.confidence, place.confidence)
-            first, end = _row(last.rows[0]), _row(last.rows[-1])
+            first, end = row_index(last.rows[0]), row_index(last.rows[-1])
             names = [form.indicators[i].name or "？" for i in (first, end)]
             last.label = (f"第 {first + 1}–{end + 1} 行指标（{len(last.rows)} 行：「{names[0]}」至「{names[1]}」）/ "
                           f"indicator rows {first + 1}–{end + 1}")
         else:
             out.append(place)
     return out
-
-
-def _row(place: str) -> int:
-    return row_index(place)
 
 
 def form_reasons(form: Form) -> list[str]:
