@@ -215,16 +215,17 @@ class BatchReader:
         lines = {cid: line for cid, line in stored.items() if _ok(line) or cid in self._given_up}
         todo = self._affordable([a for a in asks if a.custom_id not in lines and a.custom_id not in self._given_up], mode)
         if todo:
-            job_id = self._submit(round, todo, mode)
+            job_id = self._submit(round, todo)
             self._wait_and_collect(job_id)
-            sent = {a.custom_id for a in todo}
+            sent = {line["custom_id"] for line in todo}
             lines.update({cid: json.loads(line) for cid, line in
                           self.store.batch_answers(round, endpoint, model).items() if cid in sent})
         return lines
 
-    def _affordable(self, asks: list[_Ask], mode: str) -> list[_Ask]:
-        """The asks the budgets leave room for, each at its worst: its whole request's estimated
-        tokens (the schema instructor sends is prompt too) and an answer of --max-output-tokens.
+    def _affordable(self, asks: list[_Ask], mode: str) -> list[dict]:
+        """The request lines (`_line`) of the asks the budgets leave room for, each at its worst:
+        its whole request's estimated tokens (the schema instructor sends is prompt too) and an
+        answer of --max-output-tokens.
         A job cannot be stopped half way and its answers' tokens are known only when it ends, so
         only that keeps it within --max-cost / --max-tokens-total. The others are not sent, and
         say why."""
@@ -235,30 +236,31 @@ class BatchReader:
             return self._left_out(asks, str(exc))
         kept, tokens, cost, answer = [], budget.used, budget.cost, self.llm.settings.max_output_tokens
         for ask in asks:
-            prompt = estimated_tokens(json.dumps(self._line(ask, mode)["body"], ensure_ascii=False))
+            line = self._line(ask, mode)  # built once: the job's file sends these very lines
+            prompt = estimated_tokens(json.dumps(line["body"], ensure_ascii=False))
             tokens += prompt + answer
             cost += price.cost(prompt, answer, batch=True) if price else 0.0
             if (budget.limit is not None and tokens > budget.limit) or \
                     (budget.cost_limit is not None and cost > budget.cost_limit):
                 return kept + self._left_out(asks[len(kept):], "the budget (--max-tokens-total / --max-cost) could be passed "
                                                                "by this request (its prompt and a full answer); not sent")
-            kept.append(ask)
+            kept.append(line)
         return kept
 
-    def _left_out(self, asks: list[_Ask], why: str) -> list[_Ask]:
+    def _left_out(self, asks: list[_Ask], why: str) -> list[dict]:
         for ask in asks:
             self.llm.given.setdefault(ask.key, BudgetSpent(f"{why} / 预算不足，未发送", usage=Usage()))
         return []
 
-    def _submit(self, round: int, asks: list[_Ask], mode: str) -> str:
-        """A new job for `asks`. It is recorded as being submitted, under a token its metadata
-        carries, before it is created: a run killed between the provider creating it and the
-        store learning its id finds it again by that token instead of submitting twice."""
+    def _submit(self, round: int, lines: list[dict]) -> str:
+        """A new job for these request `lines`. It is recorded as being submitted, under a token
+        its metadata carries, before it is created: a run killed between the provider creating it
+        and the store learning its id finds it again by that token instead of submitting twice."""
         client = self.llm.openai
         token = uuid.uuid4().hex
         self.store.batch_submitted(f"{SUBMITTING}{token}", round, self.endpoint, self.llm.model,
-                                   [a.custom_id for a in asks], status="submitting")
-        data = "".join(json.dumps(self._line(a, mode), ensure_ascii=False) + "\n" for a in asks).encode("utf-8")
+                                   [line["custom_id"] for line in lines], status="submitting")
+        data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
         requests = hashlib.sha256(f"{self.llm.base_url}\n".encode() + data).hexdigest()[:32]
         try:
             upload = _retrying(lambda: client.files.create(file=("jixiao-batch.jsonl", data), purpose="batch"))
@@ -268,7 +270,7 @@ class BatchReader:
                 self.store.batch_forget(f"{SUBMITTING}{token}")
             raise
         self.store.batch_created(f"{SUBMITTING}{token}", job.id)
-        log.info("batch job %s submitted: %d requests", job.id, len(asks))
+        log.info("batch job %s submitted: %d requests", job.id, len(lines))
         return job.id
 
     def _create(self, file_id: str, round: int, token: str, requests: str):
