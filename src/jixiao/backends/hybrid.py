@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..errors import BackendUnavailable, ExtractionFailed
 from ..check import guarded
 from ..compare import values_equal
+from ..route import DEFAULT_THRESHOLD
 from ..schema import Chunk, Form, Note, format_paths, set_at
 from ..validate.triage import found_in_source
 from ..validate.values import Values
@@ -27,8 +28,6 @@ class HybridBackend(Backend):
     name = "hybrid"
 
     def __init__(self, rules, llm, threshold: float | None = None):
-        from ..route import DEFAULT_THRESHOLD
-
         self.rules, self.llm = rules, llm
         self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         self.model, self.prompt_version, self.price = llm.model, llm.prompt_version, llm.price
