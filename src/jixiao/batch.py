@@ -158,7 +158,6 @@ class _Verdict:
     ((document id or None when queued in this run, its name))."""
 
     action: str
-    path: Path
     key: str = ""
     digest: str = ""
     message: str = ""
@@ -192,7 +191,7 @@ def _verdict(path: Path, relative: str, root_name: str, store: Store, summary: B
     where = _where(path)
     if where in run.given:  # the same file named twice
         summary.skipped += 1
-        return _Verdict("skip", path)
+        return _Verdict("skip")
     run.given[where] = path
     digest, problem = _hashed(path, max_file_mb)
     key, wanted = store.identity(relative, path, root_name, run.taken, digest)
@@ -201,7 +200,7 @@ def _verdict(path: Path, relative: str, root_name: str, store: Store, summary: B
             f"{path}: 相对路径 {wanted} 已属于另一个文件，此文件记为 {key}，两者都保留 / the relative path {wanted} "
             f"already belongs to another file: this one is stored as {key}, and both are kept")
     if problem:
-        return _Verdict("failed", path, key, problem[0], problem[1])
+        return _Verdict("failed", key, problem[0], problem[1])
     status = store.status(digest, key, path)
     elsewhere = store.done_elsewhere(digest, key)
     orphaned = status and status[0] == "duplicate" and not elsewhere
@@ -215,14 +214,14 @@ def _verdict(path: Path, relative: str, root_name: str, store: Store, summary: B
             summary.messages.append(f"{path}: 上次失败{'（部分表）' if status[0] == 'partial' else ''}，未重试（加 "
                                     f"--retry-failed）/ {'some forms ' if status[0] == 'partial' else ''}failed "
                                     "before; not retried (use --retry-failed)")
-        return _Verdict("skip", path, key, digest)
+        return _Verdict("skip", key, digest)
     if orphaned:
         summary.messages.append(_reread(path, key))
     twin = elsewhere or _scheduled(run.queued, digest)
     if twin:
-        return _Verdict("duplicate", path, key, digest, f"{path}: 与 {twin[1]} 内容相同，已跳过 / same content as "
+        return _Verdict("duplicate", key, digest, f"{path}: 与 {twin[1]} 内容相同，已跳过 / same content as "
                         f"{twin[1]}; skipped", twin)
-    return _Verdict("read", path, key, digest)
+    return _Verdict("read", key, digest)
 
 
 def _hashed(path: Path, max_file_mb: float) -> tuple[str | None, tuple[str, str] | None]:
