@@ -133,14 +133,13 @@ class ReviewTables:
     def form_place(self, form_id: int) -> tuple[bool, bool, str]:
         """(kept with no counterpart in its file: a negative form index, its document live, its
         document's name)."""
-        row = self.db.execute("SELECT f.form_index < 0, d.status IN ('done', 'partial'), d.name FROM forms f JOIN"
-                              " documents d ON d.id = f.document_id WHERE f.id = ?", (form_id,)).fetchone()
+        row = self.db.execute(f"SELECT f.form_index < 0, {LIVE}, d.name FROM forms f JOIN documents d"
+                              " ON d.id = f.document_id WHERE f.id = ?", (form_id,)).fetchone()
         return (bool(row[0]), bool(row[1]), row[2]) if row else (False, False, "")
 
     def live_document(self, name: str) -> str | None:
         """The name, when a live document (read and not replaced) holds it."""
-        row = self.db.execute("SELECT name FROM documents WHERE name = ? AND status IN ('done', 'partial')",
-                              (name,)).fetchone()
+        row = self.db.execute(f"SELECT d.name FROM documents d WHERE d.name = ? AND {LIVE}", (name,)).fetchone()
         return row[0] if row else None
 
     def current_version(self, form_id: int) -> int | None:
@@ -150,7 +149,7 @@ class ReviewTables:
             form = todo.pop(0)
             seen.add(form)
             for later, live in self.db.execute(
-                    "SELECT f.id, d.status IN ('done', 'partial') FROM forms f JOIN documents d ON d.id = f.document_id"
+                    f"SELECT f.id, {LIVE} FROM forms f JOIN documents d ON d.id = f.document_id"
                     " WHERE f.carried_from = ? ORDER BY f.id DESC", (form,)):
                 if live:
                     return later
