@@ -60,6 +60,8 @@ def test_it_reads_a_seed_form_into_the_record_of_its_kind(backend, server):
         assert type(form) is RECORD_BY_KIND[chunk.kind]
         assert form.backend == backend.name and form.project_name == expected.project_name
         assert len(form.indicators) == len(expected.indicators)
+        # a form that names its prompt's version names the shared prompts' version too
+        assert (form.shared_prompt_version is not None) == (form.prompt_version is not None)
     if backend.totals is not None:  # every request it sent is counted, none more
         assert backend.totals.requests == server.completions
         assert backend.totals.forms == sum(1 for r in server.requests if "messages" in r and not _probe(r))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from jixiao.config import LLMSettings, load_settings
 from jixiao.evaluate import evaluate
 from jixiao.ingest import ingest
 from jixiao.pipeline import extract_paths
+from jixiao import prompting
 from jixiao.prompting import render_prompt
 from jixiao.eval_runs import load_gold as load_gold_dir
 from jixiao.eval_runs import load_predictions
@@ -190,6 +192,49 @@ def test_no_cache_bypasses_the_cache(server, tmp_path):
     get_backend("llm", LLMSettings(base_url=server.base_url, model="fake-model", mode="tools",
                                    cache_dir=tmp_path / "cache"), use_cache=False).extract(chunk)
     assert server.completions == 2
+
+
+@pytest.fixture
+def own_prompts(tmp_path, monkeypatch):
+    """A copy of the prompt files that the test may edit, as a user edits theirs."""
+    folder = tmp_path / "prompts"
+    shutil.copytree(prompting.prompts_dir(), folder)
+    monkeypatch.setattr(prompting, "prompts_dir", lambda: folder)
+    prompting._environment.cache_clear()
+    yield folder
+    prompting._environment.cache_clear()
+
+
+def test_an_edited_prompt_is_asked_again_under_the_same_version_name(server, tmp_path, own_prompts):
+    chunk = chunks("001_ec90f154ecebac5e")[1]
+    first = backend(server, tmp_path).extract(chunk)
+    assert server.completions == 1 and first.prompt_version == "extract_self_evaluation.v1"
+    assert first.shared_prompt_version == "v1"  # system.v1, part.v1, reask_*.v1
+    assert backend(server, tmp_path).extract(chunk).usage.cached and server.completions == 1
+
+    def edit(name: str, old: str, new: str) -> None:
+        path = own_prompts / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    # A comment in the template is not sent: the same question, answered from the cache.
+    edit("extract_self_evaluation.v1.md", "{#", "{# edited by the user;")
+    assert backend(server, tmp_path).extract(chunk).usage.cached and server.completions == 1
+    # Each edit of what is sent, or may be sent, is a new question, asked once, then cached.
+    asked = 1
+    for name, old, new in [("extract_self_evaluation.v1.md", "Rules — follow every one:", "Rules — obey each:"),
+                           ("system.v1.md", "exactly as printed", "as printed, exactly"),
+                           ("reask_suspects.v1.md", "re-read only them", "read only them again"),
+                           ("reask_rows.v1.md", "in table order", "in the table's order"),
+                           ("part.v1.md", "return the indicator rows", "give the indicator rows")]:
+        edit(name, old, new)
+        again = backend(server, tmp_path).extract(chunk)
+        asked += 1
+        assert not again.usage.cached and server.completions == asked, name
+        assert backend(server, tmp_path).extract(chunk).usage.cached and server.completions == asked, name
+    assert "Rules — obey each:" in prompt_text(server.requests[-1])
+    assert "as printed, exactly" in prompt_text(server.requests[-1])
 
 
 def test_auto_mode_falls_back_and_remembers(tmp_path):

@@ -34,5 +34,19 @@ def render_prompt(name: str, version: str = "v1", **values: object) -> str:
     try:
         template = _environment().get_template(f"{name}.{version}.md")  # compiled once, then cached
     except jinja2.TemplateNotFound:
-        raise ConfigError(f"没有提示词 {name}.{version}.md / no prompt {name}.{version}.md in {prompts_dir()}") from None
+        raise _no_prompt(name, version) from None
     return template.render(**values)
+
+
+def prompt_source(name: str, version: str = "v1") -> str:
+    """The prompt file `name.version.md` as written, before rendering: for a prompt whose
+    values are only known later (a re-ask's), so that an edit of it can still be noticed."""
+    environment = _environment()
+    try:
+        return environment.loader.get_source(environment, f"{name}.{version}.md")[0]
+    except jinja2.TemplateNotFound:
+        raise _no_prompt(name, version) from None
+
+
+def _no_prompt(name: str, version: str) -> ConfigError:
+    return ConfigError(f"没有提示词 {name}.{version}.md / no prompt {name}.{version}.md in {prompts_dir()}")

@@ -228,6 +228,8 @@ class _Form(_Record):
     route: Provenance[Route | None] = None
     model: Provenance[str | None] = Field(None, description="the LLM that read the form, where one did")
     prompt_version: Provenance[str | None] = None
+    shared_prompt_version: Provenance[str | None] = Field(
+        None, description="the version of the prompts every request shares (system, part note, re-asks)")
     examples: Provenance[list[str]] = Field(default_factory=list, description="ids of the reviewed forms the prompt "
                                             "showed as examples (`<gold file>#<form>@<content hash>`)")
     usage: Provenance[Usage | None] = None

@@ -64,6 +64,7 @@ class HybridBackend(Backend):
         merged = guarded(llm.notes, "merge", lambda: merge(chunk, rules, llm, keep="rules"), llm)
         merged.backend, merged.model, merged.prompt_version, merged.usage, merged.examples = \
             self.name, llm.model, llm.prompt_version, llm.usage, llm.examples
+        merged.shared_prompt_version = llm.shared_prompt_version
         merged.findings, merged.route = [], None
         return merged
 

@@ -29,7 +29,7 @@ from ..cost import price_for
 from ..errors import BackendUnavailable, ConfigError, ExtractionFailed
 from ..redact import install_redaction
 from ..schema import RECORD_BY_KIND, Chunk, Form, Note, Usage, answer_model
-from ..prompting import render_prompt
+from ..prompting import prompt_source, render_prompt
 from ..validate import validate
 from ..validate.triage import triage
 from .base import Backend
@@ -48,6 +48,11 @@ PROBE_ORDER = ("tools", "json_schema", "json", "md_json")
 # The version of the prompts every request shares, whatever the form's prompt version:
 # prompts/system, part, reask_rows, reask_suspects and probe (.v1.md).
 MESSAGES = "v1"
+# The shared prompts a form's answer may have been asked with after its first request (a long
+# form's part note, the two re-asks): their files' text is in the cache key too.
+FOLLOW_UPS = ("part", "reask_rows", "reask_suspects")
+
+
 class _Probe(BaseModel):
     kind: str
     project_name: str
@@ -158,6 +163,7 @@ class LLMBackend(Backend):
         self._add_totals(usage)
         form = record.model_validate(answer, from_attributes=True)
         form.model, form.prompt_version, form.usage = self.model, f"extract_{chunk.kind}.{self.prompt_version}", usage
+        form.shared_prompt_version = MESSAGES
         form.examples = ids
         if usage.reask_failed:
             form.notes.append(Note(field="form", code="reask_failed", message=usage.reask_failed))
@@ -185,12 +191,16 @@ class LLMBackend(Backend):
 
     def key_of(self, chunk: Chunk, mode: str) -> tuple[str, type[BaseModel], list[Example]]:
         """The chunk's cache key (endpoint, model, mode, prompt version, schema, text, the
-        examples' ids), its answer model and the examples chosen for it."""
+        prompts' text, the examples' ids), its answer model and the examples chosen for it.
+        The prompts' text, not only their version's name: a prompt file edited under the same
+        version must be asked again, not answered from what the old text brought."""
         answer_cls = _wrapped(answer_model(RECORD_BY_KIND[chunk.kind]))
         examples = self._examples_for(chunk)
         ids = [e.id for e in examples]
+        sent = [message["content"] for message in self._messages(chunk, examples)]  # system and user, as sent
+        prompts = DiskCache.key(*sent, *(prompt_source(name, MESSAGES) for name in FOLLOW_UPS))
         key = DiskCache.key(self.base_url, self.model, mode, f"extract_{chunk.kind}.{self.prompt_version}",
-                            answer_cls.schema_hash(), chunk.text, *([ids] if ids else []))  # none: the key as before
+                            answer_cls.schema_hash(), chunk.text, prompts, *([ids] if ids else []))
         return key, answer_cls, examples
 
     def parts_of(self, chunk: Chunk, seen: int, examples: list[Example]) -> list[list[dict]]:
