@@ -7,18 +7,22 @@ form and field confidence, and the review trade-off at the routing threshold and
 forms accepted, forms accepted with a wrong field, fields wrong in accepted forms.
 
     python evals/calibration.py OUT [--variants text-pdf,image,...,noisy] [--seeds 003,004]
-                                    [--noisy 10] [--thresholds 0.6,0.7,0.8,0.9] [--reuse]
+                                    [--noisy 10] [--thresholds 0.6,0.7,0.8,0.9] [--reuse] [--wrong]
 
 builds the set in OUT (as evals/scanset.py does), reads each variant with `jixiao extract`
 (`--reuse`: a variant whose OUT/<variant>.jsonl exists is not read again) and prints one line
 per variant. A form is routed at each threshold as `jixiao` routes it (route.py), from the
-confidences its record carries."""
+confidences its record carries. `--wrong` also lists, for the noisy variants, each form accepted at
+the routing threshold with a wrong field: the field, gold → read, and the slip of jixiao.noise
+that made it (a digit changed, a line lost, …), then a count by field and slip."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import zlib
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,9 +34,10 @@ from jixiao.evaluate import ece, score_document  # noqa: E402
 from jixiao.provenance import OCR_SURE  # noqa: E402
 from jixiao.validate.confirm import confirmed  # noqa: E402
 from jixiao.validate.values import Values  # noqa: E402
-from jixiao.noise import noisy  # noqa: E402
+from jixiao.noise import Slip, noisy  # noqa: E402
 from jixiao.route import DEFAULT_THRESHOLD, route  # noqa: E402
-from jixiao.schema import DocumentRecord  # noqa: E402
+from jixiao.schema import DocumentRecord, FieldResult  # noqa: E402
+from jixiao.text import HAN, compact  # noqa: E402
 
 THRESHOLDS = (0.6, 0.7, DEFAULT_THRESHOLD, 0.9)
 
@@ -44,9 +49,78 @@ def noisy_folder(out: Path, seeds: list[Path], count: int) -> Path:
     for seed in seeds:
         text = seed.read_text(encoding="utf-8")
         for k in range(1, count + 1):
-            name = f"{seed.stem}~noise{k}{seed.suffix}"
+            name = noisy_name(seed, k)
             (folder / name).write_text(noisy(text, seed=zlib.crc32(name.encode())), encoding="utf-8")
     return folder
+
+
+def noisy_name(seed: Path, k: int) -> str:
+    return f"{seed.stem}~noise{k}{seed.suffix}"
+
+
+def slips_of(seed: Path, name: str) -> list[Slip]:
+    """The corruptions noisy_folder applied to make the copy `name` of `seed`."""
+    slips: list[Slip] = []
+    noisy(seed.read_text(encoding="utf-8"), seed=zlib.crc32(name.encode()), slips=slips)
+    return slips
+
+
+_HAN_RUN = re.compile(HAN + "+")
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def _printed(value: object, lines: tuple[str, ...]) -> bool:
+    """Whether `value` is printed in `lines` (a number as any of its printed forms)."""
+    if value is None or value == "":
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return any(abs(float(n.replace(",", "")) - value) < 1e-9 for line in lines for n in _NUMBER.findall(line))
+    return compact(str(value)) in compact("".join(lines))
+
+
+def cause(field: FieldResult, row_name: str | None, slips: list[Slip]) -> str:
+    """The kind of the slip that made a wrong field: the one whose new text prints the value
+    read (and its old text did not), else whose old text printed the gold value, else that
+    touched the field's row."""
+    for test in (lambda s: _printed(field.predicted, s.after) and not _printed(field.predicted, s.before),
+                 lambda s: _printed(field.gold, s.before),
+                 lambda s: _printed(row_name, s.before + s.after)):
+        kind = next((s.kind for s in slips if test(s)), None)
+        if kind:
+            return kind
+    return "?"
+
+
+def wrong_accepted(predicted: list[DocumentRecord], gold: dict[str, DocumentRecord], seeds: list[Path],
+                   threshold: float = DEFAULT_THRESHOLD) -> Counter:
+    """Print each noisy form accepted at `threshold` with a wrong field (the field, gold → read,
+    the slip that made it); (field, slip kind) → how many."""
+    by_stem = {s.stem: s for s in seeds}
+    truths = {stem: d for stem, d in gold.items()}
+    count: Counter = Counter()
+    for doc in predicted:
+        stem = Path(doc.document).stem.split("~")[0]
+        if stem not in truths:
+            continue
+        slips = slips_of(by_stem[stem], Path(doc.document).name)
+        for result in score_document(truths[stem], doc):
+            form = doc.forms[result.predicted_index] if result.predicted_index is not None else None
+            if form is None or route(form.model_copy(deep=True), threshold).route.decision != "accepted":
+                continue
+            wrong = [x for x in result.fields if not x.right]
+            if result.gold_index is None:
+                print(f"  {doc.document} · {result.form}: read as a form the gold has not")
+                count["(a form not in the gold)", cause(FieldResult(field="project_name", path="project_name",
+                                                                    predicted=form.project_name, right=False),
+                                                        "".join(_HAN_RUN.findall(form.project_name or "")), slips)] += 1
+                continue
+            rows = truths[stem].forms[result.gold_index].indicators
+            for x in wrong:
+                row = rows[int(x.path[11:x.path.index("]")])].name if x.path.startswith("indicators[") else None
+                kind = cause(x, row, slips)
+                count[x.field, kind] += 1
+                print(f"  {doc.document} · {result.form}: {x.path} {x.gold!r} → {x.predicted!r} ({kind})")
+    return count
 
 
 def records(path: Path) -> list[DocumentRecord]:
@@ -133,6 +207,8 @@ def main() -> None:
     parser.add_argument("--noisy", type=int, default=10, help="noisy copies of each seed's text")
     parser.add_argument("--thresholds", default=",".join(map(str, THRESHOLDS)))
     parser.add_argument("--reuse", action="store_true", help="keep a variant's OUT/<variant>.jsonl if it exists")
+    parser.add_argument("--wrong", action="store_true", help="also list the noisy forms accepted with a wrong "
+                        "field, each field with the slip that made it")
     parser.add_argument("--curve", action="store_true", help="also print how often OCR'd fields are right by the "
                         "reader's confidence, over the variants read")
     args = parser.parse_args()
@@ -157,6 +233,11 @@ def main() -> None:
             scanset.extracted(folder)
         read = records(jsonl)
         print(line(variant, calibration(read, gold, thresholds), thresholds), flush=True)
+        if args.wrong and variant == "noisy":
+            count = wrong_accepted(read, gold, seeds)
+            print(f"  wrong fields in forms accepted at {DEFAULT_THRESHOLD:g}, by field and slip:")
+            for (field, kind), n in count.most_common():
+                print(f"    {n:>3}  {field:<34} {kind}")
         if args.curve and variant != "noisy":
             for key, (n, right) in ocr_curve(read, gold).items():
                 curve = table.setdefault(key, [0, 0])

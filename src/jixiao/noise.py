@@ -6,8 +6,10 @@ separator. The same seed gives the same variant."""
 
 from __future__ import annotations
 
+import difflib
 import random
 import re
+from typing import NamedTuple
 
 from .text import HAN
 
@@ -64,10 +66,26 @@ def _lose_separator(lines: list[str], rng: random.Random) -> None:
 CORRUPTIONS = (_digit, _digit, _drop_line, _garble, _join, _lose_separator)
 
 
-def noisy(text: str, seed: int, corruptions: int = 3) -> str:
-    """`text` with `corruptions` seeded corruptions applied."""
+class Slip(NamedTuple):
+    """One corruption applied: its kind (`digit`, `drop_line`, …), the lines it changed and what
+    they became."""
+
+    kind: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+def noisy(text: str, seed: int, corruptions: int = 3, slips: list[Slip] | None = None) -> str:
+    """`text` with `corruptions` seeded corruptions applied; each is added to `slips` when given
+    (what evals/calibration.py --wrong names as the cause of a wrong field)."""
     rng = random.Random(seed)
     lines = text.split("\n")
     for _ in range(corruptions):
-        rng.choice(CORRUPTIONS)(lines, rng)
+        corrupt = rng.choice(CORRUPTIONS)
+        before = list(lines) if slips is not None else lines
+        corrupt(lines, rng)
+        if slips is not None:
+            slips.extend(Slip(corrupt.__name__.lstrip("_"), tuple(before[i1:i2]), tuple(lines[j1:j2]))
+                         for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, lines, autojunk=False).get_opcodes()
+                         if op != "equal")
     return "\n".join(lines)
