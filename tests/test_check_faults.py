@@ -96,3 +96,39 @@ def test_a_batch_run_says_a_check_failed_and_keeps_the_forms(tmp_path, monkeypat
     assert summary.forms == summary.needs_review == summary.failed_checks == 7 and summary.failed_forms == 0
     assert not summary.ok  # `jixiao run` exits 1
     assert sum("confidence check failed" in m and "ZeroDivisionError" in m for m in summary.messages) == 7
+
+
+def test_a_crash_of_the_rules_reader_the_llm_is_checked_against_names_itself(tmp_path, monkeypatch):
+    # The LLM's answer is checked against the rules reader's reading. A reader that cannot read
+    # a form (a named ExtractionFailed) leaves nothing to check against; one that crashes must
+    # say so on the form and send it to review, not pass as "nothing to check against".
+    from jixiao.backends import get_backend
+    from jixiao.backends.rules import RulesBackend
+    from jixiao.config import LLMSettings
+    from jixiao.errors import ExtractionFailed
+
+    real = RulesBackend.extract
+    unreadable = "社区自治管理"  # a seed 001 form
+
+    def reading(self, chunk):
+        if BROKEN in chunk.text:
+            raise IndexError(f"list index out of range {KEY}")
+        if unreadable in chunk.text:
+            raise ExtractionFailed("no table of the template")
+        return real(self, chunk)
+
+    monkeypatch.setattr(RulesBackend, "extract", reading)
+    with FakeOpenAI(gold_answerer(GOLD_FORMS)) as server:
+        llm = get_backend("llm", LLMSettings(base_url=server.base_url, model="fake-model", mode="tools", api_key=KEY,
+                                             cache_dir=tmp_path / "cache"))
+        forms = [*extract_document(DOC, llm).forms, *extract_document(RAW / "001_ec90f154ecebac5e.txt", llm).forms]
+    assert not any(f.error for f in forms)
+    broken = [f for f in forms if f.project_name == BROKEN]
+    assert len(broken) == 1 and broken[0].route.decision == "needs_review"
+    (note,) = [n for n in broken[0].notes if n.code == CHECK_FAILED]
+    zh, en = note.message.split(" / ", 1)
+    assert "规则读取" in zh and "rules check failed" in en and "IndexError" in en and KEY not in note.message
+    assert any(CHECK_FAILED in r for r in broken[0].route.reasons)
+    # the form the rules reader cannot read, and every other form: no check failed
+    assert any(f.project_name == unreadable for f in forms)
+    assert not any(n.code == CHECK_FAILED for f in forms if f is not broken[0] for n in f.notes)

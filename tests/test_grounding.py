@@ -58,7 +58,7 @@ def _answer() -> SelfEvaluation:
 
 def _misplaced(form: SelfEvaluation, at: int = 0) -> dict:
     chunk = _chunk(at=at)
-    return Grounding(chunk, rules_reading(chunk)).misplaced(form)
+    return Grounding(chunk, rules_reading(chunk, [])).misplaced(form)
 
 
 def test_a_faithful_answer_has_nothing_misplaced_wherever_the_form_sits_in_its_document():
@@ -131,26 +131,26 @@ def test_a_cell_wrapped_over_two_thousand_lines_is_searched_without_running_out_
 
 def test_a_reading_that_pairs_cells_by_order_places_nothing_so_labels_are_left_to_a_reviewer():
     chunk = _chunk()
-    rules = rules_reading(chunk)
+    rules = rules_reading(chunk, [])
     rules.notes.append(Note(field="kind", code="cell_sequence", message="one cell per line"))
     form = _answer()
     form.indicators[3].level2 = "生态效益指标"
     grounding = Grounding(chunk, rules)
     assert grounding.misplaced(form) == {}  # printed in the form; no group to check it against
     assert grounding.unplaced(form)
-    assert Grounding(chunk, rules_reading(chunk)).unplaced(form) is None
+    assert Grounding(chunk, rules_reading(chunk, [])).unplaced(form) is None
     form.indicators[0].target = "≥46场"  # printed nowhere: still caught
     assert list(grounding.misplaced(form)) == ["indicators[0].target"]
 
 
 def test_a_row_the_rules_reader_did_not_read_has_its_labels_left_to_a_reviewer():
     chunk = _chunk()
-    rules = rules_reading(chunk)
+    rules = rules_reading(chunk, [])
     del rules.indicators[4]  # as if the rules reader had missed the row
     form = _answer()
     doubts = Grounding(chunk, rules).label_doubts(form)
     assert list(doubts) == ["indicators[4]"]
-    assert Grounding(chunk, rules_reading(chunk)).label_doubts(form) == {}
+    assert Grounding(chunk, rules_reading(chunk, [])).label_doubts(form) == {}
 
 
 def test_a_rows_figures_answered_in_each_others_cells_are_misplaced_though_printed_in_the_row():
@@ -164,7 +164,7 @@ def test_a_rows_figures_answered_in_each_others_cells_are_misplaced_though_print
 
 def test_when_the_rules_reader_has_the_cells_the_other_way_round_a_faithful_answer_is_a_question_not_a_verdict():
     chunk = _chunk()
-    rules = rules_reading(chunk)
+    rules = rules_reading(chunk, [])
     row = rules.indicators[0]
     row.target, row.actual = row.actual, row.target  # as if the rules reader had the columns wrong
     grounding = Grounding(chunk, rules)

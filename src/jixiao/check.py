@@ -21,7 +21,7 @@ from .validate.triage import triage
 T = TypeVar("T")
 _DETAIL = 200  # characters of an exception's message kept: enough to say why, never a whole prompt
 CHECKS = {"provenance": "页面位置", "validate": "校验", "confidence": "置信度", "grounding": "取值位置核对",
-          "merge": "与规则读取比对"}
+          "merge": "与规则读取比对", "rules": "规则读取"}
 
 
 def check_form(form: Form, source: str | None, threshold: float = DEFAULT_THRESHOLD,

@@ -122,7 +122,7 @@ class BatchReader:
             key, answer_cls, examples = self.llm.key_of(chunk, mode)
             if key in forms or (self.llm.cache and self.llm.cache.get(key) is not None):
                 continue  # read before (the cache answers it): no request
-            rules = rules_reading(chunk)
+            rules = rules_reading(chunk, [])  # a crash is noted when the form's answer is taken (extract)
             parts = self.llm.parts_of(chunk, len(rules.indicators) if rules is not None else 0, examples)
             self._classes[key] = answer_cls
             forms[key] = _Form(chunk, answer_cls, rules, [_Ask(f"{key[:40]}-{k}", key, m) for k, m in enumerate(parts)])

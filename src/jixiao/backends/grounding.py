@@ -19,10 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..check import check_form
+from ..check import check_form, guarded
+from ..errors import JixiaoError
 from ..compare import LONG_TEXTS, pair_rows, values_equal
 from ..route import DEFAULT_THRESHOLD
-from ..schema import FUND_LABELS, Chunk, Form, format_values, row_cell
+from ..schema import FUND_LABELS, Chunk, Form, Note, format_values, row_cell
 from ..validate.triage import PrintedText
 from ..validate.values import Values
 from ..text import compact, is_han, loose, nfkc, parse_number
@@ -356,14 +357,16 @@ def by_place(rules: Form) -> bool:
     return not any(n.code in ORDER_ONLY for n in rules.notes)
 
 
-def rules_reading(chunk: Chunk) -> Form | None:
+def rules_reading(chunk: Chunk, notes: list[Note]) -> Form | None:
     """The rules reader's reading of a chunk, checked (its field confidences set), or None
-    when it cannot read it: a place to look, never a reason to fail the form."""
+    when it cannot read it: a place to look, never a reason to fail the form. A reader that
+    crashes is not a reader that cannot read: `notes` (the form's) then gets the named
+    `check_failed` note that sends the form to review, since nothing was checked against it."""
     from .rules import RulesBackend
 
     try:
-        return checked(RulesBackend().extract(chunk), chunk)
-    except Exception:  # noqa: BLE001 - any failure of the rules reader leaves the LLM's reading unplaced
+        return guarded(notes, "rules", lambda: checked(RulesBackend().extract(chunk), chunk), None)
+    except JixiaoError:  # a named outcome (no table of the template it knows): nothing to look at
         return None
 
 

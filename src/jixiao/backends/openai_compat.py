@@ -114,8 +114,10 @@ class LLMBackend(Backend):
     def extract(self, chunk: Chunk) -> Form:
         """The LLM's reading, its values grounded where they sit and compared with the rules
         reader's wherever that one is sure (as hybrid compares them)."""
-        rules = rules_reading(chunk)
+        faults: list[Note] = []
+        rules = rules_reading(chunk, faults)
         form = self.read(chunk, rules)
+        form.notes += faults
         if rules is None:
             return form
         return guarded(form.notes, "merge", lambda: merge(chunk, rules, form, keep="llm"), form)
