@@ -56,6 +56,25 @@ def review_app(folder, reviewer: str = "reviewer", **kwargs):
     return create_app(folder, reviewer, **kwargs)
 
 
+def read_partly(documents, out, failing: int) -> None:
+    """A rules run of `documents` into the store `out` in which the form at index `failing` of
+    each document fails: each is left partial, for --retry-failed to read again."""
+    from jixiao.backends.rules import RulesBackend
+    from jixiao.batch import run_batch
+    from jixiao.errors import ExtractionFailed
+
+    real = RulesBackend.extract
+
+    def fails(self, chunk):
+        if chunk.index == failing:
+            raise ExtractionFailed(f"a fault on form {failing + 1}")
+        return real(self, chunk)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(RulesBackend, "extract", fails)
+        run_batch([documents], out)
+
+
 def load_gold(stem: str) -> DocumentRecord:
     return DocumentRecord.model_validate(json.loads((GOLD / f"{stem}.json").read_text(encoding="utf-8")))
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from conftest import ROOT, SEEDS, review_app
+from conftest import ROOT, SEEDS, read_partly, review_app
 from jixiao.batch import run_batch
 from jixiao.review.explain import doubts, place_label, place_of
 from jixiao.ingest.pdf import pdf_pages, text_boxes
@@ -299,3 +299,31 @@ def test_forms_with_only_printed_errors_are_listed_then_approved_with_audit_rows
     assert c.post("/approve-printed-errors", data={"csrf": token, "form": [f"{printed[1]}:1"]},
                   headers={"Origin": "http://elsewhere.example"}).status_code == 403  # another site's page
     assert c.post("/approve-printed-errors", data={"csrf": token, "form": ["../x"]}).status_code == 400
+
+
+def test_approving_printed_errors_skips_a_form_read_again_since_the_list_was_shown(tmp_path):
+    # The confirm page lists each form with the version it showed. A run (--retry-failed) that
+    # reads a listed form again differently moves its version on: the approval leaves it, saying
+    # why, rather than approve a reading no one was shown.
+    seed = next(s for s in SEEDS if s.name.startswith("002"))  # its first form: printed errors alone
+    (tmp_path / "docs").mkdir()
+    shutil.copy(seed, tmp_path / "docs" / seed.name)
+    out = tmp_path / "out"
+    read_partly(tmp_path / "docs", out, failing=1)  # --retry-failed reads it again
+    review = Review(out)
+    (listed,) = _printed_only(review)[:1]
+    review.close()
+    _routed_by_an_earlier_version(out, [listed])
+    c, token = client(out)
+    confirm = c.get("/approve-printed-errors").text
+    assert f'name="form" value="{listed}:0"' in confirm
+    assert run_batch([tmp_path / "docs"], out, retry_failed=True).ok  # read again: routed afresh, version 1
+    _routed_by_an_earlier_version(out, [listed])  # ... and still a form the approval would take
+    assert Review(out).form(listed)[2] == 1
+    done = c.post("/approve-printed-errors", data={"csrf": token, "form": [f"{listed}:0"]})
+    assert done.status_code == 200 and "read again" in done.text and "重新读取" in done.text
+    assert Review(out).form(listed)[3] == "pending" and Review(out).audit(listed) == []
+    # The list shown again holds the new version, and approving from it goes through.
+    assert f'name="form" value="{listed}:1"' in c.get("/approve-printed-errors").text
+    c.post("/approve-printed-errors", data={"csrf": token, "form": [f"{listed}:1"]})
+    assert Review(out).form(listed)[3] == "approved"

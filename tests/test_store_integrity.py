@@ -18,7 +18,7 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ROOT, SEEDS, review_app
+from conftest import ROOT, SEEDS, read_partly, review_app
 from fakeserver import Fault, FakeOpenAI, gold_answerer
 from jixiao.backends import get_backend
 from jixiao.batch import run_batch
@@ -311,6 +311,42 @@ def test_a_save_from_a_page_opened_before_a_retry_is_refused_and_the_new_reading
     answer = app.post(f"/forms/{good_id}", data={"csrf": token, "version": version, "action": "save"},
                       follow_redirects=False)
     assert answer.status_code == 303
+
+
+def test_a_save_from_a_page_on_a_form_a_retry_no_longer_reads_is_refused_with_where_to_look(tmp_path, monkeypatch):
+    """A retry that reads a document as fewer forms removes the unreviewed extra ones. A page
+    open on one gets the 409 a stale page gets, with a link to the document's queue, and the
+    form's id is never given to a later form (whose record the page would save over)."""
+    import jixiao.pipeline
+
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    docs.mkdir()
+    shutil.copy(SEEDS[0], docs / SEEDS[0].name)  # two forms
+    read_partly(docs, out, failing=0)
+    real_segment = jixiao.pipeline.segment
+    (failed_id, _), (extra_id, _) = query(out, "SELECT id, form_index FROM forms ORDER BY form_index")
+    app = TestClient(review_app(out, "张三"))
+    token, version = _page_version(app.get(f"/forms/{extra_id}").text)
+    monkeypatch.setattr(jixiao.pipeline, "segment", lambda doc: real_segment(doc)[:1])  # the retry reads one form
+    assert run_batch([docs], out, retry_failed=True).ok
+    assert query(out, "SELECT id FROM forms") == [(failed_id,)]
+    monkeypatch.undo()
+    # A later run's forms take new ids, past the removed one (SQLite would have handed it out again).
+    shutil.copy(SEEDS[1], docs / SEEDS[1].name)
+    run_batch([docs], out)
+    later = [i for (i,) in query(out, "SELECT id FROM forms WHERE id != ?", failed_id)]
+    assert later and extra_id not in later and min(later) > extra_id
+    answer = app.post(f"/forms/{extra_id}", data={"csrf": token, "version": version, "action": "save",
+                                                  "project_name": "页面上的旧值"})
+    assert answer.status_code == 409
+    assert "重新读取" in answer.text and "read again as fewer forms" in answer.text
+    assert f"href='/?document={SEEDS[0].name}'" in answer.text
+    assert _audit(out) == [] and "页面上的旧值" not in str(query(out, "SELECT record FROM forms"))
+    # Opened now, the page says the same (404: the form is not there); a bad CSRF token is still refused first.
+    opened = app.get(f"/forms/{extra_id}")
+    assert opened.status_code == 404 and "read again as fewer forms" in opened.text
+    assert app.post(f"/forms/{extra_id}", data={"csrf": "forged", "version": version}).status_code == 403
+    assert app.post(f"/forms/{later[-1] + 1}", data={"csrf": token, "version": 0}).status_code == 404  # never a form
 
 
 CARRIED = ("1 张已复核的表来自旧版本，已保留复核结果，新读取结果待复核 / 1 reviewed forms came from the earlier version: "

@@ -107,3 +107,16 @@ class NotAStore(InputError):
 
 class NoSuchForm(InputError):
     """A form id the store does not have (the review app answers 404)."""
+
+
+class DroppedForm(NoSuchForm):
+    """The form's file was read again (`--retry-failed`) as fewer forms, and this one, which no
+    reviewer had saved, went with the reading: a save from a page open on it is refused as a
+    stale page's is (409), pointing to the document's queue."""
+
+    def __init__(self, form_id: int, document: str):
+        self.document = document
+        super().__init__(f"此表所在文件已重新读取，读出的表更少，此表已不在其中；修改未保存，已保存的复核没有丢失（此表无人复核过），"
+                         f"请在 {document} 的复核队列中查看 / form {form_id}'s file was read again as fewer forms and this "
+                         f"form is no longer in it: the edit was not saved; no saved review was lost (no one had "
+                         f"reviewed this form): see the queue of {document}")

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from pydantic import TypeAdapter
 
 from ..check import check_form
-from ..errors import InputError, NoSuchForm, StaleEdit
+from ..errors import DroppedForm, InputError, NoSuchForm, StaleEdit
 from ..schema import PROVENANCE, Form, format_paths, format_values
 from ..store import Store
 from ..validate.values import Values
@@ -47,6 +47,8 @@ class Review:
         """(record, the form's source text, version, status)."""
         row = self.store.form_under_review(form_id)
         if row is None:
+            if document := self.store.dropped_from(form_id):
+                raise DroppedForm(form_id, document)
             raise NoSuchForm(f"没有这张表 / no form {form_id}")
         form = FORM.validate_python(json.loads(row[0]))
         return form, _chunk_text(form, row[1]), row[2], row[3]

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..errors import InputError, NoSuchForm, StaleEdit, SupersededForm
+from ..errors import DroppedForm, InputError, NoSuchForm, StaleEdit, SupersededForm
 from ..schema import FIELD_LABELS, FORM_FIELDS, ROW_FIELDS, Form, format_paths
 from ..store.reviews import MAX_ID
 from . import Review
@@ -108,7 +108,10 @@ async def form_page(request: Request) -> Response:
 
 async def form_post(request: Request) -> Response:
     review = request.app.state.jixiao.review
-    form_id, form, _, _, _ = _form_of(request)
+    try:
+        form_id, form, _, _, _ = _form_of(request)
+    except DroppedForm as exc:
+        return await _dropped_save(request, exc)
     try:
         data = await _checked_form(request)
     except (_Forbidden, _TooLarge) as exc:
@@ -122,8 +125,7 @@ async def form_post(request: Request) -> Response:
     except SupersededForm as exc:
         target = f"/forms/{exc.current}" if exc.current else f"/?{urlencode({'document': exc.document})}" \
             if exc.document else "/"
-        return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a id='current' href='{escape(target)}'>当前版本 the "
-                            "current version</a></p>", status_code=409)
+        return _moved(exc, target, "当前版本 the current version")
     except StaleEdit as exc:
         return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a href='/forms/{form_id}'>reload</a></p>",
                             status_code=409)
@@ -132,6 +134,22 @@ async def form_post(request: Request) -> Response:
     action = data.get("action")
     target = review.next_form(form_id) if action in ("approve", "reject") else form_id
     return RedirectResponse(f"/forms/{target}" if target else "/", status_code=303)
+
+
+async def _dropped_save(request: Request, exc: DroppedForm) -> Response:
+    """A save from a page open on a form a re-read removed: refused as a stale page's is (409),
+    once the request passed the checks every save passes, with a link to its document's queue."""
+    try:
+        await _checked_form(request)
+    except (_Forbidden, _TooLarge) as refused:
+        return _refused(refused)
+    return _moved(exc, f"/?{urlencode({'document': exc.document})}", "复核队列 the document's queue")
+
+
+def _moved(exc: StaleEdit | DroppedForm, target: str, where: str) -> HTMLResponse:
+    """A save refused because the form is no longer where the page was (409), with a link to where it went."""
+    return HTMLResponse(f"<p>{escape(str(exc))}</p><p><a id='current' href='{escape(target)}'>{where}</a></p>",
+                        status_code=409)
 
 
 async def check(request: Request) -> Response:

@@ -261,8 +261,9 @@ class Store(ReviewTables):
         usage, in one transaction. A document some of whose forms failed is `partial`: its
         good forms are kept, and --retry-failed reads it again. An earlier version of the same
         file (same name, same resolved path, other content) is superseded. Read again, a form
-        no reviewer has taken is replaced; a reviewed one keeps its record, the new reading
-        kept beside it (see carry.py for which reviewed form goes where).
+        no reviewer has taken is replaced (removed, when the new reading has fewer forms: its id
+        goes to `dropped_forms`); a reviewed one keeps its record, the new reading kept beside
+        it (see carry.py for which reviewed form goes where).
 
         The reviewed forms of a superseded version are carried forward, each to the new form
         it matches by content: the reviewed record is kept and exported in that form's place,
@@ -313,6 +314,7 @@ class Store(ReviewTables):
                 if reviewed and index >= 0:  # the same text read as fewer forms: kept for review
                     saved.strays.append(self._name(self._stray(doc_id, key, text, form_id=form_id)))
                 elif not reviewed:
+                    self.db.execute("INSERT INTO dropped_forms (id, document_id) VALUES (?, ?)", (form_id, doc_id))
                     self.db.execute("DELETE FROM readings WHERE form_id = ?", (form_id,))
                     self.db.execute("DELETE FROM reviews WHERE form_id = ?", (form_id,))
                     self.db.execute("DELETE FROM forms WHERE id = ?", (form_id,))
@@ -427,9 +429,12 @@ class Store(ReviewTables):
         values = (form.kind, form.project_name, form.backend, form.confidence,
                   form.route.decision if form.route else None, form.error, _json(form), carried_from, stamp)
         if form_id is None:
+            # SQLite gives a new row the largest id + 1, so a dropped form's id would come back:
+            # past it, then (NULL: the usual id).
             form_id = self.db.execute(
-                "INSERT INTO forms (kind, project_name, backend, confidence, route, error, record, carried_from,"
-                " review_stamp, document_id, form_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO forms (id, kind, project_name, backend, confidence, route, error, record, carried_from,"
+                " review_stamp, document_id, form_index) VALUES ((SELECT MAX(id) + 1 FROM dropped_forms WHERE id >="
+                " (SELECT COALESCE(MAX(id), 0) FROM forms)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, doc_id, index)).lastrowid
         else:
             self.db.execute("UPDATE forms SET kind = ?, project_name = ?, backend = ?, confidence = ?, route = ?,"

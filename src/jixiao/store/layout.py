@@ -11,9 +11,10 @@ from ..errors import ConfigError
 
 # user_version 0 with tables is the first layout (cascading deletes from documents down to
 # the audit); 2 added readings and cut the cascades; 3 added documents.resolved and
-# forms.carried_from; 4 added forms.review_stamp; 5 is this one (batch_jobs, batch_results: the
-# provider batch jobs a run submitted and the answers they returned).
-SCHEMA_VERSION = 5
+# forms.carried_from; 4 added forms.review_stamp; 5 added batch_jobs, batch_results (the
+# provider batch jobs a run submitted and the answers they returned); 6 is this one
+# (dropped_forms: the forms a re-read removed).
+SCHEMA_VERSION = 6
 # One statement each: the migration runs them inside its own transaction.
 TABLES = {
     "documents": """CREATE TABLE {name} (
@@ -101,6 +102,14 @@ TABLES = {
     collected INTEGER NOT NULL DEFAULT 0,
     submitted_at TEXT NOT NULL DEFAULT (datetime('now')),
     updated_at TEXT NOT NULL DEFAULT (datetime('now'))
+)""",
+    # Forms a re-read of their document no longer has, removed as no reviewer had taken them
+    # (a reviewed one is kept, as a stray): a page still open on one is told it was read again,
+    # and its id is never given to another form, which that page would then save over.
+    "dropped_forms": """CREATE TABLE {name} (
+    id INTEGER PRIMARY KEY,  -- the removed form's id
+    document_id INTEGER NOT NULL REFERENCES documents(id),
+    at TEXT NOT NULL DEFAULT (datetime('now'))
 )""",
     # Each line a job's output or error file held, kept as downloaded: answers paid for are
     # never asked for again.

@@ -130,6 +130,14 @@ class ReviewTables:
         if not live:
             raise SupersededForm(form_id, self.current_version(form_id), self.live_document(name))
 
+    def dropped_from(self, form_id: int) -> str | None:
+        """The name of the document whose re-read removed this form (see dropped_forms), if one did."""
+        if int(form_id) > MAX_ID:
+            return None
+        row = self.db.execute("SELECT d.name FROM dropped_forms x JOIN documents d ON d.id = x.document_id"
+                              " WHERE x.id = ?", (int(form_id),)).fetchone()
+        return row[0] if row else None
+
     def form_place(self, form_id: int) -> tuple[bool, bool, str]:
         """(kept with no counterpart in its file: a negative form index, its document live, its
         document's name)."""
