@@ -188,10 +188,10 @@ class _Reader:
     def ready(self, name: str) -> None:
         pass
 
-    def __call__(self, image, name: str):
-        from jixiao.ingest.ocr import image_page
+    def pages(self, images, count: int):
+        from jixiao.ingest.ocr import read_pages
 
-        return image_page(image, name, self.engine)
+        return read_pages(images, [self.engine])
 
 
 def _scan_pdf(path, pages):

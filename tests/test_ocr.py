@@ -59,6 +59,22 @@ def test_a_scanned_pdf_is_read_by_ocr(page, tmp_path):
 
 
 @pytest.mark.slow
+def test_pages_read_at_once_read_as_each_page_alone(page, tmp_path, monkeypatch):
+    from jixiao.ingest.ocr import Engines, engine, file_pages, image_page
+
+    monkeypatch.setenv("JIXIAO_OCR_THREADS", "2")  # two CPUs for OCR: two one-thread engines read the pages
+    second = scanset.draw(scanset.seed_pages(SEEDS[3])[1])
+    tiff = tmp_path / "two.tif"
+    page.save(tiff, save_all=True, append_images=[second])
+    assert len(Engines().for_pages(2)) == 2
+    at_once = file_pages(tiff, Engines())
+    alone = [image_page(image, "alone", engine()) for image in (page, second)]
+    assert [p.text for p in at_once] == [p.text for p in alone] and "项目名称" in alone[1].text
+    assert [[(c.text, c.left, c.top, c.confidence) for c in p.chars] for p in at_once] == \
+        [[(c.text, c.left, c.top, c.confidence) for c in p.chars] for p in alone]
+
+
+@pytest.mark.slow
 def test_a_tilted_page_is_turned_straight_and_its_rules_found(page):
     tilted = scanset.degrade(page, "rotated")  # 1.5° anticlockwise
     assert skew(tilted) == pytest.approx(-1.5, abs=0.1)

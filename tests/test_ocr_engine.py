@@ -57,6 +57,33 @@ def test_openvino_runs_the_models_in_float32_on_a_workers_share_of_the_cpus(monk
         compiled = session.get_compiled_model()
         assert int(compiled.get_property("INFERENCE_NUM_THREADS")) == 1
         assert str(compiled.get_property("INFERENCE_PRECISION_HINT")) == "<Type: 'float32'>"
+        # not pinned: OpenVINO pins a one-thread engine to the first core, where two workers took turns
+        assert compiled.get_property("ENABLE_CPU_PINNING") is False
+
+
+def test_a_documents_pages_are_read_by_one_engine_per_cpu_each_on_one_thread(monkeypatch):
+    monkeypatch.setenv("JIXIAO_OCR_RUNTIME", "onnxruntime")  # the runtime every machine with the extra has
+    monkeypatch.setenv("JIXIAO_OCR_THREADS", "2")  # this process's CPUs for OCR
+    lanes = ocr.Engines().for_pages(5)
+    assert len(lanes) == 2 and lanes[0] is not lanes[1]
+    for engine in lanes:
+        assert engine.text_rec.session.session.get_session_options().intra_op_num_threads == 1
+    assert ocr.Engines().for_pages(5) == lanes  # loaded once, kept for the next document
+    (alone,) = ocr.Engines().for_pages(1)  # one page: one engine on both CPUs
+    assert alone is ocr.engine() and alone.text_rec.session.session.get_session_options().intra_op_num_threads == 2
+    monkeypatch.setenv("JIXIAO_OCR_THREADS", "1")  # a worker's share: one CPU, one engine
+    assert ocr.Engines().for_pages(5) == [ocr.engine()]
+
+
+def test_the_detector_input_is_normalised_as_rapidocr_does_it():
+    import numpy as np
+    from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+
+    page = np.random.default_rng(0).integers(0, 256, (700, 500, 3), dtype=np.uint8)
+    ours = ocr.engine().text_det.get_preprocess(700)
+    library = DetPreProcess(ours.limit_side_len, ours.limit_type, [0.5] * 3, [0.5] * 3)
+    assert np.array_equal(ours(page), library(page)) and ours(page).dtype == np.float32
+    assert ours.normalize(page).dtype == np.float32  # the library's own step made a float64 copy first
 
 
 def test_cuda_without_a_gpu_falls_back_to_the_cpu_and_says_so_once(monkeypatch, capsys):

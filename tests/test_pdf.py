@@ -72,7 +72,7 @@ def test_a_broken_image_is_a_clear_error(tmp_path):
 def test_without_the_ocr_extra_a_scan_says_what_to_install(tmp_path, monkeypatch):
     from jixiao.ingest import ocr
 
-    monkeypatch.setattr(ocr, "engine", lambda: None)
+    monkeypatch.setattr(ocr, "find_spec", lambda name: None)  # no RapidOCR wheel installed
     image = tmp_path / "photo.png"
     image.write_bytes(b"\x89PNG")
     with pytest.raises(InputError, match=r"photo.png.*jixiao\[ocr\]"):

@@ -56,9 +56,9 @@ def ingest(path: str | Path, max_file_mb: float | None = MAX_FILE_MB) -> SourceD
 
         return read_cells(path)
     if suffix in IMAGES:
-        from .ocr import engine
+        from .ocr import Engines
 
-        return read_image(path, engine())
+        return read_image(path, Engines())
     if suffix == ".pdf":
         from . import ocr
         from .pdf import pdf_pages
@@ -68,8 +68,8 @@ def ingest(path: str | Path, max_file_mb: float | None = MAX_FILE_MB) -> SourceD
 
 
 def read_image(path: Path, engine) -> SourceDoc:
-    """An image file's pages read by `engine` (RapidOCR, `ocr.engine()`, as `ingest` reads
-    them; benchmarks/tesseract.py passes another in RapidOCR's shape) as one document."""
+    """An image file's pages read by `engine` (`ocr.Engines()`, RapidOCR's engines, as `ingest`
+    reads them; benchmarks/tesseract.py passes another in RapidOCR's shape) as one document."""
     from .ocr import file_pages
 
     return _paged(file_pages(path, engine), path, "ocr")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -98,13 +99,13 @@ class Band:
 
 
 class ScanReader(Protocol):
-    """What reads a page with no text layer (`ocr.PageReader`): `ready` refuses by name, before
-    the page is rendered, when it cannot read (its engine not installed); a call reads the
-    page's image."""
+    """What reads pages with no text layer (`ocr.PageReader`): `ready` refuses by name, before
+    a page is rendered, when it cannot read (its engine not installed); `pages` reads `count`
+    (image, name) pairs, taking each from the iterator when it has room for it."""
 
     def ready(self, name: str) -> None: ...
 
-    def __call__(self, image, name: str) -> PageText: ...
+    def pages(self, images: Iterable[tuple[object, str]], count: int) -> list[PageText]: ...
 
 
 def pdf_pages(path: Path, ocr: ScanReader | None = None) -> list[PageText]:
@@ -124,8 +125,13 @@ def pdf_pages(path: Path, ocr: ScanReader | None = None) -> list[PageText]:
         if len(scans) > max_ocr_pages():  # blank pages do not count: find them, cheaply
             scans = [i for i in scans if not _with_page(pdf, i, lambda p: _blank(p, f"{path} page {i + 1}", ocr))]
             check_ocr_pages(len(scans), str(path))
-        for i in scans:
-            pages[i] = _with_page(pdf, i, lambda p: _scanned_page(p, f"{path} page {i + 1}", ocr))
+        names = [f"{path} page {i + 1}" for i in scans]
+        if scans and ocr is None:
+            raise _no_text_layer(names[0])
+        if scans:  # rendered here, one at a time as the reader has room (pdfium is not thread-safe)
+            images = ((_with_page(pdf, i, lambda p: _scan_image(p, name, ocr)), name) for i, name in zip(scans, names))
+            for i, text in zip(scans, ocr.pages(images, len(scans))):
+                pages[i] = text
     except pdfium.PdfiumError as exc:
         raise InputError(f"{path}: PDF 页面无法读取 / a page of the PDF cannot be read ({exc})") from None
     finally:
@@ -190,16 +196,20 @@ def _blank(page, name: str, ocr: ScanReader | None) -> bool:
     return ink(page.render(scale=min(SCAN_SCALE, INK_SIDE / max(page.get_size()))).to_pil()) < BLANK_INK
 
 
-def _scanned_page(page, name: str, ocr: ScanReader | None) -> PageText:
-    """A page with no text layer, read by OCR. Its size is checked before it is rendered: a
-    page of a few bytes may claim to be metres wide."""
+def _scan_image(page, name: str, ocr: ScanReader | None):
+    """A page with no text layer as the image OCR reads. Its size is checked before it is
+    rendered: a page of a few bytes may claim to be metres wide."""
     _check_scan(page, name, ocr)
-    return ocr(page.render(scale=SCAN_SCALE).to_pil(), name)
+    return page.render(scale=SCAN_SCALE).to_pil()
+
+
+def _no_text_layer(name: str) -> InputError:
+    return InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan)")
 
 
 def _check_scan(page, name: str, ocr: ScanReader | None) -> None:
     if ocr is None:
-        raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan)")
+        raise _no_text_layer(name)
     ocr.ready(name)
     width, height = page.get_size()
     pixels = width * height * SCAN_SCALE**2
