@@ -13,6 +13,7 @@ from .provenance import OCR_SURE
 from .schema import Form, format_values, row_cell, row_index
 from .text import compact
 from .validate.confirm import confirmed
+from .validate.doubts import doubted
 from .validate.triage import found_in_source
 from .validate.values import Values
 
@@ -28,6 +29,8 @@ NOTE_FACTORS = {
     # A reader that pairs by order alone (pdftotext's one cell per line): never accepted unseen.
     "cell_sequence": 0.75,
     # The grid reader guessing: a label it does not know, a cell that should be a number and is not.
+    # Text in the indicator table read into no cell: a label or a value of some row was lost.
+    "stray_text": 0.75,
     "unknown_label": 0.75, "not_a_number": 0.3, "filled_down": 0.8, "column_twice": 0.6,
     "blank_value": 0.75,
     # A declaration's year read off its planned dates (its title, which prints it, not there).
@@ -42,6 +45,10 @@ NOTE_FACTORS = {
 FINDING_FACTORS = {"extraction_suspect": 0.2, "unverified": 0.6, "source_inconsistency": 0.7, None: 0.8}
 SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.15}
 NOT_IN_SOURCE = 0.4
+# A value found as printed that the form's own text contradicts or the template has no room for
+# (validate/doubts.py: a total not its parts' sum, a rate printed twice differently, a year no form
+# has, 达成日标): the text may hold another program's misread, so a person looks.
+DOUBT = 0.7
 AGREEMENT = 0.25
 # A paragraph (a goal, a deviation) is right when it is LONG_TEXT_ALIKE like the printed one
 # (FORMAT.md): when so few of its characters are in doubt that it would be right even if every
@@ -134,6 +141,12 @@ def score(form: Form, source: str | None) -> Form:
         if finding.triage == "extraction_suspect":
             for p in targets:
                 extraction[p] = extraction.get(p, BASE) * factor
+    doubts = doubted(values, form.findings)
+    for why in dict.fromkeys(doubts.values()):
+        targets = [p for p, w in doubts.items() if w == why and p in conf]
+        lower(targets, DOUBT, why)
+        for p in targets:
+            extraction[p] = extraction.get(p, BASE) * DOUBT
     for p in agreed:
         # Two back-ends reading the same value independently cut the remaining doubt.
         conf[p] = 1 - (1 - conf[p]) * AGREEMENT

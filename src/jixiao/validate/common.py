@@ -20,6 +20,11 @@ def is_num(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def exact(a: float, b: float) -> bool:
+    """Equal but for float noise: figures read as printed that make a sum or a product exactly."""
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
 def r4(x: float, d: int = 4) -> float:
     return round(x, d)
 

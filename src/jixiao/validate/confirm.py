@@ -11,7 +11,7 @@ not the tolerances of the validators, which allow for a form's own rounding slip
 from __future__ import annotations
 
 from ..dates import plan_year
-from .common import FUND_ROWS, half_up, is_num
+from .common import FUND_ROWS, exact, half_up, is_num
 from .values import Values
 
 _SE_SUMS = tuple((f"funds.total.{c}", tuple(f"funds.{r}.{c}" for r in FUND_ROWS[1:]))
@@ -46,16 +46,12 @@ def _checks(v: Values):
     yield _year_of_dates(v), "年度与计划日期一致 / the year is that of the planned dates"
 
 
-def _exact(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
-
-
 def _sum(v: Values, total: str, parts, least: int = 1) -> list[str]:
     """The total and its parts when the parts read add up to it exactly; at least `least`
     parts read, and a total that is not 0 (a 0 total of blank parts confirms nothing)."""
     t = v.get(total)
     read = [p for p in parts if is_num(v.get(p))]
-    if not is_num(t) or t == 0 or len(read) < least or not _exact(t, sum(v.get(p) for p in read)):
+    if not is_num(t) or t == 0 or len(read) < least or not exact(t, sum(v.get(p) for p in read)):
         return []
     return [total, *read]
 
@@ -76,7 +72,7 @@ def _execution_score(v: Values) -> list[str]:
     w, s, r = (v.get(p) for p in paths)
     if not all(is_num(x) and x > 0 for x in (w, s, r)):
         return []
-    return paths[:2] if _exact(half_up(min(r, 100) / 100 * w, v.decimals(paths[1])), s) else []
+    return paths[:2] if exact(half_up(min(r, 100) / 100 * w, v.decimals(paths[1])), s) else []
 
 
 def _year_of_dates(v: Values) -> list[str]:

@@ -12,7 +12,7 @@ from ..units import disagreement, stated_units
 from .common import finding, is_num
 from .values import MET_WORDS, Indicator, Values, parse_indicator
 
-_QUALITATIVE_BANDS = (("达成年度指标", 0.8, 1.0), ("部分达成年度指标并具有一定效果", 0.6, 0.8),
+QUALITATIVE_BANDS = (("达成年度指标", 0.8, 1.0), ("部分达成年度指标并具有一定效果", 0.6, 0.8),
                       ("未达成年度指标且效果较差", 0.0, 0.6))
 
 def se_i1_score_range(v: Values) -> Iterator[Finding]:
@@ -93,7 +93,7 @@ def se_i3_qualitative(v: Values) -> Iterator[Finding]:
         a = parse_indicator(row.actual)
         if a is None or a.quantitative or not is_num(row.weight) or not is_num(row.score) or row.weight == 0:
             continue
-        band = next(((lo, hi) for word, lo, hi in _QUALITATIVE_BANDS if a.text == word), None)
+        band = next(((lo, hi) for word, lo, hi in QUALITATIVE_BANDS if a.text == word), None)
         if band is None and (a.text in MET_WORDS or a.text == compact_target(row.target)):
             band = (0.8, 1.0)
         if band is None:
