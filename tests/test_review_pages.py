@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from conftest import ROOT, SEEDS, read_partly, review_app
 from jixiao.batch import run_batch
 from jixiao.review.explain import doubts, place_label, place_of
+from jixiao.review.worklist import printed_errors_only
 from jixiao.ingest.pdf import pdf_pages, text_boxes
 from jixiao.review.pages import page_png
 from jixiao.review import Review
@@ -327,3 +328,46 @@ def test_approving_printed_errors_skips_a_form_read_again_since_the_list_was_sho
     assert f'name="form" value="{listed}:1"' in c.get("/approve-printed-errors").text
     c.post("/approve-printed-errors", data={"csrf": token, "form": [f"{listed}:1"]})
     assert Review(out).form(listed)[3] == "approved"
+
+
+def test_a_unit_a_reviewer_confirmed_against_the_page_no_longer_holds_the_form_back(tmp_path):
+    # The form states its amount unit twice, differently (U3: in review, whoever read it), and
+    # prints a 总分 its scores do not add up to (a printed error, the auditor's).
+    from test_amount_unit import LABELLED, NOTE
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "表.txt").write_text(LABELLED.replace("\t100\t98\t", "\t100\t96\t") + NOTE, encoding="utf-8")
+    out = tmp_path / "out"
+    run_batch([tmp_path / "docs"], out)
+    (form_id,) = [i["id"] for i in Review(out).queue()]
+    c, token = client(out)
+
+    def saved(version: int, **fields):
+        answer = c.post(f"/forms/{form_id}", data={"csrf": token, "version": version, "action": "save", **fields},
+                        follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        form = Review(out).form(form_id)[0]
+        return form, [f for f in form.findings if f.code == "U3"]
+
+    assert 'id="confirm-amount_unit"' in c.get(f"/forms/{form_id}").text
+    # Saved with the box left empty, nothing is confirmed: the doubt stands.
+    form, (u3,) = saved(0)
+    assert u3.severity == "warning" and form.extraction_confidence["amount_unit"] < 0.5
+    # Ticked: the finding stays, as info saying so; the unit's reading is no longer in doubt.
+    form, (u3,) = saved(1, confirm="amount_unit")
+    zh, en = u3.message.split(" / ")
+    assert u3.severity == "info" and "复核人员已对照原表确认为元" in zh and "confirmed as 元 by a reviewer" in en
+    assert form.extraction_confidence["amount_unit"] >= form.route.threshold
+    assert not any(p.key == "amount_unit" for p in doubts(form))
+    assert "confirm-amount_unit" not in c.get(f"/forms/{form_id}").text
+    confirmations = [(a["reviewer"], a["field"], a["after"]) for a in Review(out).audit(form_id) if a["action"] == "confirm"]
+    assert confirmations == [("张三", "amount_unit", '"元"')]
+    # Only the printed error is left: routed as an earlier jixiao routed printed errors, an
+    # approval of printed errors takes it with the others.
+    assert all(f.triage == "source_inconsistency" for f in form.findings if f.severity != "info")
+    _routed_by_an_earlier_version(out, [form_id])
+    assert form_id in [x.id for x in printed_errors_only(Review(out)) if not x.blocked]
+    # A unit changed since is not the one confirmed: the doubt is back; the audit keeps the confirmation.
+    form, (u3,) = saved(2, amount_unit="万元")
+    assert u3.severity == "warning" and form.confirmed_by_reviewer == {}
+    assert [a["action"] for a in Review(out).audit(form_id)].count("confirm") == 1

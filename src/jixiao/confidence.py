@@ -90,12 +90,15 @@ def score(form: Form, source: str | None) -> Form:
         return found[field]
 
     values = Values(form, source)
-    sure = confirmed(values)
+    # A value a reviewer confirmed against the page, still as confirmed: no reading doubt is left on it.
+    vouched = {p: "复核人员已对照原表确认 / a reviewer confirmed it against the page"
+               for p, value in form.confirmed_by_reviewer.items() if p in conf and values.get(p) == value}
+    sure = {**confirmed(values), **vouched}
     spared: set[str] = set()
 
-    def unconfirmed(targets: list[str]) -> list[str]:
-        spared.update(p for p in targets if p in sure)
-        return [p for p in targets if p not in sure]
+    def unconfirmed(targets: list[str], by: dict[str, str] = sure) -> list[str]:
+        spared.update(p for p in targets if p in by)
+        return [p for p in targets if p not in by]
 
     agreed = []
     for note in form.notes:
@@ -104,8 +107,8 @@ def score(form: Form, source: str | None) -> Form:
             continue
         factor = NOTE_FACTORS.get(note.code, 0.9)
         targets = note_targets(note.field)
-        if note.code in CONFIRMABLE:
-            targets = unconfirmed(targets)
+        if note.code in CONFIRMABLE or vouched:
+            targets = unconfirmed(targets, sure if note.code in CONFIRMABLE else vouched)
         if note.code == "filled_down":
             targets = [p for p in targets if not _label_confirmed(form, p)]
         if note.code == "short_row" and any(box.unit == "px" for box in form.field_boxes.values()):

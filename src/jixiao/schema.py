@@ -233,6 +233,9 @@ class _Form(_Record):
     examples: Provenance[list[str]] = Field(default_factory=list, description="ids of the reviewed forms the prompt "
                                             "showed as examples (`<gold file>#<form>@<content hash>`)")
     usage: Provenance[Usage | None] = None
+    confirmed_by_reviewer: Provenance[dict[str, object]] = Field(
+        default_factory=dict, description="values a reviewer checked against the page and confirmed, by FORMAT.md "
+                                          "path: a doubt the checks raise about them is answered while they stay so")
     error: Provenance[str | None] = Field(None, description="why the form could not be read; its fields are then null")
     alternatives: Provenance[dict[str, dict[str, object]]] = Field(
         default_factory=dict, description="hybrid: both back-ends' answers where they differ, by path")

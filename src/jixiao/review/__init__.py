@@ -7,13 +7,14 @@ review only; the store keeps what review writes (`store/reviews.py`)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from pydantic import TypeAdapter
 
 from ..check import check_form
 from ..errors import DroppedForm, InputError, NoSuchForm, StaleEdit
-from ..schema import PROVENANCE, Form, format_paths, format_values
+from ..schema import PROVENANCE, Form, format_paths, format_values, value_at
 from ..store import Store
 from ..validate.values import Values
 from .pages import PageUnavailable, shows_pages
@@ -53,28 +54,32 @@ class Review:
         form = FORM.validate_python(json.loads(row[0]))
         return form, _chunk_text(form, row[1]), row[2], row[3]
 
-    def recheck(self, form_id: int, record: dict) -> Form:
-        """The findings, confidence and route of an edited record, against the source."""
+    def recheck(self, form_id: int, record: dict, confirm: Iterable[str] = ()) -> Form:
+        """The findings, confidence and route of an edited record, against the source; with
+        the values at the paths in `confirm` confirmed by the reviewer against the page."""
         form, _, _, _ = self.form(form_id)
         text = self.store.document_text(form_id)
         edited = FORM.validate_python({**form.model_dump(mode="json"), **_format_only(record)})
         edited.field_boxes = _boxes_still_read(form, edited)
+        edited.confirmed_by_reviewer = _confirmations(form, edited, confirm)
         return check_form(edited, text)
 
-    def apply(self, form_id: int, record: dict, action: str, version: int) -> int:
-        """Save (and approve or reject) an edited record; every changed field audit-logged.
-        Refused when the form was saved since `version` was read. The new version."""
+    def apply(self, form_id: int, record: dict, action: str, version: int, confirm: Iterable[str] = ()) -> int:
+        """Save (and approve or reject) an edited record; every changed field audit-logged, and
+        every value newly confirmed (`confirm`: paths). Refused when the form was saved since
+        `version` was read. The new version."""
         if action not in ACTIONS:
             raise InputError(f"未知操作 / unknown action {action!r}")
         before, _, current, _ = self.form(form_id)
         if int(version) != current:
             raise StaleEdit(f"这张表在你打开后已被他人修改或重新读取，请刷新后再改 / form {form_id} changed since you "
                             "opened it (saved by someone else, or read again by a run): reload it and edit again")
-        after = self.recheck(form_id, record)
-        changes = _diff(before, after)
+        after = self.recheck(form_id, record, confirm)
+        changes = [(path, _dump(old), _dump(new)) for path, old, new in _diff(before, after)]
+        confirmed = [(path, _dump(value)) for path, value in after.confirmed_by_reviewer.items()
+                     if path not in before.confirmed_by_reviewer or before.confirmed_by_reviewer[path] != value]
         status = {"save": "saved", "approve": "approved", "reject": "rejected"}[action]
-        return self.store.save_review(form_id, after, [(path, _dump(old), _dump(new)) for path, old, new in changes],
-                                      action, status, current, self.reviewer)
+        return self.store.save_review(form_id, after, changes, action, status, current, self.reviewer, confirmed)
 
     def audit(self, form_id: int) -> list[dict]:
         """The form's audit log, oldest first, with the logs of the earlier versions' forms
@@ -203,6 +208,15 @@ def _diff(before: Form, after: Form) -> list[tuple[str, object, object]]:
 
 def _dump(value) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _confirmations(form: Form, edited: Form, confirm: Iterable[str]) -> dict[str, object]:
+    """The values a reviewer has confirmed against the page: those confirmed before that the
+    edit left as they were (one changed since was not what they confirmed), and those at the
+    paths in `confirm` now."""
+    paths = set(format_paths(edited))
+    kept = {p: v for p, v in form.confirmed_by_reviewer.items() if p in paths and value_at(edited, p) == v}
+    return {**kept, **{p: value_at(edited, p) for p in confirm if p in paths}}
 
 
 def _boxes_still_read(form: Form, edited: Form) -> dict:

@@ -31,6 +31,7 @@ from starlette.routing import Route
 from ..errors import DroppedForm, InputError, NoSuchForm, StaleEdit, SupersededForm
 from ..schema import FIELD_LABELS, FORM_FIELDS, ROW_FIELDS, Form, format_paths
 from ..store.reviews import MAX_ID
+from ..validate.indicators import REVIEWER_CONFIRMS
 from . import Review
 from .explain import DECL_FUNDS, FUND_COLS, FUND_ROWS, doubts, findings_explained, form_reasons, page_boxes
 from .pages import page_png
@@ -101,6 +102,8 @@ async def form_page(request: Request) -> Response:
                  fund_rows=FUND_ROWS, fund_cols=FUND_COLS, decl_funds=DECL_FUNDS,
                  row_fields=ROW_FIELDS[form.kind], row_labels=FIELD_LABELS, findings=form.findings,
                  flagged=sorted({p for f in form.findings if f.severity != "info" for p in f.fields}),
+                 confirmable={p for f in form.findings if f.code in REVIEWER_CONFIRMS and f.severity != "info"
+                              for p in f.fields},
                  audit=review.audit(form_id), newer=review.newer_reading(form_id), next_id=review.next_form(form_id),
                  funds=form.funds.model_dump(), pages=review.pages(form_id), boxes=page_boxes(form),
                  doubts=doubts(form), form_reasons=form_reasons(form), explained=findings_explained(form))
@@ -121,7 +124,7 @@ async def form_post(request: Request) -> Response:
         if version is None or not str(version).isdigit():
             raise InputError("缺少版本号 / the form's version is missing: reload the page")
         record = record_from_fields(form, dict(data))
-        review.apply(form_id, record, str(data.get("action", "save")), int(version))
+        review.apply(form_id, record, str(data.get("action", "save")), int(version), data.getlist("confirm"))
     except SupersededForm as exc:
         target = f"/forms/{exc.current}" if exc.current else f"/?{urlencode({'document': exc.document})}" \
             if exc.document else "/"
@@ -164,7 +167,8 @@ async def check(request: Request) -> Response:
         body = json.loads(await _body(request))
         if not isinstance(body, dict):
             raise InputError("需要 JSON 对象 / a JSON object is expected")
-        checked = state.review.recheck(form_id, record_from_fields(form, body))
+        confirm = body.get("confirm") if isinstance(body.get("confirm"), list) else []
+        checked = state.review.recheck(form_id, record_from_fields(form, body), [str(p) for p in confirm])
     except _TooLarge:
         return JSONResponse({"error": _TOO_LARGE}, status_code=413)
     except (InputError, ValueError, OverflowError) as exc:

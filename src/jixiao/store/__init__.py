@@ -345,7 +345,9 @@ class Store(ReviewTables):
         identical content (`same`) its review stands as it is; otherwise it goes back to the
         queue, rechecked against the new text."""
         reviewed = FORM.validate_python(json.loads(old.record))
-        reviewed = reviewed.model_copy(update={"source": form.source, **({} if same else {"field_boxes": {}})})
+        # A changed file: neither the boxes nor a reviewer's confirmation against the old page hold.
+        reviewed = reviewed.model_copy(update={"source": form.source,
+                                               **({} if same else {"field_boxes": {}, "confirmed_by_reviewer": {}})})
         if not same:
             reviewed = _for_review(recheck(reviewed) if recheck else reviewed, CHANGED_FILE)
         form_id = self._write_form(doc_id, form_id, index, key, reviewed, carried_from=old.id, stamp=old.stamp)

@@ -96,9 +96,11 @@ class ReviewTables:
         return tuple(row) if row else None
 
     def save_review(self, form_id: int, after: Form, changes: list[tuple[str, str | None, str | None]],
-                    action: str, status: str, version: int, reviewer: str) -> int:
+                    action: str, status: str, version: int, reviewer: str,
+                    confirmed: list[tuple[str, str | None]] = ()) -> int:
         """A reviewer's edit in one transaction: the record, its findings, an audit row per
-        changed field (`changes`: path, before and after as JSON) and one for `action`, and the
+        changed field (`changes`: path, before and after as JSON), one per value confirmed
+        against the page (`confirmed`: path, value as JSON) and one for `action`, and the
         review's `status`. Refused (StaleEdit) when the form was saved since `version` was
         read, or (SupersededForm) when its document is no longer live. The new version."""
         with self._transaction():
@@ -114,7 +116,8 @@ class ReviewTables:
             self.db.execute("DELETE FROM findings WHERE form_id = ?", (form_id,))
             self._write_findings(form_id, after)
             self.db.executemany("INSERT INTO audit (form_id, reviewer, action, field, before, after) VALUES (?,?,?,?,?,?)",
-                                [(form_id, reviewer, "edit", path, old, new) for path, old, new in changes])
+                                [(form_id, reviewer, "edit", path, old, new) for path, old, new in changes]
+                                + [(form_id, reviewer, "confirm", path, None, value) for path, value in confirmed])
             stamp = self.db.execute("INSERT INTO audit (form_id, reviewer, action) VALUES (?, ?, ?)",
                                     (form_id, reviewer, action)).lastrowid
             self.db.execute("UPDATE forms SET review_stamp = ? WHERE id = ?", (stamp, form_id))

@@ -167,16 +167,27 @@ def taxonomy(v: Values) -> Iterator[Finding]:
                      [p1, p2], {p1: l1, p2: l2})
 
 
+# Findings a reviewer answers by confirming the value against the page (review: Review.apply's
+# `confirm`); the finding stays, as info, while the value stays as confirmed.
+REVIEWER_CONFIRMS = frozenset({"U3"})
+
+
 def units(v: Values) -> Iterator[Finding]:
     unit = v.form.amount_unit
     if unit is None:
         yield finding("U1", "warning", "未找到金额单位（元/万元）", "no amount unit (元/万元) found", ["amount_unit"], {})
         return
     if v.chunk and (doubt := disagreement(unit, stated_units(v.chunk))):
-        # Which statement the form means is a question for a person, whoever read it: to review.
-        f = finding("U3", "warning", *doubt, ["amount_unit"], {"amount_unit": unit})
-        f.triage, f.suspect_fields = "extraction_suspect", ["amount_unit"]
-        yield f
+        if v.form.confirmed_by_reviewer.get("amount_unit") == unit:
+            # A person answered it: the page still disagrees, so it is said, but as settled.
+            yield finding("U3", "info", f"{doubt[0]}（复核人员已对照原表确认为{unit}）",
+                          f"{doubt[1]} (confirmed as {unit} by a reviewer against the page)", ["amount_unit"],
+                          {"amount_unit": unit})
+        else:
+            # Which statement the form means is a question for a person, whoever read it: to review.
+            f = finding("U3", "warning", *doubt, ["amount_unit"], {"amount_unit": unit})
+            f.triage, f.suspect_fields = "extraction_suspect", ["amount_unit"]
+            yield f
     amounts = [(p, x) for p, x in _amounts(v) if is_num(x)]
     if unit == "万元" and any(x >= 1_000_000 for _, x in amounts):
         p, x = max(amounts, key=lambda px: px[1])
