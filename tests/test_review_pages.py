@@ -350,6 +350,9 @@ def test_a_unit_a_reviewer_confirmed_against_the_page_no_longer_holds_the_form_b
         return form, [f for f in form.findings if f.code == "U3"]
 
     assert 'id="confirm-amount_unit"' in c.get(f"/forms/{form_id}").text
+    # As the reviewer ticks the box, the page's live check says what saving would do (nothing saved yet).
+    live = c.post(f"/api/forms/{form_id}/check", json={"confirm": "amount_unit"}, headers={"X-CSRF-Token": token})
+    assert [f["severity"] for f in live.json()["findings"] if f["code"] == "U3"] == ["info"]
     # Saved with the box left empty, nothing is confirmed: the doubt stands.
     form, (u3,) = saved(0)
     assert u3.severity == "warning" and form.extraction_confidence["amount_unit"] < 0.5

@@ -167,8 +167,9 @@ async def check(request: Request) -> Response:
         body = json.loads(await _body(request))
         if not isinstance(body, dict):
             raise InputError("需要 JSON 对象 / a JSON object is expected")
-        confirm = body.get("confirm") if isinstance(body.get("confirm"), list) else []
-        checked = state.review.recheck(form_id, record_from_fields(form, body), [str(p) for p in confirm])
+        confirm = body.get("confirm", [])  # the page's boxes: one ticked is a string (FormData entries)
+        confirm = [confirm] if isinstance(confirm, str) else [str(p) for p in confirm] if isinstance(confirm, list) else []
+        checked = state.review.recheck(form_id, record_from_fields(form, body), confirm)
     except _TooLarge:
         return JSONResponse({"error": _TOO_LARGE}, status_code=413)
     except (InputError, ValueError, OverflowError) as exc:
