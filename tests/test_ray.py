@@ -109,3 +109,14 @@ def test_a_killed_ray_run_resumes_to_the_same_store(cluster, tmp_path):
                    env={"JIXIAO_LOCK_WAIT": "0"})
     assert again.returncode == 1, again.stderr  # the two unreadable files
     assert tables(out) == tables(tmp_path / "reference")
+
+
+def test_an_actors_ocr_engine_runs_on_the_one_cpu_it_is_given(monkeypatch):
+    from jixiao.backends import get_backend
+    from jixiao.ingest import ocr
+    from jixiao.pipeline import read_here
+    from jixiao.ray_engine import _Reader
+
+    monkeypatch.delenv("JIXIAO_OCR_THREADS", raising=False)
+    _Reader(read_here, get_backend("rules"), 0.8, 1, None, False)  # what each Ray actor builds first
+    assert ocr.ocr_threads() == 1 and len(ocr.Engines().for_pages(10)) == 1

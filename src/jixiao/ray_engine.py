@@ -166,6 +166,9 @@ class _Reader:
     def __init__(self, read: Callable[..., Iterator[DocumentResult]], backend: Backend | Recipe, threshold: float,
                  concurrency: int, max_file_mb: float | None, lines: bool):
         self.read_here = read
+        # An actor has one CPU (num_cpus=1): its OCR engine runs on one thread, as a worker's
+        # share does (workers.py), not one per core of the machine in every actor.
+        os.environ.setdefault("JIXIAO_OCR_THREADS", "1")
         self.backend = backend.build() if isinstance(backend, Recipe) else backend
         self.threshold, self.concurrency, self.max_file_mb, self.lines = threshold, concurrency, max_file_mb, lines
         self.scratch = tempfile.TemporaryDirectory(prefix="jixiao-ray-")  # removed when the actor ends
