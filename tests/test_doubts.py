@@ -134,3 +134,13 @@ def test_text_in_the_indicator_table_read_into_no_cell_sends_the_form_to_review(
 
     form = se(notes=[Note(field="indicators", code="stray_text", message="text '可持续影太指标' was not read")])
     assert checked(form).route.decision == "needs_review"
+
+
+def test_the_review_page_says_why_each_doubted_place_is_in_review():
+    from jixiao.review.explain import doubts
+
+    form = se(year=2122)
+    form.indicators[1].actual = "达戍指标"
+    places = {p.key: p for p in doubts(checked(form))}
+    assert any("年度" in why and "the year disagrees" in why for why in places["header"].why)
+    assert any("达成指标" in why and "template's word" in why for why in places["indicators[1]"].why)

@@ -144,12 +144,10 @@ def score(form: Form, source: str | None) -> Form:
         if finding.triage == "extraction_suspect":
             for p in targets:
                 extraction[p] = extraction.get(p, BASE) * factor
-    doubts = doubted(values, form.findings)
-    for why in dict.fromkeys(doubts.values()):
-        targets = [p for p, w in doubts.items() if w == why and p in conf]
-        lower(targets, DOUBT, why)
-        for p in targets:
-            extraction[p] = extraction.get(p, BASE) * DOUBT
+    for path, why in doubted(values, form.findings).items():
+        if path in conf:  # one reason a field, as the review page shows it beside the field's place
+            lower([path], DOUBT, why)
+            extraction[path] = extraction.get(path, BASE) * DOUBT
     for p in agreed:
         # Two back-ends reading the same value independently cut the remaining doubt.
         conf[p] = 1 - (1 - conf[p]) * AGREEMENT

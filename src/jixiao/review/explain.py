@@ -14,6 +14,7 @@ from ..confidence import NOT_IN_SOURCE_WHY, OCR_SURE
 from ..route import DEFAULT_THRESHOLD
 from ..schema import (FIELD_LABELS, FUND_ROW_LABELS, ROW_FIELDS, DeclarationFunds, Finding, Form, FundRow,
                       SelfEvaluationFunds, field_label, row_index)
+from ..validate.doubts import DOUBTS
 from .pages import box_scale
 
 # The fund rows and columns as the review page lays them out, named by the one table (schema.py);
@@ -219,10 +220,12 @@ def _reasons_by_place(form: Form) -> dict[str, list[str]]:
                 f"{_own_cell(path) or '这一行'}扫描字迹不清，OCR 置信度 {box.confidence:.2f}"
                 f"（第 {box.page} 页）/ OCR was unsure of it ({box.confidence:.2f}, page {box.page})")
     for reason in form.confidence_reasons:
-        if reason.split(" (×")[0].endswith(f": {NOT_IN_SOURCE_WHY}"):
-            path = reason.split(":")[0]
+        path, _, why = reason.split(" (×")[0].partition(": ")
+        if why == NOT_IN_SOURCE_WHY:
             out.setdefault(place_of(form, path), []).append(
                 f"{field_label(path)}的值在原文中找不到 / the {field_label(path)} value is not in the source text")
+        elif why in DOUBTS:
+            out.setdefault(place_of(form, path), []).append(f"{field_label(path)}：{why}")
     for f in form.findings:
         if f.triage == "extraction_suspect":
             for place in dict.fromkeys(place_of(form, p) for p in (f.suspect_fields or f.fields)):

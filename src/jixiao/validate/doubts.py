@@ -41,6 +41,24 @@ from .values import MET_WORDS, Values, parse_indicator
 # Findings of figures the form computes: the sums of funds and of 总分, a score capped by its weight.
 COMPUTED = frozenset({"SE-F4", "SE-T1", "SE-T2", "TD-F1", "TD-F2", "SE-I1"})
 _SERIOUS = ("error", "warning")
+# Why each doubt, in Chinese and English: confidence.py gives it as the field's reason, the review
+# page shows it beside the place (review/explain.py knows a doubt's reason by its text).
+WHY = {
+    "computed": "表内合计或上限与其分项不符，其中某个数字可能误读 / a figure the form works out disagrees with its "
+                "parts: one of them may be misread",
+    "weights": "各项分值之和不等于总分分值 / the weights do not add up exactly to the 总分 weight",
+    "rates": "两行预算数与执行数相同而执行率不同 / two funds rows with the same budget and spending print "
+             "different execution rates",
+    "year": "年度与表内其他年份或计划日期不符，或不可能 / the year disagrees with the form's other years or dates, "
+            "or no form has it",
+    "achievement": "完成值与模板用语（如“达成指标”）仅差一字 / an achievement one character off the template's "
+                   "word for it",
+    "label": "指标值的名称与本表其他行所用仅差一字 / a value's label one character off the one the form's other "
+             "rows print",
+    "ruled": "名称中含表格线 / a name holding a table's rule",
+    "zero": "数字以0开头 / a figure printed with a leading zero",
+}
+DOUBTS = frozenset(WHY.values())
 # The template's words for an achievement (VALIDATION.md SE-I3).
 ACHIEVED = MET_WORDS | {word for word, _, _ in QUALITATIVE_BANDS}
 FIRST_YEAR = 2000  # before any performance form; a year after next is no form's either
@@ -59,23 +77,17 @@ def doubted(values: Values, findings: list[Finding]) -> dict[str, str]:
 
 
 def _checks(v: Values, findings: list[Finding]):
-    for f in findings:
-        if f.code in COMPUTED and f.severity in _SERIOUS and f.triage != "extraction_suspect":
-            yield f.fields, (f"表内合计或上限不符（{f.code}）：其中一个数字可能误读 / a figure the form computes "
-                             f"disagrees ({f.code}): one of these may be misread")
+    if any(f.code in COMPUTED and f.severity in _SERIOUS and f.triage != "extraction_suspect" for f in findings):
+        yield [p for f in findings if f.code in COMPUTED and f.severity in _SERIOUS
+               and f.triage != "extraction_suspect" for p in f.fields], WHY["computed"]
     if v.form.kind == "self_evaluation":
-        yield _weights_inexact(v), ("各项分值之和不等于总分分值 / the weights do not add up exactly to the "
-                                    "总分 weight")
-        yield _rates_twice(v), ("两行预算数与执行数相同而执行率不同 / two funds rows with the same budget and "
-                                "spending print different execution rates")
-    yield _year(v), ("年度与表内其他年份或计划日期不符，或不可能 / the year disagrees with the form's other years "
-                     "or dates, or no form has it")
-    yield _achievements_off(v), ("完成值与模板用语（如“达成指标”）仅差一字 / an achievement one character off the "
-                                 "template's word for it")
-    yield _labels_off(v), ("指标值的名称与本表其他行所用仅差一字 / a value's label one character off the one the "
-                           "form's other rows print")
-    yield _ruled_names(v), "名称中含表格线 / a name holding a table's rule"
-    yield _zero_led(v), "数字以0开头 / a figure printed with a leading zero"
+        yield _weights_inexact(v), WHY["weights"]
+        yield _rates_twice(v), WHY["rates"]
+    yield _year(v), WHY["year"]
+    yield _achievements_off(v), WHY["achievement"]
+    yield _labels_off(v), WHY["label"]
+    yield _ruled_names(v), WHY["ruled"]
+    yield _zero_led(v), WHY["zero"]
 
 
 def _weights_inexact(v: Values) -> list[str]:
