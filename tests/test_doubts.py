@@ -106,7 +106,7 @@ def test_values_one_character_off_the_templates_words_or_the_forms_own_labels():
     form = se()
     form.indicators[1].actual = "达戍指标"  # 达成指标 with one character misread
     reviewed_for(form, "indicators[1].actual")
-    for actual in ("达成指标", "达成年度指标", "显著提升"):  # the template's words, or the form's own
+    for actual in ("达成指标", "达成年度指标", "显著提升", "达标", "完善", "未完成"):  # the template's, the form's own words
         form.indicators[1].actual = actual
         assert checked(form.model_copy(deep=True)).route.decision == "accepted", actual
     rows = [{"level1": "产出指标", "level2": "质量指标", "name": f"指标{i}", "target": "完成率100%", "actual": actual,

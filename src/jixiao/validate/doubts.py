@@ -61,6 +61,7 @@ WHY = {
 DOUBTS = frozenset(WHY.values())
 # The template's words for an achievement (VALIDATION.md SE-I3).
 ACHIEVED = MET_WORDS | {word for word, _, _ in QUALITATIVE_BANDS}
+_PHRASE = 4  # characters: one off a phrase this long is a misread, one off a shorter word another word
 FIRST_YEAR = 2000  # before any performance form; a year after next is no form's either
 _YEAR_NAMED = re.compile(r"((?:19|20|21)\d\d)\s*年")
 _TABLE_RULE = re.compile(r"[-=_]{3,}|[|\t]")
@@ -144,21 +145,24 @@ def _one_off(a: str, b: str) -> bool:
 
 
 def _achievements_off(v: Values) -> list[str]:
+    """Actuals one character off a template phrase of four or more (达成日标): one off a shorter
+    word is another word (达标 beside 达成, 未完成 beside 已完成)."""
     out = []
     for i, row in enumerate(v.form.indicators):
         actual = compact(getattr(row, "actual", None) or "")
-        if actual not in ACHIEVED and any(_one_off(actual, word) for word in ACHIEVED):
+        if actual not in ACHIEVED and any(_one_off(actual, word) for word in ACHIEVED if len(word) >= _PHRASE):
             out.append(f"indicators[{i}].actual")
     return out
 
 
 def _labels_off(v: Values) -> list[str]:
     """Targets and actuals whose label (完成率 of 完成率100%) the form prints once, one character
-    off a label it prints in at least two other cells."""
+    off a label it prints in at least two other cells (labels of three characters or more: 完成
+    and 达成 are two words)."""
     cells = [(f"indicators[{i}].{field}", parse_indicator(getattr(row, field, None)))
              for i, row in enumerate(v.form.indicators) for field in ("target", "actual")]
     labels = Counter(c.label for _, c in cells if c is not None and c.label)
-    return [path for path, c in cells if c is not None and c.label and labels[c.label] == 1
+    return [path for path, c in cells if c is not None and c.label and labels[c.label] == 1 and len(c.label) >= 3
             and any(n >= 2 and _one_off(c.label, other) for other, n in labels.items())]
 
 
