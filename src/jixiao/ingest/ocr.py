@@ -482,7 +482,9 @@ def skew(page, widest: float = 3.0) -> float:
     def sharpest(image, angles) -> float:
         def sharpness(angle: float) -> float:
             turned = image.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=255)
-            return float(np.var((255 - np.asarray(turned, dtype=np.float32)).sum(axis=1)))
+            # The spread of the rows' ink: of their grey sums, which differ from it by a constant
+            # (summed as integers, exactly; a float copy of the page cost a third of the search).
+            return float(np.var(np.asarray(turned).sum(axis=1, dtype=np.int64)))
 
         # Ties go to the smaller turn: a straight page stays as it is.
         return float(max(sorted(angles, key=abs), key=sharpness))
