@@ -144,10 +144,11 @@ class Engines:
 
     def for_pages(self, pages: int) -> list:
         cpus = ocr_threads() or _cpus()
-        lanes = min(cpus, pages, MAX_LANES) if device_name() == "cpu" else 1
-        if lanes <= 1:
+        # The same lanes (so the same few engines, loaded once) whatever the page count.
+        lanes = min(cpus, MAX_LANES) if device_name() == "cpu" else 1
+        if lanes <= 1 or pages <= 1:
             return [engine()]
-        return [_engine(cpus // lanes, lane) for lane in range(lanes)]
+        return [_engine(cpus // lanes, lane) for lane in range(min(lanes, pages))]
 
 
 def _cpus() -> int:
