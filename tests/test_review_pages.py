@@ -376,3 +376,27 @@ def test_a_unit_a_reviewer_confirmed_against_the_page_no_longer_holds_the_form_b
     form, (u3,) = saved(2, amount_unit="万元")
     assert u3.severity == "warning" and form.confirmed_by_reviewer == {}
     assert [a["action"] for a in Review(out).audit(form_id)].count("confirm") == 1
+
+
+def test_a_save_confirms_only_the_values_the_page_offered_to_confirm(tmp_path):
+    # The page offers the box beside a value a person must settle against the page (U3: a unit
+    # stated twice differently). A confirmation sets the reading's doubts about a value aside,
+    # so a request naming other paths confirms nothing there: no doubt about them was put to
+    # the reviewer, and the audit must not say one was answered.
+    from test_amount_unit import LABELLED, NOTE
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "表.txt").write_text(LABELLED + NOTE, encoding="utf-8")
+    out = tmp_path / "out"
+    run_batch([tmp_path / "docs"], out)
+    (form_id,) = [i["id"] for i in Review(out).queue()]
+    c, token = client(out)
+    page = c.get(f"/forms/{form_id}").text
+    assert 'id="confirm-amount_unit"' in page and 'name="confirm" value="project_name"' not in page
+    answer = c.post(f"/forms/{form_id}", data={"csrf": token, "version": 0, "action": "save",
+                                               "confirm": ["project_name", "indicators[0].score", "amount_unit"]},
+                    follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    assert Review(out).form(form_id)[0].confirmed_by_reviewer == {"amount_unit": "元"}
+    assert [(a["field"], a["after"]) for a in Review(out).audit(form_id) if a["action"] == "confirm"] == [
+        ("amount_unit", '"元"')]

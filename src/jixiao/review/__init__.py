@@ -16,6 +16,7 @@ from ..check import check_form
 from ..errors import DroppedForm, InputError, NoSuchForm, StaleEdit
 from ..schema import PROVENANCE, Form, format_paths, format_values, value_at
 from ..store import Store
+from ..validate.indicators import REVIEWER_CONFIRMS
 from ..validate.values import Values
 from .pages import PageUnavailable, shows_pages
 
@@ -210,13 +211,21 @@ def _dump(value) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
+def confirmable(form: Form) -> set[str]:
+    """The paths whose value the review page offers to confirm against the page: those an
+    open doubt of the kind a person answers so (REVIEWER_CONFIRMS) names."""
+    return {p for f in form.findings if f.code in REVIEWER_CONFIRMS and f.severity != "info" for p in f.fields}
+
+
 def _confirmations(form: Form, edited: Form, confirm: Iterable[str]) -> dict[str, object]:
     """The values a reviewer has confirmed against the page: those confirmed before that the
     edit left as they were (one changed since was not what they confirmed), and those at the
-    paths in `confirm` now."""
+    paths in `confirm` now, of the ones the page offered (a request naming another path
+    confirms nothing: no doubt about it was put to the reviewer)."""
     paths = set(format_paths(edited))
     kept = {p: v for p, v in form.confirmed_by_reviewer.items() if p in paths and value_at(edited, p) == v}
-    return {**kept, **{p: value_at(edited, p) for p in confirm if p in paths}}
+    offered = paths & confirmable(form)
+    return {**kept, **{p: value_at(edited, p) for p in confirm if p in offered}}
 
 
 def _boxes_still_read(form: Form, edited: Form) -> dict:

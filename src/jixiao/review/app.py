@@ -31,8 +31,7 @@ from starlette.routing import Route
 from ..errors import DroppedForm, InputError, NoSuchForm, StaleEdit, SupersededForm
 from ..schema import FIELD_LABELS, FORM_FIELDS, ROW_FIELDS, Form, format_paths
 from ..store.reviews import MAX_ID
-from ..validate.indicators import REVIEWER_CONFIRMS
-from . import Review
+from . import Review, confirmable
 from .explain import DECL_FUNDS, FUND_COLS, FUND_ROWS, doubts, findings_explained, form_reasons, page_boxes
 from .pages import page_png
 from .worklist import approve_printed_errors, printed_errors_only, progress
@@ -102,8 +101,7 @@ async def form_page(request: Request) -> Response:
                  fund_rows=FUND_ROWS, fund_cols=FUND_COLS, decl_funds=DECL_FUNDS,
                  row_fields=ROW_FIELDS[form.kind], row_labels=FIELD_LABELS, findings=form.findings,
                  flagged=sorted({p for f in form.findings if f.severity != "info" for p in f.fields}),
-                 confirmable={p for f in form.findings if f.code in REVIEWER_CONFIRMS and f.severity != "info"
-                              for p in f.fields},
+                 confirmable=confirmable(form),
                  audit=review.audit(form_id), newer=review.newer_reading(form_id), next_id=review.next_form(form_id),
                  funds=form.funds.model_dump(), pages=review.pages(form_id), boxes=page_boxes(form),
                  doubts=doubts(form), form_reasons=form_reasons(form), explained=findings_explained(form))
