@@ -812,6 +812,23 @@ def test_a_store_of_the_second_layout_gains_the_new_columns_and_keeps_every_row(
         (str((docs / "A" / "自评表.txt").resolve()),), (str((docs / "B" / "自评表.txt").resolve()),)]
 
 
+def test_jixiao_review_refuses_a_store_a_newer_jixiao_wrote_as_an_error_before_serving(tmp_path):
+    # An older jixiao meeting a newer one's store (as a layout 5 jixiao meets this one's) must
+    # refuse it unchanged and say what to do: `review` said so only as a traceback, after
+    # printing the address to open.
+    import conftest
+
+    docs, out = two_folders(tmp_path), tmp_path / "out"
+    run_batch([docs], out)
+    query(out, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    result = conftest.run_cli(["review", str(out)], env={"COLUMNS": "200"})
+    assert result.returncode == 1 and "review at" not in result.stderr, result.stderr
+    assert "this store was written by a newer jixiao" in result.stderr and "更新版本的 jixiao" in result.stderr
+    assert query(out, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
+    missing = conftest.run_cli(["review", str(tmp_path / "nothing")], env={"COLUMNS": "200"})
+    assert missing.returncode == 1 and "jixiao run" in missing.stderr and not (tmp_path / "nothing").exists()
+
+
 @pytest.mark.slow
 def test_a_lock_wait_that_is_not_a_number_is_a_config_error(tmp_path):
     docs = two_folders(tmp_path)

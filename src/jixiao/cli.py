@@ -22,7 +22,7 @@ from . import __version__
 from .backends import REGISTRY, Backend, default_backend, get_backend
 from .config import LLMSettings, load_settings
 from .cost import usage_line
-from .errors import BadExamples, ConfigError, InputError, JixiaoError, NotAStore
+from .errors import BadExamples, ConfigError, InputError, JixiaoError
 from .ingest import MAX_FILE_MB, ingest, iter_paths
 from .route import DEFAULT_THRESHOLD
 from .pipeline import extract_paths
@@ -493,12 +493,14 @@ def review_serve(
     import secrets
     import socket
 
-    from .store import require_store
+    from .store import Store
     from .review.app import WILDCARD_HOSTS, is_loopback, serve
 
     try:
-        require_store(folder)
-    except NotAStore as exc:
+        # Opened before serving: a folder that holds no store, or one a newer jixiao wrote, is
+        # said as an error, not a traceback after the address was printed.
+        Store.existing(folder).close()
+    except JixiaoError as exc:
         _fail(exc)
     token = None if is_loopback(host) else secrets.token_urlsafe(32)
     name = socket.gethostname() if host in WILDCARD_HOSTS else host
