@@ -144,3 +144,13 @@ def test_the_review_page_says_why_each_doubted_place_is_in_review():
     places = {p.key: p for p in doubts(checked(form))}
     assert any("年度" in why and "the year disagrees" in why for why in places["header"].why)
     assert any("达成指标" in why and "template's word" in why for why in places["indicators[1]"].why)
+
+
+def test_a_share_above_100_percent_is_doubted():
+    rows = [{"level1": "满意度指标", "level2": "服务对象满意度指标", "name": "群众满意度", "target": target,
+             "actual": "95%", "weight": 40.0, "score": 40.0} for target in ("满意度130%",)]
+    form = se(indicators=[se().indicators[0].model_dump(), *rows])
+    reviewed_for(form, "indicators[1].target")
+    for target in ("满意度100%", "≥90.00(%)", "≥130(人)", "=100.00(%)"):  # a whole share, or a count above 100
+        rows[0]["target"] = target
+        assert checked(se(indicators=[se().indicators[0].model_dump(), *rows])).route.decision == "accepted", target

@@ -19,7 +19,8 @@ says, the values taking part are in doubt, and a person compares them with the p
 - a value the template's grammar has no room for: an achievement one character off the
   template's words for it (达成日标 for 达成指标), a target's or actual's label one character off
   the label the same form prints in its other rows (完士率 among 完成率), a name holding a table's
-  rule (`----`, `|`), a figure printed with a leading zero (`00`, `07`).
+  rule (`----`, `|`), a figure printed with a leading zero (`00`, `07`), a target or actual in
+  % above 100 (a 率 or 度 in % is a share of a whole: 满意度130%, 完成率600%).
 
 The form is routed to review (confidence.py lowers each field named here); its findings are
 still triaged as the form's own (triage.py): a re-read would only push a reader to print
@@ -57,6 +58,7 @@ WHY = {
              "rows print",
     "ruled": "名称中含表格线 / a name holding a table's rule",
     "zero": "数字以0开头 / a figure printed with a leading zero",
+    "share": "百分比超过100% / a share above 100%",
 }
 DOUBTS = frozenset(WHY.values())
 # The template's words for an achievement (VALIDATION.md SE-I3).
@@ -89,6 +91,7 @@ def _checks(v: Values, findings: list[Finding]):
     yield _labels_off(v), WHY["label"]
     yield _ruled_names(v), WHY["ruled"]
     yield _zero_led(v), WHY["zero"]
+    yield _shares_over_whole(v), WHY["share"]
 
 
 def _weights_inexact(v: Values) -> list[str]:
@@ -174,3 +177,12 @@ def _ruled_names(v: Values) -> list[str]:
 def _zero_led(v: Values) -> list[str]:
     """Figures whose printed text starts a number with a 0 that is not before a decimal point."""
     return [p for p in (v.form.field_spans or {}) if is_num(v.get(p)) and _ZERO_LED.search(v.printed(p) or "")]
+
+
+def _shares_over_whole(v: Values) -> list[str]:
+    """Targets and actuals printed in % above 100: a rate or degree in % is a share of a whole
+    (of people satisfied, of work done, of places covered)."""
+    cells = ((f"indicators[{i}].{field}", parse_indicator(getattr(row, field, None)))
+             for i, row in enumerate(v.form.indicators) for field in ("target", "actual"))
+    return [path for path, c in cells if c is not None and c.number is not None and c.number > 100
+            and (c.unit or "").replace("％", "%") == "%"]
