@@ -400,3 +400,29 @@ def test_a_save_confirms_only_the_values_the_page_offered_to_confirm(tmp_path):
     assert Review(out).form(form_id)[0].confirmed_by_reviewer == {"amount_unit": "元"}
     assert [(a["field"], a["after"]) for a in Review(out).audit(form_id) if a["action"] == "confirm"] == [
         ("amount_unit", '"元"')]
+
+
+def test_a_confirmation_does_not_follow_a_reviewed_form_onto_a_changed_file_it_has_no_counterpart_in(tmp_path):
+    # A confirmation holds against the page it was made on. Carried to a changed file's form it
+    # lapses; kept for review with no counterpart in the changed file, it must lapse too, and
+    # the form's findings are those of the new text, not the old page's 'confirmed' note.
+    from test_amount_unit import LABELLED, NOTE
+
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    docs.mkdir()
+    (docs / "表.txt").write_text(LABELLED + NOTE, encoding="utf-8")
+    run_batch([docs], out)
+    review = Review(out, "张三")
+    (form_id,) = [i["id"] for i in review.queue()]
+    form, _, version, _ = review.form(form_id)
+    review.apply(form_id, form.model_dump(mode="json"), "save", version, ["amount_unit"])
+    assert review.form(form_id)[0].confirmed_by_reviewer == {"amount_unit": "元"}
+    review.close()
+    shutil.copy(next(s for s in SEEDS if s.name.startswith("002")), docs / "表.txt")  # other projects
+    assert run_batch([docs], out).ok
+    review = Review(out)
+    (stray,) = [i for i in review.queue() if i["form_index"] < 0]
+    kept = review.form(stray["id"])[0]
+    assert kept.project_name == form.project_name and kept.confirmed_by_reviewer == {}
+    assert not any("复核人员已对照原表确认" in f.message for f in kept.findings)
+    assert [a["action"] for a in review.audit(stray["id"])].count("confirm") == 1  # the audit keeps what was done

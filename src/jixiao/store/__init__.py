@@ -319,7 +319,7 @@ class Store(ReviewTables):
                     self.db.execute("DELETE FROM reviews WHERE form_id = ?", (form_id,))
                     self.db.execute("DELETE FROM forms WHERE id = ?", (form_id,))
             for old in strays:
-                saved.strays.append(self._name(self._stray(doc_id, key, text, old=old)))
+                saved.strays.append(self._name(self._stray(doc_id, key, text, old=old, same=same, recheck=recheck)))
             self.db.execute("UPDATE documents SET forms = (SELECT COUNT(*) FROM forms WHERE document_id = ?"
                             " AND form_index >= 0) WHERE id = ?", (doc_id, doc_id))
             usage = [f.usage for f in record.forms if f.usage is not None]
@@ -344,12 +344,9 @@ class Store(ReviewTables):
         """The reviewed record `old` onto this form, the new machine reading beside it. Of
         identical content (`same`) its review stands as it is; otherwise it goes back to the
         queue, rechecked against the new text."""
-        reviewed = FORM.validate_python(json.loads(old.record))
-        # A changed file: neither the boxes nor a reviewer's confirmation against the old page hold.
-        reviewed = reviewed.model_copy(update={"source": form.source,
-                                               **({} if same else {"field_boxes": {}, "confirmed_by_reviewer": {}})})
+        reviewed = FORM.validate_python(json.loads(old.record)).model_copy(update={"source": form.source})
         if not same:
-            reviewed = _for_review(recheck(reviewed) if recheck else reviewed, CHANGED_FILE)
+            reviewed = _for_review(_on_changed_file(reviewed, recheck), CHANGED_FILE)
         form_id = self._write_form(doc_id, form_id, index, key, reviewed, carried_from=old.id, stamp=old.stamp)
         self._keep_reading(form_id, form)
         # The form's own review (a file put back) yields to the newer one: back to the queue,
@@ -372,14 +369,16 @@ class Store(ReviewTables):
                             " DO UPDATE SET version = version + 1, updated_at = datetime('now')", (form_id,))
 
     def _stray(self, doc_id: int, key: str, text: str | None, old: carry.Reviewed | None = None,
-               form_id: int | None = None) -> int:
+               form_id: int | None = None, same: bool = True, recheck: Callable[[Form], Form] | None = None) -> int:
         """A reviewed form with no counterpart in this version, kept on it for review under a
-        negative form index (in the queue, in no export)."""
+        negative form index (in the queue, in no export). An earlier version's (`old`) of other
+        content (not `same`) is rechecked against this one's text, as a carried form is."""
         (index,) = self.db.execute("SELECT MIN(COALESCE(MIN(form_index), 0), 0) - 1 FROM forms WHERE document_id = ?",
                                    (doc_id,)).fetchone()
         kept = FORM.validate_python(json.loads(old.record if old else self._record(form_id)))
-        kept = _for_review(kept.model_copy(update={"field_boxes": {}, "source": FormSource(
-            document=key, form_index=index, span=Span(start=0, end=len(text or "")))}), NO_COUNTERPART)
+        kept = kept.model_copy(update={"field_boxes": {}, "source": FormSource(
+            document=key, form_index=index, span=Span(start=0, end=len(text or "")))})
+        kept = _for_review(_on_changed_file(kept, recheck) if old and not same else kept, NO_COUNTERPART)
         if old:
             return self._write_form(doc_id, None, index, key, kept, carried_from=old.id, stamp=old.stamp)
         self.db.execute("UPDATE forms SET form_index = ?, route = 'needs_review', record = ? WHERE id = ?",
@@ -541,6 +540,13 @@ def _json(form: Form) -> str:
 def _reading(record: str) -> dict:
     """A stored record as a reader of it sees it: what it cost to read left out."""
     return {k: v for k, v in json.loads(record).items() if k != "usage"}
+
+
+def _on_changed_file(reviewed: Form, recheck: Callable[[Form], Form] | None) -> Form:
+    """A reviewed record moved onto a changed file's new version: neither the OCR boxes nor a
+    reviewer's confirmations against the old page hold there; rechecked against the new text."""
+    reviewed = reviewed.model_copy(update={"field_boxes": {}, "confirmed_by_reviewer": {}})
+    return recheck(reviewed) if recheck else reviewed
 
 
 def _for_review(form: Form, why: str) -> Form:
