@@ -400,6 +400,12 @@ def test_a_save_confirms_only_the_values_the_page_offered_to_confirm(tmp_path):
     assert Review(out).form(form_id)[0].confirmed_by_reviewer == {"amount_unit": "元"}
     assert [(a["field"], a["after"]) for a in Review(out).audit(form_id) if a["action"] == "confirm"] == [
         ("amount_unit", '"元"')]
+    # The page's audit log says who did what, when, to which field, in both languages and by
+    # the form's own label (the store keeps the English action and the path).
+    log = c.get(f"/forms/{form_id}").text.split('id="audit"')[1].split("</table>")[0]
+    assert "<th>复核人 who</th><th>时间 when (UTC)</th><th>操作 action</th><th>字段 field</th>" in log
+    assert "<td>确认 confirm</td><td>金额单位 <code>amount_unit</code></td><td></td><td>&#34;元&#34;</td>" in log
+    assert "<td>保存 save</td>" in log and "张三" in log
 
 
 def test_a_confirmation_does_not_follow_a_reviewed_form_onto_a_changed_file_it_has_no_counterpart_in(tmp_path):

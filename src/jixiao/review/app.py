@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from ..errors import DroppedForm, InputError, NoSuchForm, StaleEdit, SupersededForm
-from ..schema import FIELD_LABELS, FORM_FIELDS, ROW_FIELDS, Form, format_paths
+from ..schema import FIELD_LABELS, FORM_FIELDS, ROW_FIELDS, Form, field_label, format_paths
 from ..store.reviews import MAX_ID
 from . import Review, confirmable
 from .explain import DECL_FUNDS, FUND_COLS, FUND_ROWS, doubts, findings_explained, form_reasons, page_boxes
@@ -102,9 +102,15 @@ async def form_page(request: Request) -> Response:
                  row_fields=ROW_FIELDS[form.kind], row_labels=FIELD_LABELS, findings=form.findings,
                  flagged=sorted({p for f in form.findings if f.severity != "info" for p in f.fields}),
                  confirmable=confirmable(form),
-                 audit=review.audit(form_id), newer=review.newer_reading(form_id), next_id=review.next_form(form_id),
+                 audit=review.audit(form_id), actions=AUDIT_ACTIONS, field_label=field_label,
+                 newer=review.newer_reading(form_id), next_id=review.next_form(form_id),
                  funds=form.funds.model_dump(), pages=review.pages(form_id), boxes=page_boxes(form),
                  doubts=doubts(form), form_reasons=form_reasons(form), explained=findings_explained(form))
+
+
+# The audit log's actions as the page names them (the store keeps the English word).
+AUDIT_ACTIONS = {"edit": "修改 edit", "confirm": "确认 confirm", "save": "保存 save", "approve": "通过 approve",
+                 "reject": "退回 reject"}
 
 
 async def form_post(request: Request) -> Response:
