@@ -111,6 +111,12 @@ def score(form: Form, source: str | None) -> Form:
             targets = unconfirmed(targets, sure if note.code in CONFIRMABLE else vouched)
         if note.code == "filled_down":
             targets = [p for p in targets if not _label_confirmed(form, p)]
+        if note.code == "implied":
+            borne = [p for p in targets if _implied_borne_out(form, p)]
+            targets = [p for p in targets if p not in borne]
+            if borne:
+                reasons.append(f"{', '.join(borne)}: 二级所属的一级，三级指标与下一行印出的一级印证 / the 一级 its 二级 "
+                               "belongs to, borne out by the row's 三级 and the 一级 printed on the next row")
         if note.code == "short_row" and any(box.unit == "px" for box in form.field_boxes.values()):
             # A scanned funds row short of values, read left to right: the amounts left blank may
             # be figures OCR lost (a lone 0), as a blank value cell may (text loses none); the
@@ -231,6 +237,25 @@ def _label_confirmed(form: Form, path: str) -> bool:
     values = (row.target, getattr(row, "actual", None))
     return bool(row.level2) and (taxonomy.side((row.name, values), row.level2, after) == "above" if after
                                  else taxonomy.fits(row.level2, row.name, values))
+
+
+def _implied_borne_out(form: Form, path: str) -> bool:
+    """A 一级 not printed on its row, implied by its 二级 (which belongs under it alone in the
+    template), that the form bears out: the row's 三级 and values are of the 二级's kind (the
+    二级 is the row's, not a neighbour's read into it), and the next row prints that same 一级
+    over a 二级 of its own under it (a merged 一级 cell prints its label at its middle, a row or
+    more below the group's first). Either alone is not enough: a 二级 read from the wrong row
+    fits its own group's rows, and a row placed in the group below may be of the group above."""
+    row, level = _row_of(form, path)
+    if row is None or level != "level1" or taxonomy.parent_of(row.level2 or "") != (row.level1,):
+        return False
+    index = row_index(path)
+    after = form.indicators[index + 1] if index + 1 < len(form.indicators) else None
+    printed = after is not None and not any(n.code == "implied" and n.field == f"indicators[{index + 1}].level1"
+                                            for n in form.notes)
+    return (printed and after.level1 == row.level1 and after.level2 != row.level2
+            and row.level1 in taxonomy.parent_of(after.level2 or "")
+            and taxonomy.fits(row.level2, row.name, (row.target, getattr(row, "actual", None))))
 
 
 def _row_of(form: Form, path: str):

@@ -6,12 +6,12 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 
+from .ingest.ocr import OCR_SURE
 from .schema import ROW_FIELDS, FieldBox, Form, Span, TextBox, row_cell, row_index
 from .text import compact, parse_number
 from .validate.common import is_num
 from .validate.values import Values
 
-OCR_SURE = 0.9  # an OCR character read with less confidence than this is in doubt
 _FIGURE = frozenset("0123456789.,-")
 _QUOTES = frozenset('“”"')
 

@@ -30,6 +30,7 @@ MISSING_OPENVINO = ("JIXIAO_OCR_RUNTIME=openvino：请安装 pip install 'jixiao
 NO_CUDA = ("JIXIAO_OCR_DEVICE=cuda：没有可用的 CUDA（需要 NVIDIA 显卡和 onnxruntime-gpu），OCR 改用 CPU / no CUDA device "
            "(an NVIDIA GPU and onnxruntime-gpu are needed): OCR runs on the CPU")
 RUNTIMES = ("openvino", "onnxruntime")
+OCR_SURE = 0.9  # an OCR character read with less confidence than this is in doubt
 DEVICES = ("cpu", "cuda")
 __all__ = ["MAX_PIXELS", "Engines", "engine", "file_pages", "image_page", "read_pages", "PageReader"]
 
@@ -289,10 +290,97 @@ def image_page(image, name: str, engine) -> PageText:
         return PageText("", [], 0.0, "px")
     # Each character with its own box, as a PDF's text layer gives them: a box the reader
     # drew across two cells (their rule wiped) is parted by where its characters stand.
-    chars = [char for k, box in enumerate(result) for char in _chars(box, k)]
+    chars = _read_again(clean, [char for k, box in enumerate(result) for char in _chars(box, k)], engine)
     chars += _unread_cells(clean, rules, chars, engine, len(result))
     text, order, tables = table_layout(chars, _line_text, rules)
     return PageText(text, order, 0.0, "px", tables)
+
+
+# A box is read a second time when a character of it was read with less confidence than this:
+# below OCR_SURE to lift a doubt two reads share; a little above it to catch the confident
+# misread (a figure read twice over, "990%" for "90%") that a second read does not repeat.
+AGAIN_BELOW = 0.97
+AGAIN_PAD = 4  # pixels of white kept around a box read again: its crop is not the detector's
+# A character the second read does not find where the first read it: in doubt, whatever the
+# first read's confidence (below OCR_SURE, so the field's value is reviewed).
+DISPUTED = 0.5
+
+
+def _read_again(clean, chars: list[Char], engine) -> list[Char]:
+    """The page's characters, those of a box the reader was not sure of read a second time:
+    the box's characters cropped from the page (not as the detector cropped them) and given to
+    the recogniser alone, all such boxes of the page at once. Where both reads give the same
+    characters, each keeps the surer of its two confidences: two reads of different crops
+    agreeing lift a doubt one read alone leaves. Where they differ, nothing is lifted, and a
+    character of the first read that the second does not give (another character there, or
+    none) is DISPUTED. The text is always the first read's: a second read is not right for
+    being confident (a crop can be read wrong with confidence too); it only bears the first
+    out or not. An engine without RapidOCR's recogniser (`text_rec`) is not asked again.
+
+    A character standing over a character of another box (`_read_twice`) is DISPUTED, and no
+    second read lifts it: the same ink read twice, a part of a character read as a character
+    of its own (示 from the right of 标, 旨 from 指), which a crop of the same ink reads again."""
+    from difflib import SequenceMatcher
+
+    import numpy as np
+
+    boxes: dict[int, list[Char]] = {}
+    for char in chars:
+        if not char.text.isspace():
+            boxes.setdefault(char.group, []).append(char)
+    twice = _read_twice([c for box in boxes.values() for c in box])
+    for char in twice:
+        char.confidence = min(_sure(char), DISPUTED)
+    recognise = getattr(engine, "text_rec", None)
+    doubtful = [box for box in boxes.values() if min(map(_sure, box)) < AGAIN_BELOW]
+    if recognise is None or not doubtful:
+        return chars
+    answers, _ = recognise([np.asarray(_crop(clean, box).convert("RGB")) for box in doubtful], True)
+    ghosts = {id(c) for c in twice}
+    for box, (text, _, info) in zip(doubtful, answers):
+        again = [(c, p) for c, p in zip(_as_printed(text), info[-1]) if not c.isspace()]
+        if [c.text for c in box] == [c for c, _ in again]:
+            for char, (_, second) in zip(box, again):
+                if id(char) not in ghosts:
+                    char.confidence = max(_sure(char), float(second))
+            continue
+        match = SequenceMatcher(None, [c.text for c in box], [c for c, _ in again], autojunk=False)
+        for op, i1, i2, _, _ in match.get_opcodes():
+            for char in box[i1:i2] if op != "equal" else ():
+                char.confidence = min(_sure(char), DISPUTED)
+    return chars
+
+
+def _sure(char: Char) -> float:
+    return char.confidence if char.confidence is not None else 1.0
+
+
+def _crop(clean, box: list[Char]):
+    """The part of the page a box's characters stand in, AGAIN_PAD pixels around (y is negated)."""
+    return clean.crop((int(min(c.left for c in box)) - AGAIN_PAD, int(-max(c.top for c in box)) - AGAIN_PAD,
+                       int(max(c.right for c in box)) + AGAIN_PAD + 1, int(-min(c.bottom for c in box)) + AGAIN_PAD + 1))
+
+
+# Two characters of different boxes on one line overlapping by this share of the narrower's
+# width are one mark read twice (on the scan set: only such pairs overlap by as much).
+TWICE = 0.25
+
+
+def _read_twice(chars: list[Char]) -> list[Char]:
+    """Of each two characters of different boxes on the same line standing over each other (by
+    TWICE of the narrower's width), the one read with less confidence: the detector found the
+    same ink twice, once as part of the word it belongs to and once as a box of its own."""
+    out = []
+    ordered = sorted(chars, key=lambda c: c.left)
+    for k, a in enumerate(ordered):
+        for b in ordered[k + 1:]:
+            if b.left >= a.right:
+                break
+            overlap = min(a.right, b.right) - b.left
+            if (a.group != b.group and min(a.top, b.top) - max(a.bottom, b.bottom) > 0.5 * min(a.height, b.height)
+                    and overlap > TWICE * min(a.right - a.left, b.right - b.left)):
+                out.append(min((a, b), key=_sure))
+    return out
 
 
 _ROUND_MARKS = {"。", "○", "〇", "°", "º", "O", "o"}
