@@ -80,9 +80,8 @@ def doubted(values: Values, findings: list[Finding]) -> dict[str, str]:
 
 
 def _checks(v: Values, findings: list[Finding]):
-    if any(f.code in COMPUTED and f.severity in _SERIOUS and f.triage != "extraction_suspect" for f in findings):
-        yield [p for f in findings if f.code in COMPUTED and f.severity in _SERIOUS
-               and f.triage != "extraction_suspect" for p in f.fields], WHY["computed"]
+    yield [p for f in findings if f.code in COMPUTED and f.severity in _SERIOUS and f.triage != "extraction_suspect"
+           for p in f.fields], WHY["computed"]
     if v.form.kind == "self_evaluation":
         yield _weights_inexact(v), WHY["weights"]
         yield _rates_twice(v), WHY["rates"]
