@@ -77,6 +77,15 @@ def test_a_second_read_that_agrees_lifts_the_doubt_and_one_that_differs_disputes
     assert confidences(unsure) == [0.7, 1.0]
 
 
+def test_a_box_at_the_edge_of_the_page_is_read_again_within_the_page(page):
+    edge = word("90%", [1.0, 0.6, 1.0], 0, left=1.0)  # 1..37, less than AGAIN_PAD from the left edge
+    recogniser = Recogniser(("90%", [1.0, 1.0, 1.0]))
+    _read_again(page, edge, Engine(recogniser))
+    (crop,) = recogniser.crops
+    assert crop.min() == 255  # white page, no black fill off it
+    assert confidences(edge) == [1.0, 1.0, 1.0]
+
+
 def test_sure_boxes_are_not_read_again_nor_is_an_engine_without_a_recogniser(page):
     sure = word("完成率100%", [1.0] * 7, 0)
     recogniser = Recogniser()

@@ -264,7 +264,8 @@ def image_page(image, name: str, engine) -> PageText:
     their boxes and confidences. The engine is called as RapidOCR is: on the page with
     `use_cls=False, return_word_box=True`, on a cell's crop with `use_det=False, use_cls=False`,
     answering (boxes of (corners, text, confidence), anything); an engine that reads no crop
-    alone answers that call with no boxes."""
+    alone answers that call with no boxes. Its recogniser, where it has RapidOCR's (`text_rec`),
+    reads a page's doubtful boxes again (`_read_again`)."""
     from PIL import Image
 
     if engine is None:
@@ -356,9 +357,12 @@ def _sure(char: Char) -> float:
 
 
 def _crop(clean, box: list[Char]):
-    """The part of the page a box's characters stand in, AGAIN_PAD pixels around (y is negated)."""
-    return clean.crop((int(min(c.left for c in box)) - AGAIN_PAD, int(-max(c.top for c in box)) - AGAIN_PAD,
-                       int(max(c.right for c in box)) + AGAIN_PAD + 1, int(-min(c.bottom for c in box)) + AGAIN_PAD + 1))
+    """The part of the page a box's characters stand in, AGAIN_PAD pixels around (y is negated),
+    within the page: Pillow fills a crop's part off the page black, which the recogniser reads."""
+    return clean.crop((max(0, int(min(c.left for c in box)) - AGAIN_PAD),
+                       max(0, int(-max(c.top for c in box)) - AGAIN_PAD),
+                       min(clean.width, int(max(c.right for c in box)) + AGAIN_PAD + 1),
+                       min(clean.height, int(-min(c.bottom for c in box)) + AGAIN_PAD + 1)))
 
 
 # Two characters of different boxes on one line overlapping by this share of the narrower's
