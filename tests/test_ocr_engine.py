@@ -24,7 +24,7 @@ openvino = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def fresh_engines(monkeypatch):
-    for name in ("JIXIAO_OCR_RUNTIME", "JIXIAO_OCR_DEVICE", "JIXIAO_OCR_THREADS"):
+    for name in ("JIXIAO_OCR_RUNTIME", "JIXIAO_OCR_DEVICE", "JIXIAO_OCR_THREADS", "JIXIAO_OCR_PRECISION"):
         monkeypatch.delenv(name, raising=False)
     ocr._load_engine.cache_clear()
     ocr._said.clear()
@@ -59,6 +59,23 @@ def test_openvino_runs_the_models_in_float32_on_a_workers_share_of_the_cpus(monk
         assert str(compiled.get_property("INFERENCE_PRECISION_HINT")) == "<Type: 'float32'>"
         # not pinned: OpenVINO pins a one-thread engine to the first core, where two workers took turns
         assert compiled.get_property("ENABLE_CPU_PINNING") is False
+
+
+@openvino
+def test_the_recogniser_reads_first_in_bfloat16_where_the_cpu_has_it_unless_float32_is_asked_for(monkeypatch):
+    from openvino.runtime import Core
+
+    if "BF16" not in Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        pytest.skip("this CPU has no bfloat16")
+    recogniser = ocr.engine().text_rec
+    assert isinstance(recogniser, ocr.SurerRecogniser)
+    assert str(recogniser.fast.session.session.get_compiled_model().get_property("INFERENCE_PRECISION_HINT")) == \
+        "<Type: 'bfloat16'>"
+    monkeypatch.setenv("JIXIAO_OCR_PRECISION", "f32")
+    assert not isinstance(ocr.engine().text_rec, ocr.SurerRecogniser)
+    monkeypatch.setenv("JIXIAO_OCR_PRECISION", "bf16")
+    with pytest.raises(InputError, match="JIXIAO_OCR_PRECISION=bf16.*unknown OCR precision"):
+        ocr.engine()
 
 
 def test_a_documents_pages_are_read_by_one_engine_per_cpu_each_on_one_thread(monkeypatch):

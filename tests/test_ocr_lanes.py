@@ -91,3 +91,36 @@ def test_the_first_failing_page_is_named_and_no_page_is_taken_long_after_it():
     with pytest.raises(InputError, match=r"scan\.tif page 3: 图片无法识别 / the image cannot be read \(RuntimeError"):
         read_pages(_source(taken, engines), engines)
     assert max(taken) <= 2 + len(engines)  # the rest of the document was left alone
+
+
+class _Recogniser:
+    """RapidOCR's recogniser's shape: answers (text, mean confidence, word info ending with the
+    characters' confidences); what it reads each crop as depends on its session's precision."""
+
+    def __init__(self, reads: dict[str, dict[str, tuple[str, list[float]]]]):
+        self.session = type("Session", (), {"session": "f32"})()
+        self.reads, self.rec_batch_num, self.asked = reads, 6, []
+
+    def __call__(self, crops, return_word_box=False):
+        precision = self.session.session
+        self.asked.append((precision, list(crops)))
+        answers = [(text, sum(c) / len(c), [len(text), [], [], [], c])
+                   for text, c in (self.reads[precision][crop] for crop in crops)]
+        return (answers if return_word_box else [a[:2] for a in answers]), 0.01
+
+
+def test_what_bfloat16_reads_unsure_is_read_again_in_float32_and_that_read_stands():
+    from jixiao.ingest.ocr import SurerRecogniser
+
+    reads = {"bf16": {"sure": ("项目名称", [0.99, 0.99, 0.98, 0.99]), "unsure": ("9O%", [0.99, 0.62, 0.99]),
+                      "blank": ("", [0.0])},
+             "f32": {"sure": ("项目名称", [0.99] * 4), "unsure": ("90%", [0.99, 0.95, 0.99]), "blank": ("", [0.0])}}
+    full = _Recogniser(reads)
+    surer = SurerRecogniser(full, "bf16")
+    answers, _ = surer(["sure", "unsure", "blank"], True)
+    assert [a[0] for a in answers] == ["项目名称", "90%", ""]
+    assert answers[0][2][-1] == [0.99, 0.99, 0.98, 0.99]  # bfloat16's sure read kept, with its confidences
+    assert answers[1][2][-1] == [0.99, 0.95, 0.99]  # float32's read of the unsure crop
+    assert [(p, c) for p, c in full.asked] == [("bf16", ["sure", "unsure", "blank"]), ("f32", ["unsure", "blank"])]
+    assert surer(["unsure"])[0] == [("90%", pytest.approx(0.9767, abs=1e-4))]  # without word boxes, as RapidOCR's
+    assert surer.rec_batch_num == 6 and surer.session.session == "f32"  # the float32 recogniser's settings
