@@ -14,8 +14,8 @@ scores it) with forms found and accepted forms with a wrong field.
 engine: straightened, rules wiped), interleaved with the bare engine, and says whether it
 reads the same text as jixiao's engine.
 
-`--workers 1,2` also times `jixiao extract --workers N` as a user runs it, on `--copies` copies
-of the scans.
+`--workers 1,2` also times `jixiao extract --workers N` as a user runs it on a batch (`--copies`
+copies of the scans), in turn with the bare engine on the same pages.
 
     python benchmarks/ocr.py [--seeds 003,004] [--repeats 3] [--options] [--option-pages 4]
                              [--workers 1,2] [--copies 3]
@@ -30,6 +30,7 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,28 +203,39 @@ def options(paths: list[Path], count: int) -> None:
               f"boxes read as jixiao's engine reads them {same}/{len(texts['reference'])}")
 
 
-def workers(paths: list[Path], copies: int, counts: list[int]) -> None:
-    """`jixiao extract --workers N` as a user runs it, a fresh process each time (start-up and
-    each worker's engine load included), on `copies` copies of the scans: pages/s, and whether
-    every worker count wrote the same lines."""
+def workers(paths: list[Path], copies: int, counts: list[int], repeats: int) -> None:
+    """`jixiao extract --workers N` as a user runs it on a batch, a fresh process each time
+    (start-up and each worker's engine load included), on `copies` copies of the scans, timed
+    in turn with the bare engine reading the same pages in this process: pages/s of each, their
+    ratio, and whether every worker count wrote the same lines."""
     import subprocess
     import tempfile
 
+    images = [frames(path) for path in paths]
+    pages = copies * sum(len(f) for f in images)
+    bare = bare_engine()
+    read_bare(bare, images[0][:1])
+    rates: dict[str, list[float]] = {"bare": [], **{f"--workers {n}": [] for n in counts}}
+    outputs = []
     with tempfile.TemporaryDirectory() as folder:
         for k in range(copies):
             for path in paths:
                 (Path(folder) / f"{path.stem}_{k}{path.suffix}").write_bytes(path.read_bytes())
-        pages = copies * sum(len(frames(path)) for path in paths)
-        outputs = []
-        print(f"jixiao extract on {copies} copies of the scans ({pages} pages), a fresh process each (load {load()})")
-        for count in counts:
-            start = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "jixiao", "extract", folder, "--workers", str(count)],
-                                  capture_output=True, check=True)
-            seconds = time.perf_counter() - start
-            outputs.append(done.stdout)
-            print(f"  --workers {count}: {pages / seconds:.3f} pages/s ({seconds:.1f} s; load {load()})", flush=True)
-        print(f"  the same lines with every worker count: {all(o == outputs[0] for o in outputs)}")
+        print(f"a batch: {copies} copies of the scans ({pages} pages, {copies * len(paths)} files); "
+              f"jixiao extract a fresh process each (load {load()})")
+        for repeat in range(repeats):
+            rates["bare"].append(pages / sum(timed(read_bare, bare, f)[0] for _ in range(copies) for f in images))
+            for count in counts:
+                command = [sys.executable, "-m", "jixiao", "extract", folder, "--workers", str(count)]
+                seconds, done = timed(partial(subprocess.run, capture_output=True, check=True), command)
+                rates[f"--workers {count}"].append(pages / seconds)
+                outputs.append(done.stdout)
+            print(f"  repeat {repeat + 1}: " + ", ".join(f"{name} {r[-1]:.3f} pages/s" for name, r in rates.items())
+                  + f" (load {load()})", flush=True)
+    for name, values in rates.items():
+        ratios = [v / b for v, b in zip(values, rates["bare"])]
+        print(f"  {name:<12} {spread(values)} pages/s" + ("" if name == "bare" else f", {spread(ratios)}x bare"))
+    print(f"  the same lines with every worker count and repeat: {all(o == outputs[0] for o in outputs)}")
 
 
 def main() -> None:
@@ -234,17 +246,19 @@ def main() -> None:
     parser.add_argument("--option-pages", type=int, default=4)
     parser.add_argument("--workers", default="", help="also time `jixiao extract --workers N` for these N (e.g. 1,2)")
     parser.add_argument("--copies", type=int, default=3, help="copies of the scans `--workers` reads")
+    parser.add_argument("--no-compare", action="store_true", help="skip the in-process comparison")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "jixiao" / "bench-ocr")
     args = parser.parse_args()
     if not ocr.available():
         sys.exit(ocr.MISSING)
     seeds = [s for s in args.seeds.split(",") if s]
     paths = scans(args.cache, seeds)
-    compare(paths, args.repeats, seeds)
+    if not args.no_compare:
+        compare(paths, args.repeats, seeds)
     if args.options:
         options(paths, args.option_pages)
     if args.workers:
-        workers(paths, args.copies, [int(n) for n in args.workers.split(",")])
+        workers(paths, args.copies, [int(n) for n in args.workers.split(",")], args.repeats)
 
 
 if __name__ == "__main__":

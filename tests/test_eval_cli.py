@@ -94,7 +94,10 @@ def test_confidence_ranks_errors_on_the_fixtures_and_noisy_variants(tmp_path):
     # no error ranked higher and none new: forms 0.842 -> 0.826, fields 0.901 -> 0.830, because
     # what is left wrong is mostly what noise does unseen (a misread digit in a plain cell), while
     # the fixed rows stay reviewed (right but unsure). The bars follow that, not a worse ranking.
-    assert c.field_auroc >= 0.82 and c.form_auroc >= 0.82
+    # validate/doubts.py (values the form's own text contradicts lower their fields' confidence)
+    # then ranked most of those noise errors below the right values: forms 0.826 -> 0.892,
+    # fields 0.830 -> 0.889. The bars are raised to hold that gain.
+    assert c.field_auroc >= 0.87 and c.form_auroc >= 0.87
     assert report.run["noisy_variants"] == 10
     accepted = {t.review_fraction: t.accepted_accuracy for t in c.tradeoff}
     assert accepted[0.3] > accepted[0.0]  # reviewing the least sure forms leaves a righter rest
