@@ -23,6 +23,7 @@ import re
 import sys
 import zlib
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,7 +37,7 @@ from jixiao.validate.confirm import confirmed  # noqa: E402
 from jixiao.validate.values import Values  # noqa: E402
 from jixiao.noise import Slip, noisy  # noqa: E402
 from jixiao.route import DEFAULT_THRESHOLD, route  # noqa: E402
-from jixiao.schema import DocumentRecord, FieldResult  # noqa: E402
+from jixiao.schema import DocumentRecord, FieldResult, row_index  # noqa: E402
 from jixiao.text import HAN, compact  # noqa: E402
 
 THRESHOLDS = (0.6, 0.7, DEFAULT_THRESHOLD, 0.9)
@@ -58,8 +59,10 @@ def noisy_name(seed: Path, k: int) -> str:
     return f"{seed.stem}~noise{k}{seed.suffix}"
 
 
+@lru_cache(maxsize=None)
 def slips_of(seed: Path, name: str) -> list[Slip]:
-    """The corruptions noisy_folder applied to make the copy `name` of `seed`."""
+    """The corruptions noisy_folder applied to make the copy `name` of `seed` (a form's wrong
+    fields ask for them, a copy's forms the same)."""
     slips: list[Slip] = []
     noisy(seed.read_text(encoding="utf-8"), seed=zlib.crc32(name.encode()), slips=slips)
     return slips
@@ -96,30 +99,25 @@ def wrong_accepted(predicted: list[DocumentRecord], gold: dict[str, DocumentReco
     """Print each noisy form accepted at `threshold` with a wrong field (the field, gold → read,
     the slip that made it); (field, slip kind) → how many."""
     by_stem = {s.stem: s for s in seeds}
-    truths = {stem: d for stem, d in gold.items()}
     count: Counter = Counter()
-    for doc in predicted:
-        stem = Path(doc.document).stem.split("~")[0]
-        if stem not in truths:
+    for doc, truth, result, form in scored_forms(predicted, gold):
+        if form is None or route(form.model_copy(deep=True), threshold).route.decision != "accepted":
             continue
-        slips = slips_of(by_stem[stem], Path(doc.document).name)
-        for result in score_document(truths[stem], doc):
-            form = doc.forms[result.predicted_index] if result.predicted_index is not None else None
-            if form is None or route(form.model_copy(deep=True), threshold).route.decision != "accepted":
+        slips = slips_of(by_stem[seed_stem(doc)], Path(doc.document).name)
+        if result.gold_index is None:
+            print(f"  {doc.document} · {result.form}: read as a form the gold has not")
+            count["(a form not in the gold)", cause(FieldResult(field="project_name", path="project_name",
+                                                                predicted=form.project_name, right=False),
+                                                    "".join(_HAN_RUN.findall(form.project_name or "")), slips)] += 1
+            continue
+        rows = truth.forms[result.gold_index].indicators
+        for x in result.fields:
+            if x.right:
                 continue
-            wrong = [x for x in result.fields if not x.right]
-            if result.gold_index is None:
-                print(f"  {doc.document} · {result.form}: read as a form the gold has not")
-                count["(a form not in the gold)", cause(FieldResult(field="project_name", path="project_name",
-                                                                    predicted=form.project_name, right=False),
-                                                        "".join(_HAN_RUN.findall(form.project_name or "")), slips)] += 1
-                continue
-            rows = truths[stem].forms[result.gold_index].indicators
-            for x in wrong:
-                row = rows[int(x.path[11:x.path.index("]")])].name if x.path.startswith("indicators[") else None
-                kind = cause(x, row, slips)
-                count[x.field, kind] += 1
-                print(f"  {doc.document} · {result.form}: {x.path} {x.gold!r} → {x.predicted!r} ({kind})")
+            i = row_index(x.path)
+            kind = cause(x, rows[i].name if i is not None else None, slips)
+            count[x.field, kind] += 1
+            print(f"  {doc.document} · {result.form}: {x.path} {x.gold!r} → {x.predicted!r} ({kind})")
     return count
 
 
@@ -128,16 +126,21 @@ def records(path: Path) -> list[DocumentRecord]:
             if line.strip()]
 
 
+def seed_stem(doc: DocumentRecord) -> str:
+    """The stem of the seed a document was read from: a noisy copy `<stem>~noiseK` is of `<stem>`."""
+    return Path(doc.document).stem.split("~")[0]
+
+
 def scored_forms(predicted: list[DocumentRecord], gold: dict[str, DocumentRecord]):
-    """(gold-scored form result, predicted form or None) for every gold form and every
-    predicted form no gold form paired with; a document pairs with the gold of its stem (a
-    noisy copy `<stem>~noiseK` with that of `<stem>`)."""
+    """(document, its gold, gold-scored form result, predicted form or None) for every gold
+    form and every predicted form no gold form paired with; a document pairs with the gold of
+    its seed's stem."""
     for doc in predicted:
-        truth = gold.get(Path(doc.document).stem.split("~")[0])
+        truth = gold.get(seed_stem(doc))
         if truth is None:
             continue
         for result in score_document(truth, doc):
-            yield result, doc.forms[result.predicted_index] if result.predicted_index is not None else None
+            yield doc, truth, result, doc.forms[result.predicted_index] if result.predicted_index is not None else None
 
 
 BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, OCR_SURE)
@@ -149,18 +152,16 @@ def ocr_curve(predicted: list[DocumentRecord], gold: dict[str, DocumentRecord]) 
     values the form's arithmetic confirms: what confidence.OCR_CURVE and LONE_CURVE are set from.
     (bin, lone) → [fields, right]."""
     table: dict = {}
-    truths = {Path(d.document).stem.split("~")[0]: d for d in gold.values()}
-    for result, form in scored_forms(predicted, gold):
+    for _, truth, result, form in scored_forms(predicted, gold):
         if form is None or result.gold_index is None:
             continue
-        doc = next(d for d in predicted if form in d.forms)
-        gold_form = truths[Path(doc.document).stem.split("~")[0]].forms[result.gold_index]
+        gold_form = truth.forms[result.gold_index]
         rows = pair_rows(gold_form.indicators, form.indicators if form.kind == gold_form.kind else [])
         sure = confirmed(Values(form))
         for x in result.fields:
             path = x.path
-            if path.startswith("indicators["):
-                j = rows.get(int(path[11:path.index("]")]))
+            if (i := row_index(path)) is not None:
+                j = rows.get(i)
                 if j is None:
                     continue
                 path = f"indicators[{j}]{path[path.index(']') + 1:]}"
@@ -178,7 +179,7 @@ def calibration(predicted: list[DocumentRecord], gold: dict[str, DocumentRecord]
                 thresholds: tuple[float, ...] = THRESHOLDS) -> dict:
     """ECE of form and field confidence, and per threshold: forms accepted, accepted with a
     wrong field, fields wrong in accepted forms."""
-    pairs = list(scored_forms(predicted, gold))
+    pairs = [(result, form) for _, _, result, form in scored_forms(predicted, gold)]
     forms = [(r, f) for r, f in pairs if f is not None and f.confidence is not None]
     form_right = [r.gold_index is not None and all(x.right for x in r.fields) for r, _ in forms]
     fields = [x for r, _ in forms for x in r.fields if x.confidence is not None]
