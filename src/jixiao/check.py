@@ -15,6 +15,7 @@ from .provenance import field_boxes
 from .redact import redact
 from .route import DEFAULT_THRESHOLD, route
 from .schema import CHECK_FAILED, Form, Note, TextBox
+from .text import clipped
 from .validate import validate
 from .validate.triage import triage
 
@@ -54,8 +55,7 @@ def guarded(notes: list[Note], check: str, run: Callable[[], T], otherwise: T) -
 def check_failed(check: str, exc: BaseException) -> Note:
     """The note of a check that failed: the check's name, the exception's type and its message
     (keys masked, cut short), in Chinese and English."""
-    detail = " ".join(redact(str(exc)).split())
-    detail = detail if len(detail) <= _DETAIL else detail[:_DETAIL] + " …"
+    detail = clipped(" ".join(redact(str(exc)).split()), _DETAIL)
     return Note(field="form", code=CHECK_FAILED,
                 message=f"“{CHECKS.get(check, check)}”检查出错，未能完成，请人工复核 / the {check} check failed "
                         f"({type(exc).__name__}: {detail}); it was not completed: review the form")

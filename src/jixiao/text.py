@@ -77,6 +77,12 @@ def loose(label: str) -> re.Pattern[str]:
     return re.compile(r"\s*".join(re.escape(ch) for ch in label))
 
 
+def clipped(text: str, limit: int) -> str:
+    """`text` cut to its first `limit` characters, ` …` marking the cut (a quote, an error's
+    detail: enough to say what, never a whole page or prompt)."""
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
 def trimmed(text: str, start: int, end: int, junk: str = " \t\n|") -> tuple[int, int]:
     """The span [start, end) narrowed to its first and last character not in `junk`."""
     while start < end and (text[start] in junk or text[start].isspace()):

@@ -26,7 +26,7 @@ from ..route import DEFAULT_THRESHOLD
 from ..schema import FUND_LABELS, Chunk, Form, Note, format_values, row_cell
 from ..validate.triage import PrintedText
 from ..validate.values import Values
-from ..text import compact, is_han, loose, nfkc, parse_number
+from ..text import clipped, compact, is_han, loose, nfkc, parse_number
 
 # A rules reading at least this sure of a field is trusted to say what and where it is (hybrid
 # lets it win a disagreement the source does not settle from this confidence on).
@@ -380,7 +380,7 @@ def checked(form: Form, chunk: Chunk, threshold: float | None = None) -> Form:
 def quote(place: str) -> str:
     """A place's text as quoted in a re-ask: lines joined, runs of space folded, cut short."""
     text = " / ".join(" ".join(line.split()) for line in place.split("\n") if line.strip())
-    return text if len(text) <= _QUOTE else text[:_QUOTE] + " …"
+    return clipped(text, _QUOTE)
 
 
 def printed_whole(value: str, place: str) -> bool:
