@@ -25,6 +25,22 @@ def exact(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
 
 
+def total_parts(v: Values, field: str) -> list[str]:
+    """The paths the 总分 row's `field` (weight, score) is the sum of: the funds' row and every
+    indicator row."""
+    return [f"funds.total.{field}", *(f"indicators[{i}].{field}" for i in range(len(v.form.indicators)))]
+
+
+def by_path(checks) -> dict[str, str]:
+    """Field path → the reason (Chinese / English) of the first of `checks` ((paths, reason)
+    pairs) that names it."""
+    out: dict[str, str] = {}
+    for paths, why in checks:
+        for path in paths:
+            out.setdefault(path, why)
+    return out
+
+
 def r4(x: float, d: int = 4) -> float:
     return round(x, d)
 

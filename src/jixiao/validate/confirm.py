@@ -11,7 +11,7 @@ not the tolerances of the validators, which allow for a form's own rounding slip
 from __future__ import annotations
 
 from ..dates import plan_year
-from .common import FUND_ROWS, exact, half_up, is_num
+from .common import FUND_ROWS, by_path, exact, half_up, is_num, total_parts
 from .values import Values
 
 _SE_SUMS = tuple((f"funds.total.{c}", tuple(f"funds.{r}.{c}" for r in FUND_ROWS[1:]))
@@ -22,11 +22,7 @@ _TD_SUMS = (("funds.annual_total", ("funds.annual_current_year", "funds.annual_c
 
 def confirmed(values: Values) -> dict[str, str]:
     """Field path → what confirms it (Chinese / English), for every field a check confirms."""
-    out: dict[str, str] = {}
-    for paths, why in _checks(values):
-        for path in paths:
-            out.setdefault(path, why)
-    return out
+    return by_path(_checks(values))
 
 
 def _checks(v: Values):
@@ -38,8 +34,8 @@ def _checks(v: Values):
             yield _rate(v, row), "执行率等于全年执行数/全年预算数 / the rate is executed / budget"
         yield _execution_score(v), "预算执行得分等于执行率×分值 / the budget-execution score is rate × weight"
         for field, total in (("weight", "total_weight"), ("score", "total_score")):
-            parts = ["funds.total." + field, *(f"indicators[{i}].{field}" for i in range(len(form.indicators)))]
-            yield _sum(v, total, parts, least=2), f"总分等于各项之和 / the 总分 {field} is the sum of the rows'"
+            yield (_sum(v, total, total_parts(v, field), least=2),
+                   f"总分等于各项之和 / the 总分 {field} is the sum of the rows'")
     else:
         for total, parts in _TD_SUMS:
             yield _sum(v, total, parts), "资金合计等于各分项之和 / the funds add up to their total"

@@ -35,9 +35,9 @@ from datetime import date
 from ..dates import plan_year
 from ..schema import Finding
 from ..text import compact
-from .common import FUND_ROWS, exact, is_num
+from .common import FUND_ROWS, by_path, exact, is_num, total_parts
 from .indicators import QUALITATIVE_BANDS
-from .values import MET_WORDS, Values, parse_indicator
+from .values import MET_WORDS, Indicator, Values, parse_indicator
 
 # Findings of figures the form computes: the sums of funds and of 总分, a score capped by its weight.
 COMPUTED = frozenset({"SE-F4", "SE-T1", "SE-T2", "TD-F1", "TD-F2", "SE-I1"})
@@ -72,11 +72,7 @@ _ZERO_LED = re.compile(r"(?<![\d.,])0\d")
 
 def doubted(values: Values, findings: list[Finding]) -> dict[str, str]:
     """Field path → why it is in doubt (Chinese / English), for every field a check doubts."""
-    out: dict[str, str] = {}
-    for paths, why in _checks(values, findings):
-        for path in paths:
-            out.setdefault(path, why)
-    return out
+    return by_path(_checks(values, findings))
 
 
 def _checks(v: Values, findings: list[Finding]):
@@ -96,8 +92,7 @@ def _checks(v: Values, findings: list[Finding]):
 def _weights_inexact(v: Values) -> list[str]:
     """The 总分 weight and the weights, when at least two are read and they do not add up to it
     exactly (a form's own gap beyond its rounding is SE-T1's finding, and doubted with it)."""
-    parts = ["funds.total.weight", *(f"indicators[{i}].weight" for i in range(len(v.form.indicators)))]
-    total, read = v.get("total_weight"), [p for p in parts if is_num(v.get(p))]
+    total, read = v.get("total_weight"), [p for p in total_parts(v, "weight") if is_num(v.get(p))]
     if not is_num(total) or len(read) < 2 or exact(total, sum(v.get(p) for p in read)):
         return []
     return ["total_weight", *read]
@@ -161,8 +156,7 @@ def _labels_off(v: Values) -> list[str]:
     """Targets and actuals whose label (完成率 of 完成率100%) the form prints once, one character
     off a label it prints in at least two other cells (labels of three characters or more: 完成
     and 达成 are two words)."""
-    cells = [(f"indicators[{i}].{field}", parse_indicator(getattr(row, field, None)))
-             for i, row in enumerate(v.form.indicators) for field in ("target", "actual")]
+    cells = _target_cells(v)
     labels = Counter(c.label for _, c in cells if c is not None and c.label)
     return [path for path, c in cells if c is not None and c.label and labels[c.label] == 1 and len(c.label) >= 3
             and any(n >= 2 and _one_off(c.label, other) for other, n in labels.items())]
@@ -181,7 +175,11 @@ def _zero_led(v: Values) -> list[str]:
 def _shares_over_whole(v: Values) -> list[str]:
     """Targets and actuals printed in % above 100: a rate or degree in % is a share of a whole
     (of people satisfied, of work done, of places covered)."""
-    cells = ((f"indicators[{i}].{field}", parse_indicator(getattr(row, field, None)))
-             for i, row in enumerate(v.form.indicators) for field in ("target", "actual"))
-    return [path for path, c in cells if c is not None and c.number is not None and c.number > 100
+    return [path for path, c in _target_cells(v) if c is not None and c.number is not None and c.number > 100
             and (c.unit or "").replace("％", "%") == "%"]
+
+
+def _target_cells(v: Values) -> list[tuple[str, Indicator | None]]:
+    """(path, parsed value) of every row's target and actual."""
+    return [(f"indicators[{i}].{field}", parse_indicator(getattr(row, field, None)))
+            for i, row in enumerate(v.form.indicators) for field in ("target", "actual")]

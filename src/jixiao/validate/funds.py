@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..schema import Finding
-from .common import FUND_ROWS, ROW_LABELS, finding, half_up, is_num, r4, sum_check
+from .common import FUND_ROWS, ROW_LABELS, finding, half_up, is_num, r4, sum_check, total_parts
 from .values import Values
 
 # --- §1 funds of a self-evaluation ----------------------------------------------------------
@@ -111,10 +111,6 @@ def se_f6_low_execution(v: Values) -> Iterator[Finding]:
 
 # --- §2 indicator table, totals, grade -------------------------------------------------------
 
-def _indicator_paths(v: Values, field: str) -> list[str]:
-    return [f"indicators[{i}].{field}" for i, _ in enumerate(v.form.indicators)]
-
-
 def se_t1_weights(v: Values) -> Iterator[Finding]:
     tw = v.get("total_weight")
     if not is_num(tw):
@@ -122,18 +118,18 @@ def se_t1_weights(v: Values) -> Iterator[Finding]:
     if abs(tw - 100) > 1e-9:
         yield finding("SE-T1", "warning", f"总分分值为{tw}，一般为100", f"total weight is {tw}, normally 100",
                  ["total_weight"], {"total_weight": tw}, expected=100)
-    yield from _total_check(v, "SE-T1", "total_weight", "funds.total.weight", "weight", "分值", "weights")
+    yield from _total_check(v, "SE-T1", "total_weight", "weight", "分值", "weights")
 
 
 def se_t2_scores(v: Values) -> Iterator[Finding]:
-    yield from _total_check(v, "SE-T2", "total_score", "funds.total.score", "score", "得分", "scores")
+    yield from _total_check(v, "SE-T2", "total_score", "score", "得分", "scores")
 
 
-def _total_check(v: Values, code, total_path, funds_path, field, zh, en) -> Iterator[Finding]:
+def _total_check(v: Values, code, total_path, field, zh, en) -> Iterator[Finding]:
     # Forms add the printed parts, so the total is out by at most its own rounding and one
     # part's; VALIDATION.md's Σ over every part grows with the row count until, on a 40-row
     # table of whole points, it would let a 20-point error through.
-    yield from sum_check(v, code, total_path, [funds_path, *_indicator_paths(v, field)],
+    yield from sum_check(v, code, total_path, total_parts(v, field),
                          f"总分{zh}与预算执行及各项指标{zh}之和不符", f"total {en} ≠ budget execution + indicator {en}",
                          parts_rounding=max)
 
