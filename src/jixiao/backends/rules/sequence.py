@@ -49,8 +49,8 @@ def is_cell_sequence(text: str) -> bool:
     # A line per printed line (a row's values on one line, indented cells) is another layout.
     rows = sum(len(line.split()) >= 4 for line in filled)
     indented = sum(line[:1] in " \u3000" for line in lines if line.strip())
-    return (blank >= 0.3 * len(filled) and short >= 0.8 * len(filled) and gaps <= 0.02 * len(filled)
-            and rows <= 0.05 * len(filled) and indented <= 0.02 * len(filled))
+    return (short >= 0.8 * len(filled) and gaps <= 0.02 * len(filled) and rows <= 0.05 * len(filled)
+            and indented <= 0.02 * len(filled))
 
 
 def pieces(text: str, offset: int) -> list[Piece]:
