@@ -99,7 +99,7 @@ async def form_page(request: Request) -> Response:
     return _page(state, "form.html", form_id=form_id, form=form, version=version, status=status,
                  source=highlighted(form, chunk), fields=FORM_FIELDS[form.kind], labels=FIELD_LABELS,
                  fund_rows=FUND_ROWS, fund_cols=FUND_COLS, decl_funds=DECL_FUNDS,
-                 row_fields=ROW_FIELDS[form.kind], row_labels=FIELD_LABELS, findings=form.findings,
+                 row_fields=ROW_FIELDS[form.kind], findings=form.findings,
                  flagged=sorted({p for f in form.findings if f.severity != "info" for p in f.fields}),
                  confirmable=confirmable(form),
                  audit=review.audit(form_id), actions=AUDIT_ACTIONS, field_label=field_label,
