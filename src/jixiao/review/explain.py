@@ -21,9 +21,16 @@ from .pages import box_scale
 # a total's first part as the form prints it, after 其中： ("of which"): the rows below a total
 # add up to it, and the reviewer checks them against the printed form.
 _FIRST_PARTS = ("current_year", "project_fiscal", "annual_current_year")
-FUND_ROWS = {row: "其中：" * (row in _FIRST_PARTS) + FUND_ROW_LABELS[row] for row in SelfEvaluationFunds.model_fields}
+
+
+def _printed_rows(funds: type[BaseModel]) -> dict[str, str]:
+    """A funds model's rows, each by its label as the form prints it."""
+    return {row: "其中：" * (row in _FIRST_PARTS) + FUND_ROW_LABELS[row] for row in funds.model_fields}
+
+
+FUND_ROWS = _printed_rows(SelfEvaluationFunds)
 FUND_COLS = {column: FIELD_LABELS[column] for column in FundRow.model_fields}
-DECL_FUNDS = {row: "其中：" * (row in _FIRST_PARTS) + FUND_ROW_LABELS[row] for row in DeclarationFunds.model_fields}
+DECL_FUNDS = _printed_rows(DeclarationFunds)
 
 # What each note of a back-end means, in plain words (the note's own message gives the detail).
 NOTE_TEXT = {
