@@ -330,16 +330,22 @@ def test_approving_printed_errors_skips_a_form_read_again_since_the_list_was_sho
     assert Review(out).form(listed)[3] == "approved"
 
 
+def _one_form_in_review(tmp_path, text: str) -> tuple:
+    """docs/表.txt holding `text` run into out: (docs, out, the id of its one form in review)."""
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    docs.mkdir()
+    (docs / "表.txt").write_text(text, encoding="utf-8")
+    run_batch([docs], out)
+    (form_id,) = [i["id"] for i in Review(out).queue()]
+    return docs, out, form_id
+
+
 def test_a_unit_a_reviewer_confirmed_against_the_page_no_longer_holds_the_form_back(tmp_path):
     # The form states its amount unit twice, differently (U3: in review, whoever read it), and
     # prints a 总分 its scores do not add up to (a printed error, the auditor's).
     from test_amount_unit import LABELLED, NOTE
 
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "表.txt").write_text(LABELLED.replace("\t100\t98\t", "\t100\t96\t") + NOTE, encoding="utf-8")
-    out = tmp_path / "out"
-    run_batch([tmp_path / "docs"], out)
-    (form_id,) = [i["id"] for i in Review(out).queue()]
+    _, out, form_id = _one_form_in_review(tmp_path, LABELLED.replace("\t100\t98\t", "\t100\t96\t") + NOTE)
     c, token = client(out)
 
     def saved(version: int, **fields):
@@ -385,11 +391,7 @@ def test_a_save_confirms_only_the_values_the_page_offered_to_confirm(tmp_path):
     # the reviewer, and the audit must not say one was answered.
     from test_amount_unit import LABELLED, NOTE
 
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "表.txt").write_text(LABELLED + NOTE, encoding="utf-8")
-    out = tmp_path / "out"
-    run_batch([tmp_path / "docs"], out)
-    (form_id,) = [i["id"] for i in Review(out).queue()]
+    _, out, form_id = _one_form_in_review(tmp_path, LABELLED + NOTE)
     c, token = client(out)
     page = c.get(f"/forms/{form_id}").text
     assert 'id="confirm-amount_unit"' in page and 'name="confirm" value="project_name"' not in page
@@ -414,12 +416,8 @@ def test_a_confirmation_does_not_follow_a_reviewed_form_onto_a_changed_file_it_h
     # the form's findings are those of the new text, not the old page's 'confirmed' note.
     from test_amount_unit import LABELLED, NOTE
 
-    docs, out = tmp_path / "docs", tmp_path / "out"
-    docs.mkdir()
-    (docs / "表.txt").write_text(LABELLED + NOTE, encoding="utf-8")
-    run_batch([docs], out)
+    docs, out, form_id = _one_form_in_review(tmp_path, LABELLED + NOTE)
     review = Review(out, "张三")
-    (form_id,) = [i["id"] for i in review.queue()]
     form, _, version, _ = review.form(form_id)
     review.apply(form_id, form.model_dump(mode="json"), "save", version, ["amount_unit"])
     assert review.form(form_id)[0].confirmed_by_reviewer == {"amount_unit": "元"}
