@@ -105,3 +105,11 @@ def load_settings(**flags) -> LLMSettings:
         raise ConfigError(f"设置有误 / invalid settings: {problems}") from None
     install_redaction(settings.key())  # the key, once read, is hidden from every log record
     return settings
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)

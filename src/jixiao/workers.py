@@ -36,6 +36,7 @@ from pathlib import Path
 
 from .backends import Backend, Recipe
 from .backends.support import SharedBreaker, share_breaker
+from .config import usable_cpus
 from .errors import WorkerDied
 from .schema import DocumentResult
 
@@ -43,11 +44,8 @@ BATCH_MAX = 8  # documents per batch at most: small enough to spread a batch of 
 
 
 def default_workers() -> int:
-    """The CPUs this process may run on (its affinity where the system tells it)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
+    """The workers a run starts unless told: one per CPU this process may run on."""
+    return usable_cpus()
 
 
 @contextmanager

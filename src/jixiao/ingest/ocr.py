@@ -18,6 +18,7 @@ from functools import lru_cache, partial
 from importlib.util import find_spec
 from pathlib import Path
 
+from ..config import usable_cpus
 from ..errors import InputError, InputTooLarge
 from ..text import HAN
 from .pdf import (BLANK_INK, MAX_PIXELS, Char, PageText, Rules, check_ocr_pages, ink, max_ocr_pages, table_bands,
@@ -153,7 +154,7 @@ class Engines:
     read by one of several one-thread engines at once (README, "Scans": +24% pages/s)."""
 
     def for_pages(self, pages: int) -> list:
-        cpus = ocr_threads() or _cpus()
+        cpus = ocr_threads() or usable_cpus()
         # The same lanes (so the same few engines, loaded once) whatever the page count.
         lanes = min(cpus, MAX_LANES) if device_name() == "cpu" else 1
         if lanes <= 1 or pages <= 1:
@@ -161,15 +162,8 @@ class Engines:
         return [_engine(cpus // lanes, lane) for lane in range(min(lanes, pages))]
 
 
-def _cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
 @lru_cache(maxsize=2 + MAX_LANES)
-def _load_engine(runtime: str, device: str = "cpu", threads: int = 0, lane: int = 0, precision: str = "mixed"):
+def _load_engine(runtime: str, device: str, threads: int, lane: int, precision: str):
     """An engine; `lane` tells apart engines of the same settings that read pages at once."""
     if device == "cuda" and not _cuda_ready():
         _say_once(NO_CUDA)
@@ -177,7 +171,7 @@ def _load_engine(runtime: str, device: str = "cpu", threads: int = 0, lane: int 
     return _rapidocr(runtime if device == "cpu" else "onnxruntime", device, threads, precision)
 
 
-def _rapidocr(runtime: str, device: str, threads: int, precision: str = "f32"):
+def _rapidocr(runtime: str, device: str, threads: int, precision: str):
     """RapidOCR on `runtime` (its wheel for OpenVINO or for onnxruntime: the same PP-OCRv4
     models and the same code around them), or None if that wheel is not installed."""
     try:
@@ -197,7 +191,7 @@ def _rapidocr(runtime: str, device: str, threads: int, precision: str = "f32"):
     if device == "cuda":
         options.update(det_use_cuda=True, cls_use_cuda=True, rec_use_cuda=True)
     built = _with_float32_preprocessing(RapidOCR(**options))
-    return _in_f32(built, threads, precision) if runtime == "openvino" else built
+    return _openvino_compiled(built, threads, precision) if runtime == "openvino" else built
 
 
 def _with_float32_preprocessing(engine):
@@ -223,10 +217,11 @@ def _normalized(step, image):
     return out
 
 
-def _in_f32(engine, threads: int, precision: str = "f32"):
-    """The OpenVINO engine's models compiled to run in float32. On a CPU with bfloat16 (this
-    one), OpenVINO runs them in bfloat16 by default, and the clean scans of 003/004 lost 5
-    fields (0.9946 against onnxruntime's 0.9985); rapidocr_openvino has no setting for it.
+def _openvino_compiled(engine, threads: int, precision: str):
+    """The engine's models compiled on OpenVINO to run in float32, its recogniser in mixed
+    precision where asked and the CPU has bfloat16 (`SurerRecogniser`). On a CPU with bfloat16
+    (this one), OpenVINO runs the models in bfloat16 by default, and the clean scans of 003/004
+    lost 5 fields (0.9946 against onnxruntime's 0.9985); rapidocr_openvino has no setting for it.
     An engine on a share of the CPUs is not pinned to cores: OpenVINO pins a one-thread engine
     to the first core, so two workers' (or two lanes') engines took turns on it, and
     `--workers 2` read scans slower than one worker."""
@@ -238,14 +233,13 @@ def _in_f32(engine, threads: int, precision: str = "f32"):
     core = Core()
     config = {"INFERENCE_PRECISION_HINT": "f32",
               **({"INFERENCE_NUM_THREADS": str(threads), "ENABLE_CPU_PINNING": "NO"} if threads > 0 else {})}
+    models = {stage: core.read_model(paths[stage]["model_path"]) for stage in ("Det", "Cls", "Rec")}
     for stage, session in (("Det", engine.text_det.infer), ("Cls", engine.text_cls.infer),
                            ("Rec", engine.text_rec.session)):
-        model = core.read_model(paths[stage]["model_path"])
-        session.session = core.compile_model(model, "CPU", config).create_infer_request()
+        session.session = core.compile_model(models[stage], "CPU", config).create_infer_request()
     if precision == "mixed" and "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
-        fast = core.compile_model(core.read_model(paths["Rec"]["model_path"]), "CPU",
-                                  {**config, "INFERENCE_PRECISION_HINT": "bf16"}).create_infer_request()
-        engine.text_rec = SurerRecogniser(engine.text_rec, fast)
+        fast = core.compile_model(models["Rec"], "CPU", {**config, "INFERENCE_PRECISION_HINT": "bf16"})
+        engine.text_rec = SurerRecogniser(engine.text_rec, fast.create_infer_request())
     return engine
 
 
