@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ... import taxonomy
-from ...schema import ROW_BY_KIND, Span
+from ...schema import ROW_BY_KIND, ROW_FIELDS, Span
 from ...text import compact, long_text, parse_number
 from .cells import Cell, Row
 from .grid_cells import GridRow, Slot
@@ -23,8 +23,6 @@ INDICATOR_COLUMNS = {"一级指标": "level1", "二级指标": "level2", "三级
                       "实际完成值": "actual", "实际值": "actual", "分值": "weight", "权重": "weight",
                       "得分": "score", "偏差原因分析及改进措施": "deviation", "偏差原因分析": "deviation",
                       "偏差原因": "deviation", "未完成原因分析": "deviation"}
-_ROW_FIELDS = {"self_evaluation": ("level1", "level2", "name", "target", "actual", "weight", "score"),
-               "target_declaration": ("level1", "level2", "name", "target")}
 _OPERATOR = re.compile(r"^[<>=≥≤≧≦＝]")
 _DIGIT = re.compile(r"\d")
 
@@ -117,8 +115,7 @@ class IndicatorBlock:
         if unknown:
             self.r.note("indicators", "unknown_label", f"指标表头有未知列 {unknown} / unknown indicator columns "
                         f"{unknown}: not read")
-        wanted = _ROW_FIELDS[self.kind] + (("deviation",) if self.kind == "self_evaluation" else ())
-        missing = [f for f in wanted if f not in out.values()]
+        missing = [f for f in ROW_FIELDS[self.kind] if f not in out.values()]
         if missing:
             self.r.note("indicators", "default_columns", f"指标表缺少列 {missing} / indicator columns {missing} "
                         "not found: those fields left null")
