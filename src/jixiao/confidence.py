@@ -12,6 +12,7 @@ from .compare import LONG_TEXT_ALIKE, LONG_TEXTS
 from .provenance import OCR_SURE
 from .schema import Form, format_values, row_cell, row_index
 from .text import compact
+from .validate.common import is_num
 from .validate.confirm import confirmed
 from .validate.doubts import doubted
 from .validate.triage import found_in_source
@@ -80,7 +81,7 @@ def score(form: Form, source: str | None) -> Form:
         for p in hit:
             conf[p] *= factor
         if hit and factor < 1.0:
-            reasons.append(f"{', '.join(hit[:4])}{' …' if len(hit) > 4 else ''}: {why} (×{factor:g})")
+            reasons.append(f"{_listed(hit)}: {why} (×{factor:g})")
 
     found: dict[str, list[str]] = {}  # a row's notes name it again and again: its paths found once
 
@@ -162,13 +163,18 @@ def score(form: Form, source: str | None) -> Form:
         reasons.append(f"{len(agreed)} fields read the same by both back-ends (doubt ×{AGREEMENT:g})")
     for why in sorted({sure[p] for p in spared}):
         paths = sorted(p for p in spared if sure[p] == why)
-        reasons.append(f"{', '.join(paths[:4])}{' …' if len(paths) > 4 else ''}: 经核对无误，不计识别疑点 / "
+        reasons.append(f"{_listed(paths)}: 经核对无误，不计识别疑点 / "
                        f"confirmed, its reading's doubt set aside: {why}")
     form.extraction_confidence = _rounded(extraction)
     form.field_confidence = _rounded(conf)
     form.confidence = round(min(conf.values(), default=BASE), 4)
     form.confidence_reasons = reasons
     return form
+
+
+def _listed(paths: list[str]) -> str:
+    """The first four paths a reason names, ` …` when there are more."""
+    return f"{', '.join(paths[:4])}{' …' if len(paths) > 4 else ''}"
 
 
 def _rounded(conf: dict[str, float]) -> dict[str, float]:
@@ -200,7 +206,7 @@ def one_character(value: object) -> bool:
     """A value printed as one character: a 0 score, a 0 target."""
     if isinstance(value, str):
         return len(compact(value)) == 1
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value in range(10)
+    return is_num(value) and value in range(10)
 
 
 def _ocr_targets(form: Form, path: str, conf: dict[str, float]) -> list[str]:
@@ -231,10 +237,10 @@ def _label_confirmed(form: Form, path: str) -> bool:
     if row is None:
         return False
     if level == "level1":
-        return bool(row.level1) and taxonomy.parent_of(row.level2 or "") == (row.level1,)
+        return _sole_parent(row)
     index = row_index(path)
     after = next((r.level2 for r in form.indicators[index + 1:] if r.level2 and r.level2 != row.level2), None)
-    values = (row.target, getattr(row, "actual", None))
+    values = _row_values(row)
     return bool(row.level2) and (taxonomy.side((row.name, values), row.level2, after) == "above" if after
                                  else taxonomy.fits(row.level2, row.name, values))
 
@@ -247,7 +253,7 @@ def _implied_borne_out(form: Form, path: str) -> bool:
     more below the group's first). Either alone is not enough: a 二级 read from the wrong row
     fits its own group's rows, and a row placed in the group below may be of the group above."""
     row, level = _row_of(form, path)
-    if row is None or level != "level1" or taxonomy.parent_of(row.level2 or "") != (row.level1,):
+    if row is None or level != "level1" or not _sole_parent(row):
         return False
     index = row_index(path)
     after = form.indicators[index + 1] if index + 1 < len(form.indicators) else None
@@ -255,7 +261,17 @@ def _implied_borne_out(form: Form, path: str) -> bool:
                                             for n in form.notes)
     return (printed and after.level1 == row.level1 and after.level2 != row.level2
             and row.level1 in taxonomy.parent_of(after.level2 or "")
-            and taxonomy.fits(row.level2, row.name, (row.target, getattr(row, "actual", None))))
+            and taxonomy.fits(row.level2, row.name, _row_values(row)))
+
+
+def _sole_parent(row) -> bool:
+    """Whether the row's 一级 is the only one its 二级 belongs under in the template."""
+    return bool(row.level1) and taxonomy.parent_of(row.level2 or "") == (row.level1,)
+
+
+def _row_values(row) -> tuple:
+    """A row's target and actual (a declaration's row has no actual), as taxonomy.fits takes them."""
+    return (row.target, getattr(row, "actual", None))
 
 
 def _row_of(form: Form, path: str):
