@@ -293,10 +293,6 @@ def _say_once(message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def available() -> bool:
-    return engine() is not None
-
-
 def image_page(image, name: str, engine) -> PageText:
     """One page image (a path or a PIL image) read by `engine` (see `engine()`; None: not
     installed, an InputError saying what to install): its text, and its characters with
