@@ -117,6 +117,9 @@ def test_an_actors_ocr_engine_runs_on_the_one_cpu_it_is_given(monkeypatch):
     from jixiao.pipeline import read_here
     from jixiao.ray_engine import _Reader
 
-    monkeypatch.delenv("JIXIAO_OCR_THREADS", raising=False)
+    # set, then removed: monkeypatch then removes what the actor sets, after the test (a plain
+    # delenv of an unset variable records nothing, and the actor's setting leaked to later tests)
+    monkeypatch.setenv("JIXIAO_OCR_THREADS", "")
+    monkeypatch.delenv("JIXIAO_OCR_THREADS")
     _Reader(read_here, get_backend("rules"), 0.8, 1, None, False)  # what each Ray actor builds first
     assert ocr.ocr_threads() == 1 and len(ocr.Engines().for_pages(10)) == 1
