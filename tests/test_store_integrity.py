@@ -429,6 +429,28 @@ def test_a_file_put_back_takes_the_newest_review_not_its_old_one(tmp_path, edits
 
 
 @pytest.mark.slow
+def test_a_page_open_on_an_unreviewed_form_cannot_save_over_a_review_carried_onto_it(tmp_path):
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    docs.mkdir()
+    shutil.copy(SEEDS[0], docs / "表.txt")
+    original = (docs / "表.txt").read_text(encoding="utf-8")
+    assert run_cli("run", docs, "--out", out).returncode == 0
+    first = next(i["id"] for i in Review(out).queue() if i["form_index"] == 0)
+    page, _, opened_at, _ = Review(out).form(first)  # a page opened on it, never saved: no review row yet
+    assert opened_at == 0
+    _append(docs / "表.txt")  # edited: a new version, its first form reviewed there…
+    assert run_cli("run", docs, "--out", out).returncode == 0
+    (later,) = [i["id"] for i in _at_first(Review(out).queue())]
+    Review(out, "赵六").apply(later, {"total_score": 77.7}, "approve", 0)
+    (docs / "表.txt").write_text(original, encoding="utf-8")  # …then put back: the review comes onto `first`
+    assert run_cli("run", docs, "--out", out).returncode == 0
+    assert Review(out).form(first)[0].total_score == 77.7
+    with pytest.raises(StaleEdit):  # the page's old values would have gone over the carried review
+        Review(out, "王五").apply(first, {"total_score": page.total_score}, "save", opened_at)
+    assert Review(out).form(first)[0].total_score == 77.7
+
+
+@pytest.mark.slow
 def test_editing_a_file_keeps_its_reviewed_forms_and_queues_the_new_reading(tmp_path):
     docs, out, first, before = _one_reviewed_form(tmp_path, "张三", {"project_name": "改过的名字"})
     with (docs / "表.txt").open("a", encoding="utf-8") as f:

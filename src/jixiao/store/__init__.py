@@ -347,14 +347,17 @@ class Store(ReviewTables):
         reviewed = FORM.validate_python(json.loads(old.record)).model_copy(update={"source": form.source})
         if not same:
             reviewed = _for_review(_on_changed_file(reviewed, recheck), CHANGED_FILE)
+        # A form of this version already in the store (a file put back) may have a page open on
+        # it, reviewed (its review row's version) or not (version 0, no row yet): either way the
+        # carried review moves its version on, so that page cannot save over it.
+        version = 0 if form_id is None else 1
         form_id = self._write_form(doc_id, form_id, index, key, reviewed, carried_from=old.id, stamp=old.stamp)
         self._keep_reading(form_id, form)
-        # The form's own review (a file put back) yields to the newer one: back to the queue,
-        # its version moved on so a page opened before cannot save over it.
+        # The form's own review (a file put back) yields to the newer one: back to the queue.
         status, reviewer = (old.status, old.reviewer) if same else ("pending", None)
-        self.db.execute("INSERT INTO reviews (form_id, status, reviewer) VALUES (?, ?, ?) ON CONFLICT(form_id) DO"
-                        " UPDATE SET status = excluded.status, version = version + 1, updated_at = datetime('now')",
-                        (form_id, status, reviewer))
+        self.db.execute("INSERT INTO reviews (form_id, status, reviewer, version) VALUES (?, ?, ?, ?) ON CONFLICT(form_id)"
+                        " DO UPDATE SET status = excluded.status, version = version + 1, updated_at = datetime('now')",
+                        (form_id, status, reviewer, version))
 
     def _read_again(self, doc_id: int, form_id: int | None, index: int, key: str, form: Form) -> None:
         """An unreviewed form written with this reading (in place when it was read before, as
