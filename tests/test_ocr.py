@@ -75,6 +75,16 @@ def test_pages_read_at_once_read_as_each_page_alone(page, tmp_path, monkeypatch)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("turn", [2.6, 0.8, -0.35, -2.2])
+def test_a_page_turned_either_way_is_measured_within_a_step_of_its_turn(page, turn):
+    # The turn is found from strips of the page moved up and down, not from the page turned:
+    # their sense must be PIL's, at either end of the search and between its steps.
+    from PIL import Image
+
+    turned = page.convert("L").rotate(turn, resample=Image.Resampling.BICUBIC, fillcolor=255)
+    assert skew(turned) == pytest.approx(-turn, abs=0.06)
+
+
 def test_a_tilted_page_is_turned_straight_and_its_rules_found(page):
     tilted = scanset.degrade(page, "rotated")  # 1.5° anticlockwise
     assert skew(tilted) == pytest.approx(-1.5, abs=0.1)

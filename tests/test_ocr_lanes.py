@@ -98,11 +98,11 @@ class _Recogniser:
     characters' confidences); what it reads each crop as depends on its session's precision."""
 
     def __init__(self, reads: dict[str, dict[str, tuple[str, list[float]]]]):
-        self.session = type("Session", (), {"session": "f32"})()
+        self.session = "f32"  # stands for its session: what it reads depends on the session's precision
         self.reads, self.rec_batch_num, self.asked = reads, 6, []
 
     def __call__(self, crops, return_word_box=False):
-        precision = self.session.session
+        precision = self.session
         self.asked.append((precision, list(crops)))
         answers = [(text, sum(c) / len(c), [len(text), [], [], [], c])
                    for text, c in (self.reads[precision][crop] for crop in crops)]
@@ -123,4 +123,5 @@ def test_what_bfloat16_reads_unsure_is_read_again_in_float32_and_that_read_stand
     assert answers[1][2][-1] == [0.99, 0.95, 0.99]  # float32's read of the unsure crop
     assert [(p, c) for p, c in full.asked] == [("bf16", ["sure", "unsure", "blank"]), ("f32", ["unsure", "blank"])]
     assert surer(["unsure"])[0] == [("90%", pytest.approx(0.9767, abs=1e-4))]  # without word boxes, as RapidOCR's
-    assert surer.rec_batch_num == 6 and surer.session.session == "f32"  # the float32 recogniser's settings
+    assert surer.rec_batch_num == 6 and surer.session == "f32"  # the float32 recogniser's settings
+

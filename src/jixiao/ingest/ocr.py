@@ -97,7 +97,7 @@ def runtime_name() -> str:
 
 
 def _openvino_usable() -> bool:
-    return platform.machine().lower() in ("x86_64", "amd64") and find_spec("rapidocr_openvino") is not None
+    return platform.machine().lower() in ("x86_64", "amd64") and find_spec("openvino") is not None
 
 
 def device_name() -> str:
@@ -109,8 +109,9 @@ PRECISIONS = ("mixed", "f32")
 
 
 def precision_name() -> str:
-    """JIXIAO_OCR_PRECISION: mixed (default: OpenVINO's recogniser in bfloat16 where the CPU has
-    it, what it is unsure of read again in float32: `SurerRecogniser`) or f32 (float32 alone)."""
+    """JIXIAO_OCR_PRECISION: mixed (default: where the CPU has bfloat16, OpenVINO's detector in
+    it, and its recogniser, what it is unsure of read again in float32: `SurerRecogniser`) or
+    f32 (float32 alone)."""
     return _setting("JIXIAO_OCR_PRECISION", PRECISIONS, "mixed", "精度", "precision")
 
 
@@ -134,12 +135,11 @@ def _engine(threads: int, lane: int = 0):
 def installed() -> bool:
     """Whether the engine's wheel is installed, found without loading its models. The OpenVINO
     runtime asked for by name and missing is an InputError saying what to install."""
-    runtime = runtime_name()
-    if find_spec(f"rapidocr_{runtime}") is not None:
-        return True
-    if runtime == "openvino" and find_spec("rapidocr_onnxruntime"):
+    if find_spec("rapidocr_onnxruntime") is None:
+        return False
+    if runtime_name() == "openvino" and find_spec("openvino") is None:
         raise InputError(MISSING_OPENVINO)
-    return False
+    return True
 
 
 MAX_LANES = 4  # pages read at once in one process at most: each lane holds an engine (~150 MB)
@@ -172,13 +172,10 @@ def _load_engine(runtime: str, device: str, threads: int, lane: int, precision: 
 
 
 def _rapidocr(runtime: str, device: str, threads: int, precision: str):
-    """RapidOCR on `runtime` (its wheel for OpenVINO or for onnxruntime: the same PP-OCRv4
-    models and the same code around them), or None if that wheel is not installed."""
+    """RapidOCR (its onnxruntime wheel: the PP-OCRv4 models and the code around them) with its
+    models run by `runtime`, or None if that wheel is not installed."""
     try:
-        if runtime == "openvino":
-            from rapidocr_openvino import RapidOCR
-        else:
-            from rapidocr_onnxruntime import RapidOCR
+        from rapidocr_onnxruntime import RapidOCR
     except ImportError:
         return None
     # A form's small print read at full size: an A4 page at 200 dpi is 2339 pixels tall, and
@@ -186,12 +183,12 @@ def _rapidocr(runtime: str, device: str, threads: int, precision: str):
     options: dict = {"max_side_len": 2400}
     # In one of a run's worker processes, the engine's threads are that worker's share of the
     # CPUs (JIXIAO_OCR_THREADS, set by workers.py): N engines each using every core only fight.
-    if threads > 0:
-        options["inference_num_threads" if runtime == "openvino" else "intra_op_num_threads"] = threads
+    if threads > 0 and runtime == "onnxruntime":
+        options["intra_op_num_threads"] = threads
     if device == "cuda":
         options.update(det_use_cuda=True, cls_use_cuda=True, rec_use_cuda=True)
     built = _with_float32_preprocessing(RapidOCR(**options))
-    return _openvino_compiled(built, threads, precision) if runtime == "openvino" else built
+    return openvino_compiled(built, precision) if runtime == "openvino" else built
 
 
 def _with_float32_preprocessing(engine):
@@ -217,30 +214,59 @@ def _normalized(step, image):
     return out
 
 
-def _openvino_compiled(engine, threads: int, precision: str):
-    """The engine's models compiled on OpenVINO to run in float32, its recogniser in mixed
-    precision where asked and the CPU has bfloat16 (`SurerRecogniser`). On a CPU with bfloat16
-    (this one), OpenVINO runs the models in bfloat16 by default, and the clean scans of 003/004
-    lost 5 fields (0.9946 against onnxruntime's 0.9985); rapidocr_openvino has no setting for it.
-    An engine on a share of the CPUs is not pinned to cores: OpenVINO pins a one-thread engine
-    to the first core, so two workers' (or two lanes') engines took turns on it, and
-    `--workers 2` read scans slower than one worker."""
-    from openvino.runtime import Core
-    from rapidocr_openvino.main import DEFAULT_CFG_PATH
-    from rapidocr_openvino.utils import read_yaml, update_model_path
+def openvino_compiled(engine, precision: str):
+    """The engine with its models run by OpenVINO (`OpenVINOSession`), each on one thread: in
+    float32, or where mixed precision is asked for and the CPU has bfloat16, the detector in
+    bfloat16 and the recogniser in bfloat16 with what it is unsure of read again in float32
+    (`SurerRecogniser`). The recogniser in bfloat16 alone lost 5 fields of the clean scans of
+    003/004 (0.9946 against float32's 0.9985). The detector in bfloat16 (OpenVINO 2026: 0.27 s
+    a page against 0.42, one thread; no faster on OpenVINO 2024) finds the same text lines, a
+    few drawn a pixel otherwise: on the scan set's variants of all four seeds it accepted more
+    forms and no wrong one (README, "OCR speed"). Float32 unless told otherwise: on a CPU with
+    bfloat16 OpenVINO runs a model in it by default.
+
+    One thread, whatever the CPUs: on two, OpenVINO's recogniser read a crop a little otherwise
+    than on one (a comma's confidence 0.9975976 against 0.9975974), so a page read by a worker
+    on one CPU and by one process on two differed; and the CPUs are used by reading pages
+    (`Engines`) or documents (workers) at once, which is faster than one page on two threads.
+    Not pinned to a core: OpenVINO pins a one-thread model to the first core, where two lanes'
+    (or two workers') engines took turns, and `--workers 2` read scans slower than one worker.
+    Each engine compiles its own models: lanes sharing one model compiled with a stream per
+    lane read the scans 7% slower (its stream threads wait busily while a lane's Python works)."""
+    import openvino
+    from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
+    from rapidocr_onnxruntime.utils import read_yaml, update_model_path
 
     paths = update_model_path(read_yaml(DEFAULT_CFG_PATH))
-    core = Core()
-    config = {"INFERENCE_PRECISION_HINT": "f32",
-              **({"INFERENCE_NUM_THREADS": str(threads), "ENABLE_CPU_PINNING": "NO"} if threads > 0 else {})}
-    models = {stage: core.read_model(paths[stage]["model_path"]) for stage in ("Det", "Cls", "Rec")}
-    for stage, session in (("Det", engine.text_det.infer), ("Cls", engine.text_cls.infer),
-                           ("Rec", engine.text_rec.session)):
-        session.session = core.compile_model(models[stage], "CPU", config).create_infer_request()
-    if precision == "mixed" and "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
-        fast = core.compile_model(models["Rec"], "CPU", {**config, "INFERENCE_PRECISION_HINT": "bf16"})
-        engine.text_rec = SurerRecogniser(engine.text_rec, fast.create_infer_request())
+    core = openvino.Core()
+
+    def session(stage: str, hint: str = "f32") -> OpenVINOSession:
+        model = core.read_model(paths[stage]["model_path"])
+        return OpenVINOSession(core.compile_model(model, "CPU", {
+            "INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": "1", "ENABLE_CPU_PINNING": "NO"}))
+
+    bf16 = precision == "mixed" and "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    engine.text_det.infer = session("Det", "bf16" if bf16 else "f32")
+    engine.text_cls.infer = session("Cls")
+    engine.text_rec.session = session("Rec")
+    if bf16:
+        engine.text_rec = SurerRecogniser(engine.text_rec, session("Rec", "bf16"))
     return engine
+
+
+class OpenVINOSession:
+    """A model compiled by OpenVINO in the place of RapidOCR's onnxruntime session: called on a
+    batch, it returns the model's outputs as a list, as onnxruntime does. The output is the
+    request's own buffer, not a copy (a page's detector map is 15 MB): RapidOCR reads it before
+    it calls the session again, and each engine (so each thread) has its own sessions."""
+
+    def __init__(self, compiled):
+        self.compiled = compiled
+        self.request = compiled.create_infer_request()
+
+    def __call__(self, batch):
+        self.request.infer([batch])
+        return [self.request.get_output_tensor().data]
 
 
 class SurerRecogniser:
@@ -252,13 +278,12 @@ class SurerRecogniser:
     of them had a character below 0.97 (the ninth, a space); 183 are read again. On a CPU
     without bfloat16, or with JIXIAO_OCR_PRECISION=f32, the recogniser is float32 alone."""
 
-    def __init__(self, full, fast_request):
+    def __init__(self, full, fast_session):
         import copy
 
         self.full = full
         self.fast = copy.copy(full)
-        self.fast.session = copy.copy(full.session)
-        self.fast.session.session = fast_request
+        self.fast.session = fast_session
 
     def __getattr__(self, name: str):
         return getattr(self.full, name)  # the float32 recogniser's settings and session
@@ -602,24 +627,43 @@ def straightened(image):
 def skew(page, widest: float = 3.0) -> float:
     """The turn (degrees, anticlockwise, PIL's sense) that makes the page's rows level: the
     one whose row profile is sharpest (rules and text lines make peaks). Searched coarsely on
-    a quarter-size copy, then finely on a half-size one; resampled smoothly, since nearest
-    pixels favour a small false turn."""
+    a quarter-size copy, then finely on a half-size one."""
     import numpy as np
-    from PIL import Image
 
-    def sharpest(image, angles) -> float:
-        def sharpness(angle: float) -> float:
-            turned = image.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=255)
-            # The spread of the rows' ink: of their grey sums, which differ from it by a constant
-            # (summed as integers, exactly; a float copy of the page cost a third of the search).
-            return float(np.var(np.asarray(turned).sum(axis=1, dtype=np.int64)))
-
-        # Ties go to the smaller turn: a straight page stays as it is.
-        return float(max(sorted(angles, key=abs), key=sharpness))
-
-    coarse = sharpest(page.reduce(4), np.arange(-widest, widest + 0.01, 0.25))
+    coarse = _sharpest_turn(page.reduce(4), np.arange(-widest, widest + 0.01, 0.25))
     # Rounded: a float step's -5e-17 would still resample (blur) a straight page.
-    return round(sharpest(page.reduce(2), np.arange(coarse - 0.2, coarse + 0.201, 0.05)), 2) + 0.0
+    return round(_sharpest_turn(page.reduce(2), np.arange(coarse - 0.2, coarse + 0.201, 0.05)), 2) + 0.0
+
+
+SKEW_STRIPS = 64  # a strip of a half-size A4 page is 13 pixels wide: a 3° turn moves its ends 0.7 px apart
+
+
+def _sharpest_turn(image, angles) -> float:
+    """Of `angles`, the turn whose row profile has the largest spread. A small turn moves each
+    narrow upright strip of the page up or down as a whole, so the profile of a turn is the
+    strips' own row sums, each shifted by its distance from the centre (linearly interpolated):
+    one pass over the pixels for every angle, where turning the page for each angle cost 0.11 s
+    a page (7% of its reading, on one core). Ties go to the smaller turn: a straight page stays
+    as it is."""
+    import numpy as np
+
+    ink = np.asarray(image, dtype=np.int64)
+    height, width = ink.shape
+    edges = np.linspace(0, width, SKEW_STRIPS + 1).astype(int)
+    sums = np.add.reduceat(ink, edges[:-1], axis=1).T  # strips x rows
+    widths = np.diff(edges)
+    centres = (edges[:-1] + edges[1:]) / 2 - width / 2
+    rows = np.arange(height, dtype=np.float64)
+
+    def spread(angle: float) -> float:
+        # Turned anticlockwise, a strip right of the centre rises: row y shows what was lower.
+        shifts = centres * np.tan(np.radians(angle))
+        # Beyond the page is white, as PIL fills a turned page.
+        profile = sum(np.interp(rows + shift, rows, strip, left=255 * w, right=255 * w)
+                      for shift, strip, w in zip(shifts, sums, widths))
+        return float(np.var(profile))
+
+    return float(max(sorted(angles, key=abs), key=spread))
 
 
 # A horizontal rule is an unbroken dark stretch over this share of the page's width: a fifth,
