@@ -27,7 +27,7 @@ from .ingest import MAX_FILE_MB, SCAN_FACTOR, SCANS, check_input, ingest, iter_p
 from .check import check_form
 from .pipeline import extract_paths
 from .route import DEFAULT_THRESHOLD
-from .schema import CHECK_FAILED, BatchSummary, DocumentResult, spent
+from .schema import BatchSummary, DocumentResult, spent
 from .segment import segment
 from .store.layout import _where
 from .store import Saved, Store, content_hash, run_lock
@@ -327,7 +327,7 @@ def _keep(result: DocumentResult, store: Store, summary: BatchSummary, run: _Run
             summary.needs_review += 1
         else:
             summary.accepted += 1
-        failed_checks = [n.message for n in form.notes if n.code == CHECK_FAILED]
+        failed_checks = [n.message for n in form.failed_checks()]
         if failed_checks and not form.error:
             summary.failed_checks += 1
             summary.messages += [f"{path}: {form.project_name or '?'}: {message}" for message in failed_checks]

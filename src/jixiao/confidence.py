@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import taxonomy
 from .compare import LONG_TEXT_ALIKE, LONG_TEXTS
-from .provenance import OCR_SURE
+from .ingest.ocr import OCR_SURE
 from .schema import Form, format_values, row_cell, row_index
 from .text import compact
 from .validate.common import is_num

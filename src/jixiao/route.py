@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .schema import CHECK_FAILED, Form, Route
+from .schema import Form, Route
 
 DEFAULT_THRESHOLD = 0.8
 
@@ -19,7 +19,7 @@ def route(form: Form, threshold: float = DEFAULT_THRESHOLD) -> Form:
     reasons += [f"{f.code}: extraction suspect in {', '.join(f.suspect_fields)}"
                 for f in form.findings if f.triage == "extraction_suspect"]
     # A check that did not run (a rule, grounding, the confidence work) vouches for nothing.
-    reasons += [f"{n.code}: {n.message}" for n in form.notes if n.code == CHECK_FAILED]
+    reasons += [f"{n.code}: {n.message}" for n in form.failed_checks()]
     reasons += [f"{f.code}: {f.message}" for f in form.findings if f.code == "INTERNAL"]
     decision = "needs_review" if reasons else "accepted"
     form.route = Route(decision=decision, threshold=threshold, reasons=reasons)

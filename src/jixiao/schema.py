@@ -240,6 +240,10 @@ class _Form(_Record):
     alternatives: Provenance[dict[str, dict[str, object]]] = Field(
         default_factory=dict, description="hybrid: both back-ends' answers where they differ, by path")
 
+    def failed_checks(self) -> list[Note]:
+        """The notes of checks that did not run (`check.check_failed`): they vouch for nothing."""
+        return [n for n in self.notes if n.code == CHECK_FAILED]
+
 
 class SelfEvaluation(_Form):
     kind: Literal["self_evaluation"] = "self_evaluation"
@@ -547,7 +551,7 @@ class Tally(BaseModel):
                    needs_review=sum(f.route is not None and f.route.decision == "needs_review" for f in record.forms),
                    form_errors=[f.error for f in record.forms if f.error],
                    check_errors=[f"{record.document} {f.project_name or f'#{i + 1}'}: {n.message}"
-                                 for i, f in enumerate(record.forms) for n in f.notes if n.code == CHECK_FAILED],
+                                 for i, f in enumerate(record.forms) for n in f.failed_checks()],
                    usage=spent(record))
 
     def add(self, other: Tally) -> None:

@@ -61,7 +61,7 @@ class HybridBackend(Backend):
         return self._merge(chunk, checked, second)
 
     def _merge(self, chunk: Chunk, rules: Form, llm: Form) -> Form:
-        merged = guarded(llm.notes, "merge", lambda: merge(chunk, rules, llm, keep="rules"), llm)
+        merged = merge_or_llm(chunk, rules, llm, keep="rules")
         merged.backend, merged.model, merged.prompt_version, merged.usage, merged.examples = \
             self.name, llm.model, llm.prompt_version, llm.usage, llm.examples
         merged.shared_prompt_version = llm.shared_prompt_version
@@ -81,6 +81,11 @@ def compared(rules: Form, llm: Form, sure_only: bool = False):
             continue
         mine, theirs = rules_values.get(path), llm_values.get(llm_path)
         yield path, llm_path, mine, theirs, values_equal(path.rsplit(".", 1)[-1], mine, theirs)
+
+
+def merge_or_llm(chunk: Chunk, rules: Form, llm: Form, keep: str) -> Form:
+    """`merge`, or where it raised, `llm` as read with a check_failed note (so it is reviewed)."""
+    return guarded(llm.notes, "merge", lambda: merge(chunk, rules, llm, keep=keep), llm)
 
 
 def merge(chunk: Chunk, rules: Form, llm: Form, keep: str) -> Form:

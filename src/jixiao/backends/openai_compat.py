@@ -35,7 +35,7 @@ from ..validate.triage import triage
 from .base import Backend
 from .examples import Example, load_examples, require_examples_block
 from .grounding import Grounding, quote, rules_reading
-from .hybrid import compared, merge
+from .hybrid import compared, merge_or_llm
 from .split import merge_answers, parts_needed, split_chunk
 from .support import Breaker, BudgetSpent, DiskCache, EndpointDown, RateLimiter, TokenBudget, estimated_tokens
 from .transport import (RetryWait, describe, is_connection_failure, is_transient, is_unanswered, public_url,
@@ -120,7 +120,7 @@ class LLMBackend(Backend):
         form.notes += faults
         if rules is None:
             return form
-        return guarded(form.notes, "merge", lambda: merge(chunk, rules, form, keep="llm"), form)
+        return merge_or_llm(chunk, rules, form, keep="llm")
 
     def read(self, chunk: Chunk, rules: Form | None) -> Form:
         """The LLM's reading of a chunk, each value checked at its place after `rules`, the

@@ -10,7 +10,8 @@ import re
 
 from pydantic import BaseModel
 
-from ..confidence import NOT_IN_SOURCE_WHY, OCR_SURE
+from ..confidence import NOT_IN_SOURCE_WHY
+from ..ingest.ocr import OCR_SURE
 from ..route import DEFAULT_THRESHOLD
 from ..schema import (FIELD_LABELS, FUND_ROW_LABELS, ROW_FIELDS, DeclarationFunds, Finding, Form, FundRow,
                       SelfEvaluationFunds, field_label, row_index)
