@@ -75,6 +75,31 @@ def test_pages_read_at_once_read_as_each_page_alone(page, tmp_path, monkeypatch)
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_a_one_page_scan_is_read_with_an_idle_lanes_help_as_it_is_read_alone(page, monkeypatch):
+    from jixiao.ingest.ocr import Engines, SurerRecogniser, engine, image_page, read_pages
+
+    monkeypatch.setenv("JIXIAO_OCR_THREADS", "2")
+    lanes = Engines().for_pages(1)
+    if not isinstance(lanes[0].text_rec, SurerRecogniser):
+        pytest.skip("lanes lend themselves to OpenVINO's mixed-precision recogniser only")
+    assert len(lanes) == 2  # the second lane, with no page of its own, reads part of the first's
+    lent = []
+    borrow = lanes[1].text_rec.fast.__class__.__call__
+
+    def noted(recogniser, crops, word_box=False):
+        lent.append(len(crops))
+        return borrow(recogniser, crops, word_box)
+
+    monkeypatch.setattr(lanes[1].text_rec.fast, "__class__", type("Noted", (lanes[1].text_rec.fast.__class__,),
+                                                                  {"__call__": noted}))
+    (helped,) = read_pages([(page, "one.tif")], lanes)
+    alone = image_page(page, "alone", engine())
+    assert lent  # the idle lane read some of the page's boxes
+    assert [(c.text, c.left, c.top, c.confidence) for c in helped.chars] == \
+        [(c.text, c.left, c.top, c.confidence) for c in alone.chars]
+
+
 @pytest.mark.parametrize("turn", [2.6, 0.8, -0.35, -2.2])
 def test_a_page_turned_either_way_is_measured_within_a_step_of_its_turn(page, turn):
     # The turn is found from strips of the page moved up and down, not from the page turned:

@@ -125,3 +125,72 @@ def test_what_bfloat16_reads_unsure_is_read_again_in_float32_and_that_read_stand
     assert surer(["unsure"])[0] == [("90%", pytest.approx(0.9767, abs=1e-4))]  # without word boxes, as RapidOCR's
     assert surer.rec_batch_num == 6 and surer.session == "f32"  # the float32 recogniser's settings
 
+
+
+class _Batcher:
+    """RapidOCR's recogniser's batching (crops ordered by width, cut into rec_batch_num, each
+    padded to its widest): notes each batch it reads, by crop id (the crop's first pixel)."""
+
+    rec_batch_num, rec_image_shape = 6, [3, 48, 320]
+
+    def __init__(self):
+        self.batches: list[tuple[int, ...]] = []
+
+    def __call__(self, crops, return_word_box=False):
+        order = np.argsort(np.array([c.shape[1] / float(c.shape[0]) for c in crops]))
+        answers: list = [None] * len(crops)
+        for start in range(0, len(crops), self.rec_batch_num):
+            batch = order[start:start + self.rec_batch_num]
+            self.batches.append(tuple(int(crops[k][0, 0, 0]) for k in batch))
+            padded = max(6.67, max(crops[k].shape[1] / 48 for k in batch))
+            for k in batch:
+                answers[k] = (f"crop {int(crops[k][0, 0, 0])}", 0.99, [1, [], [], [], [round(padded, 2)]])
+        return answers, 0.01
+
+
+def _crops(widths: list[int]) -> list:
+    crops = []
+    for k, width in enumerate(widths):
+        crop = np.full((48, width, 3), 255, dtype=np.uint8)
+        crop[0, 0, 0] = k
+        crops.append(crop)
+    return crops
+
+
+def test_a_recogniser_shares_its_batches_with_an_idle_lane_and_reads_them_as_alone():
+    from jixiao.ingest.ocr import _shared_read
+
+    widths = [40, 900, 120, 60, 700, 300, 310, 50, 1200, 90, 400, 30, 800, 200, 45, 650, 75, 500, 260, 33]
+    alone = _Batcher()
+    expected, _ = alone(_crops(widths), True)
+    own, other = _Batcher(), _Batcher()
+    answers, _ = _shared_read(own, other, _crops(widths))
+    assert answers == expected  # each crop padded to the same width: the same batches
+    assert sorted(own.batches + other.batches) == sorted(alone.batches)
+    assert own.batches and other.batches
+    # the other lane takes the widest batches, about half the cost
+    assert min(widths[k] for b in other.batches for k in b) >= max(widths[k] for b in own.batches for k in b)
+
+
+def test_a_recogniser_borrows_a_lane_only_while_one_is_idle_and_gives_it_back():
+    import queue
+
+    from jixiao.ingest.ocr import SurerRecogniser
+
+    def surer() -> SurerRecogniser:
+        recogniser = SurerRecogniser.__new__(SurerRecogniser)
+        recogniser.full, recogniser.fast, recogniser.idle = _Batcher(), _Batcher(), None
+        return recogniser
+
+    mine, lane = surer(), type("Engine", (), {})()
+    lane.text_rec = surer()
+    crops = _crops([40 + 37 * k for k in range(20)])
+    mine(crops, True)  # no lanes lent: reads alone
+    assert mine.fast.batches and not lane.text_rec.fast.batches
+    mine.idle = queue.SimpleQueue()
+    mine(crops, True)  # every lane busy (none in the queue): alone again
+    assert not lane.text_rec.fast.batches
+    mine.idle.put(lane)
+    answers, _ = mine(crops, True)
+    assert lane.text_rec.fast.batches and mine.idle.get_nowait() is lane  # used, and given back
+    assert [a[0] for a in answers] == [f"crop {k}" for k in range(20)]

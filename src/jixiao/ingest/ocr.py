@@ -14,6 +14,7 @@ import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache, partial
 from importlib.util import find_spec
 from pathlib import Path
@@ -58,6 +59,24 @@ def read_pages(images: Iterable[tuple[object, str]], engines: list) -> list[Page
     free: queue.SimpleQueue = queue.SimpleQueue()
     for each in engines:
         free.put(each)
+    with _lending(engines, free):
+        return _read_at_once(images, engines, free)
+
+
+@contextmanager
+def _lending(engines: list, free: queue.SimpleQueue) -> Iterator[None]:
+    """The lanes' recognisers may borrow a lane that is free while these pages are read."""
+    sharing = [e.text_rec for e in engines if isinstance(getattr(e, "text_rec", None), SurerRecogniser)]
+    for recogniser in sharing:
+        recogniser.idle = free
+    try:
+        yield
+    finally:
+        for recogniser in sharing:
+            recogniser.idle = None
+
+
+def _read_at_once(images: Iterable[tuple[object, str]], engines: list, free: queue.SimpleQueue) -> list[PageText]:
 
     def read(image, name: str) -> PageText:
         reader = free.get()
@@ -150,16 +169,21 @@ class Engines:
     as many as read its pages at once. A page's recogniser runs many small inferences that one
     engine on two threads spreads poorly (1.75x one thread's speed on this 2-core machine), and
     between them the engine's Python holds one core; so where this process has several CPUs for
-    OCR (JIXIAO_OCR_THREADS, else all it may run on) and the document several pages, each page is
-    read by one of several one-thread engines at once (README, "Scans": +24% pages/s)."""
+    OCR (JIXIAO_OCR_THREADS, else all it may run on), each page is read by one of several
+    one-thread engines at once (README, "Scans": +24% pages/s), and a lane with no page of its
+    own (the last page of a document, or its only one) reads part of another page's text lines
+    (`SurerRecogniser`)."""
 
     def for_pages(self, pages: int) -> list:
         cpus = ocr_threads() or usable_cpus()
         # The same lanes (so the same few engines, loaded once) whatever the page count.
         lanes = min(cpus, MAX_LANES) if device_name() == "cpu" else 1
-        if lanes <= 1 or pages <= 1:
+        if lanes <= 1:
             return [engine()]
-        return [_engine(cpus // lanes, lane) for lane in range(min(lanes, pages))]
+        engines = [_engine(cpus // lanes, lane) for lane in range(lanes)]
+        if pages >= lanes or isinstance(getattr(engines[0], "text_rec", None), SurerRecogniser):
+            return engines  # a lane with no page of its own lends itself to a page's recogniser
+        return [engine()] if pages <= 1 else engines[:pages]
 
 
 @lru_cache(maxsize=2 + MAX_LANES)
@@ -276,7 +300,11 @@ class SurerRecogniser:
     quote, a digit, a space), and on the scan set those reads were all unsure of themselves:
     of 1,486 boxes of the clean scans of 003/004, 9 were read otherwise than in float32, and 8
     of them had a character below 0.97 (the ninth, a space); 183 are read again. On a CPU
-    without bfloat16, or with JIXIAO_OCR_PRECISION=f32, the recogniser is float32 alone."""
+    without bfloat16, or with JIXIAO_OCR_PRECISION=f32, the recogniser is float32 alone.
+
+    While pages are read at once (`read_pages`), `idle` holds the lanes no page holds: each
+    pass hands one of them the wider half of its batches (`_shared_read`), so the last page of
+    a document, or its only one, is not read on one core while the others wait."""
 
     def __init__(self, full, fast_session):
         import copy
@@ -284,20 +312,77 @@ class SurerRecogniser:
         self.full = full
         self.fast = copy.copy(full)
         self.fast.session = fast_session
+        self.idle: queue.SimpleQueue | None = None
 
     def __getattr__(self, name: str):
         return getattr(self.full, name)  # the float32 recogniser's settings and session
 
     def __call__(self, img_list, return_word_box: bool = False):
         crops = [img_list] if not isinstance(img_list, list) else img_list
-        answers, took = self.fast(crops, True)
+        answers, took = self._read("fast", crops)
         unsure = [k for k, answer in enumerate(answers) if min(answer[2][-1]) < AGAIN_BELOW]
         if unsure:
-            again, more = self.full([crops[k] for k in unsure], True)
+            again, more = self._read("full", [crops[k] for k in unsure])
             for k, answer in zip(unsure, again):
                 answers[k] = answer
             took += more
         return (answers if return_word_box else [answer[:2] for answer in answers]), took
+
+    def _read(self, precision: str, crops: list):
+        own = getattr(self, precision)
+        lane = _borrowed(self.idle) if len(crops) > own.rec_batch_num else None
+        if lane is None:
+            return own(crops, True)
+        try:
+            return _shared_read(own, getattr(lane.text_rec, precision), crops)
+        finally:
+            self.idle.put(lane)
+
+
+def _borrowed(idle: queue.SimpleQueue | None):
+    """An idle lane's engine, taken from `idle` (to be put back), or None if every lane is busy."""
+    if idle is None:
+        return None
+    try:
+        return idle.get_nowait()
+    except queue.Empty:
+        return None
+
+
+def _shared_read(own, other, crops: list):
+    """RapidOCR's recogniser's answers for `crops` (with word boxes), its batches read by `own`
+    and by `other`, a recogniser of another lane with the same settings, at once. The batches
+    are the ones `own` alone would make (crops ordered by width as RapidOCR orders them, cut
+    into rec_batch_num), so each crop is read in the same company and padded to the same width,
+    and the answers are the same as `own`'s alone; `other` takes the wider half of their cost."""
+    import numpy as np
+
+    order = np.argsort(np.array([crop.shape[1] / float(crop.shape[0]) for crop in crops]))
+    size = own.rec_batch_num
+    starts = range(0, len(crops), size)
+    # A batch costs its crops times the width they are padded to (at least RapidOCR's 320 px).
+    floor = own.rec_image_shape[2] / own.rec_image_shape[1]
+    costs = [len(order[i:i + size]) * max(floor, max(crops[k].shape[1] / crops[k].shape[0] for k in order[i:i + size]))
+             for i in starts]
+    tail, cut = 0.0, len(crops)
+    for start, cost in zip(reversed(starts), reversed(costs)):
+        if tail + cost > sum(costs) / 2 and cut < len(crops):
+            break
+        tail, cut = tail + cost, start
+    if cut == 0:
+        return own(crops, True)
+    mine, theirs = list(order[:cut]), list(order[cut:])
+    helper = ThreadPoolExecutor(1, thread_name_prefix="jixiao-ocr-help")
+    try:
+        wide = helper.submit(other, [crops[k] for k in theirs], True)
+        narrow, took = own([crops[k] for k in mine], True)
+        far, more = wide.result()
+    finally:
+        helper.shutdown(wait=True)
+    answers: list = [None] * len(crops)
+    for k, answer in zip(mine + theirs, narrow + far):
+        answers[k] = answer
+    return answers, took + more
 
 
 def _cuda_ready() -> bool:
