@@ -110,6 +110,14 @@ def test_a_page_turned_either_way_is_measured_within_a_step_of_its_turn(page, tu
     assert skew(turned) == pytest.approx(-turn, abs=0.06)
 
 
+@pytest.mark.parametrize("size", [(1, 1), (3, 500), (500, 3), (64, 64), (827, 1170)])
+def test_a_page_of_one_grey_is_left_as_it_is(size):
+    # No row profile is sharper for a turn of a page with nothing on it: it is not resampled.
+    from PIL import Image
+
+    assert skew(Image.new("L", size, 200)) == 0
+
+
 def test_a_tilted_page_is_turned_straight_and_its_rules_found(page):
     tilted = scanset.degrade(page, "rotated")  # 1.5° anticlockwise
     assert skew(tilted) == pytest.approx(-1.5, abs=0.1)

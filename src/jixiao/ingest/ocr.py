@@ -736,16 +736,15 @@ def _sharpest_turn(image, angles) -> float:
     height, width = ink.shape
     edges = np.linspace(0, width, SKEW_STRIPS + 1).astype(int)
     sums = np.add.reduceat(ink, edges[:-1], axis=1).T  # strips x rows
-    widths = np.diff(edges)
     centres = (edges[:-1] + edges[1:]) / 2 - width / 2
     rows = np.arange(height, dtype=np.float64)
 
     def spread(angle: float) -> float:
         # Turned anticlockwise, a strip right of the centre rises: row y shows what was lower.
         shifts = centres * np.tan(np.radians(angle))
-        # Beyond the page is white, as PIL fills a turned page.
-        profile = sum(np.interp(rows + shift, rows, strip, left=255 * w, right=255 * w)
-                      for shift, strip, w in zip(shifts, sums, widths))
+        # Beyond the page, its edge rows go on (white on a page with margins; on a page of one
+        # grey, every turn's profile is the same, so it stays as it is).
+        profile = sum(np.interp(rows + shift, rows, strip) for shift, strip in zip(shifts, sums))
         return float(np.var(profile))
 
     return float(max(sorted(angles, key=abs), key=spread))
