@@ -75,7 +75,6 @@ def test_pages_read_at_once_read_as_each_page_alone(page, tmp_path, monkeypatch)
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_a_one_page_scan_is_read_with_an_idle_lanes_help_as_it_is_read_alone(page, monkeypatch):
     from jixiao.ingest.ocr import Engines, SurerRecogniser, engine, image_page, read_pages
 
@@ -118,6 +117,7 @@ def test_a_page_of_one_grey_is_left_as_it_is(size):
     assert skew(Image.new("L", size, 200)) == 0
 
 
+@pytest.mark.slow
 def test_a_tilted_page_is_turned_straight_and_its_rules_found(page):
     tilted = scanset.degrade(page, "rotated")  # 1.5° anticlockwise
     assert skew(tilted) == pytest.approx(-1.5, abs=0.1)

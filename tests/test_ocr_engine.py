@@ -144,3 +144,16 @@ def test_an_unknown_runtime_or_device_is_named(monkeypatch):
     monkeypatch.setenv("JIXIAO_OCR_DEVICE", "tpu")
     with pytest.raises(InputError, match="JIXIAO_OCR_DEVICE=tpu.*unknown OCR device"):
         ocr.engine()
+
+
+def test_an_openvino_older_than_2026_is_not_used_and_asked_for_by_name_says_what_to_install(monkeypatch):
+    # The bfloat16 detector was measured on OpenVINO 2026 (an environment may still hold 2024,
+    # which rapidocr_openvino pinned)
+    import importlib.metadata
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "2024.0.0" if name == "openvino" else real(name))
+    assert ocr.runtime_name() == "onnxruntime"
+    monkeypatch.setenv("JIXIAO_OCR_RUNTIME", "openvino")
+    with pytest.raises(InputError, match=r"jixiao\[ocr,openvino\].*OpenVINO 2026 or later"):
+        ocr.installed()

@@ -194,3 +194,31 @@ def test_a_recogniser_borrows_a_lane_only_while_one_is_idle_and_gives_it_back():
     answers, _ = mine(crops, True)
     assert lane.text_rec.fast.batches and mine.idle.get_nowait() is lane  # used, and given back
     assert [a[0] for a in answers] == [f"crop {k}" for k in range(20)]
+
+
+class _OtherOrder(_Batcher):
+    """A recogniser that orders the crops it is given otherwise (widest first) before cutting
+    them into batches: what an unstable sort can do where widths tie. Given more than a batch,
+    it cuts them into other batches than RapidOCR's order does."""
+
+    def __call__(self, crops, return_word_box=False):
+        order = np.argsort(-np.array([c.shape[1] / float(c.shape[0]) for c in crops]), kind="stable")
+        answers: list = [None] * len(crops)
+        for start in range(0, len(crops), self.rec_batch_num):
+            batch = order[start:start + self.rec_batch_num]
+            self.batches.append(tuple(int(crops[k][0, 0, 0]) for k in batch))
+            padded = max(6.67, max(crops[k].shape[1] / 48 for k in batch))
+            for k in batch:
+                answers[k] = (f"crop {int(crops[k][0, 0, 0])}", 0.99, [1, [], [], [], [round(padded, 2)]])
+        return answers, 0.01
+
+
+def test_shared_batches_are_given_one_at_a_time_so_a_recogniser_cannot_cut_them_otherwise():
+    from jixiao.ingest.ocr import _shared_read
+
+    widths = [48, 96, 96, 96, 400, 96, 48, 400, 400, 96, 48, 700, 96, 400, 48, 96, 700, 48, 96, 96]  # ties
+    expected, _ = _Batcher()(_crops(widths), True)
+    own, other = _OtherOrder(), _OtherOrder()
+    answers, _ = _shared_read(own, other, _crops(widths))
+    assert answers == expected
+    assert all(len(batch) <= _Batcher.rec_batch_num for batch in own.batches + other.batches)

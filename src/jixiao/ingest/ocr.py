@@ -27,8 +27,9 @@ from .pdf import (BLANK_INK, MAX_PIXELS, Char, PageText, Rules, check_ocr_pages,
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
            "pip install 'jixiao[ocr]'")
-MISSING_OPENVINO = ("JIXIAO_OCR_RUNTIME=openvino：请安装 pip install 'jixiao[ocr,openvino]' / the OpenVINO runtime was "
-                    "asked for: pip install 'jixiao[ocr,openvino]'")
+MISSING_OPENVINO = ("JIXIAO_OCR_RUNTIME=openvino：请安装 pip install 'jixiao[ocr,openvino]'（OpenVINO 2026 或更新）/ "
+                    "the OpenVINO runtime was asked for: pip install 'jixiao[ocr,openvino]' (OpenVINO 2026 or later)")
+OPENVINO_SINCE = 2026  # the detector in bfloat16 was measured on it (no faster on 2024, and not checked there)
 NO_CUDA = ("JIXIAO_OCR_DEVICE=cuda：没有可用的 CUDA（需要 NVIDIA 显卡和 onnxruntime-gpu），OCR 改用 CPU / no CUDA device "
            "(an NVIDIA GPU and onnxruntime-gpu are needed): OCR runs on the CPU")
 RUNTIMES = ("openvino", "onnxruntime")
@@ -116,7 +117,17 @@ def runtime_name() -> str:
 
 
 def _openvino_usable() -> bool:
-    return platform.machine().lower() in ("x86_64", "amd64") and find_spec("openvino") is not None
+    return platform.machine().lower() in ("x86_64", "amd64") and _openvino_current()
+
+
+def _openvino_current() -> bool:
+    """Whether OpenVINO OPENVINO_SINCE or later is installed (asked of its metadata: not imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return int(version("openvino").split(".")[0]) >= OPENVINO_SINCE
+    except (PackageNotFoundError, ValueError):
+        return False
 
 
 def device_name() -> str:
@@ -153,10 +164,11 @@ def _engine(threads: int, lane: int = 0):
 
 def installed() -> bool:
     """Whether the engine's wheel is installed, found without loading its models. The OpenVINO
-    runtime asked for by name and missing is an InputError saying what to install."""
+    runtime asked for by name and missing (or older than OPENVINO_SINCE) is an InputError saying
+    what to install."""
     if find_spec("rapidocr_onnxruntime") is None:
         return False
-    if runtime_name() == "openvino" and find_spec("openvino") is None:
+    if runtime_name() == "openvino" and not _openvino_current():
         raise InputError(MISSING_OPENVINO)
     return True
 
@@ -180,10 +192,11 @@ class Engines:
         lanes = min(cpus, MAX_LANES) if device_name() == "cpu" else 1
         if lanes <= 1:
             return [engine()]
-        engines = [_engine(cpus // lanes, lane) for lane in range(lanes)]
-        if pages >= lanes or isinstance(getattr(engines[0], "text_rec", None), SurerRecogniser):
-            return engines  # a lane with no page of its own lends itself to a page's recogniser
-        return [engine()] if pages <= 1 else engines[:pages]
+        lends = isinstance(getattr(_engine(cpus // lanes, 0), "text_rec", None), SurerRecogniser)
+        if pages < lanes and not lends:
+            return [engine()] if pages <= 1 else [_engine(cpus // lanes, lane) for lane in range(pages)]
+        # A lane with no page of its own lends itself to a page's recogniser.
+        return [_engine(cpus // lanes, lane) for lane in range(lanes)]
 
 
 @lru_cache(maxsize=2 + MAX_LANES)
@@ -329,14 +342,14 @@ class SurerRecogniser:
         return (answers if return_word_box else [answer[:2] for answer in answers]), took
 
     def _read(self, precision: str, crops: list):
-        own = getattr(self, precision)
-        lane = _borrowed(self.idle) if len(crops) > own.rec_batch_num else None
+        own, idle = getattr(self, precision), self.idle  # once: `read_pages` resets it when done
+        lane = _borrowed(idle) if len(crops) > own.rec_batch_num else None
         if lane is None:
             return own(crops, True)
         try:
             return _shared_read(own, getattr(lane.text_rec, precision), crops)
         finally:
-            self.idle.put(lane)
+            idle.put(lane)
 
 
 def _borrowed(idle: queue.SimpleQueue | None):
@@ -353,34 +366,39 @@ def _shared_read(own, other, crops: list):
     """RapidOCR's recogniser's answers for `crops` (with word boxes), its batches read by `own`
     and by `other`, a recogniser of another lane with the same settings, at once. The batches
     are the ones `own` alone would make (crops ordered by width as RapidOCR orders them, cut
-    into rec_batch_num), so each crop is read in the same company and padded to the same width,
-    and the answers are the same as `own`'s alone; `other` takes the wider half of their cost."""
+    into rec_batch_num), each given to a recogniser on its own (numpy's sort is not stable, so
+    a part given whole could be cut otherwise where widths tie): each crop is read in the same
+    company, padded to the same width, so the answers are `own`'s alone. `other` takes the
+    widest batches, about half their cost."""
     import numpy as np
 
     order = np.argsort(np.array([crop.shape[1] / float(crop.shape[0]) for crop in crops]))
     size = own.rec_batch_num
-    starts = range(0, len(crops), size)
+    batches = [list(order[i:i + size]) for i in range(0, len(crops), size)]
     # A batch costs its crops times the width they are padded to (at least RapidOCR's 320 px).
     floor = own.rec_image_shape[2] / own.rec_image_shape[1]
-    costs = [len(order[i:i + size]) * max(floor, max(crops[k].shape[1] / crops[k].shape[0] for k in order[i:i + size]))
-             for i in starts]
-    tail, cut = 0.0, len(crops)
-    for start, cost in zip(reversed(starts), reversed(costs)):
-        if tail + cost > sum(costs) / 2 and cut < len(crops):
-            break
-        tail, cut = tail + cost, start
-    if cut == 0:
-        return own(crops, True)
-    mine, theirs = list(order[:cut]), list(order[cut:])
+    costs = [len(b) * max(floor, max(crops[k].shape[1] / crops[k].shape[0] for k in b)) for b in batches]
+    cut, tail = len(batches) - 1, costs[-1]
+    while cut > 1 and tail + costs[cut - 1] <= sum(costs) / 2:
+        cut, tail = cut - 1, tail + costs[cut - 1]
+
+    def read(recogniser, part: list[list[int]]) -> tuple[list, float]:
+        answers, took = [], 0.0
+        for batch in part:
+            read_, more = recogniser([crops[k] for k in batch], True)
+            answers += read_
+            took += more
+        return answers, took
+
     helper = ThreadPoolExecutor(1, thread_name_prefix="jixiao-ocr-help")
     try:
-        wide = helper.submit(other, [crops[k] for k in theirs], True)
-        narrow, took = own([crops[k] for k in mine], True)
+        wide = helper.submit(read, other, batches[cut:])
+        narrow, took = read(own, batches[:cut])
         far, more = wide.result()
     finally:
         helper.shutdown(wait=True)
     answers: list = [None] * len(crops)
-    for k, answer in zip(mine + theirs, narrow + far):
+    for k, answer in zip([k for b in batches for k in b], narrow + far):
         answers[k] = answer
     return answers, took + more
 
@@ -732,10 +750,10 @@ def _sharpest_turn(image, angles) -> float:
     as it is."""
     import numpy as np
 
-    ink = np.asarray(image, dtype=np.int64)
+    ink = np.asarray(image)
     height, width = ink.shape
     edges = np.linspace(0, width, SKEW_STRIPS + 1).astype(int)
-    sums = np.add.reduceat(ink, edges[:-1], axis=1).T  # strips x rows
+    sums = np.add.reduceat(ink, edges[:-1], axis=1, dtype=np.int64).T  # strips x rows
     centres = (edges[:-1] + edges[1:]) / 2 - width / 2
     rows = np.arange(height, dtype=np.float64)
 
