@@ -136,8 +136,11 @@ class _Batcher:
     def __init__(self):
         self.batches: list[tuple[int, ...]] = []
 
+    def _order(self, crops):
+        return np.argsort(np.array([c.shape[1] / float(c.shape[0]) for c in crops]))
+
     def __call__(self, crops, return_word_box=False):
-        order = np.argsort(np.array([c.shape[1] / float(c.shape[0]) for c in crops]))
+        order = self._order(crops)
         answers: list = [None] * len(crops)
         for start in range(0, len(crops), self.rec_batch_num):
             batch = order[start:start + self.rec_batch_num]
@@ -201,16 +204,8 @@ class _OtherOrder(_Batcher):
     them into batches: what an unstable sort can do where widths tie. Given more than a batch,
     it cuts them into other batches than RapidOCR's order does."""
 
-    def __call__(self, crops, return_word_box=False):
-        order = np.argsort(-np.array([c.shape[1] / float(c.shape[0]) for c in crops]), kind="stable")
-        answers: list = [None] * len(crops)
-        for start in range(0, len(crops), self.rec_batch_num):
-            batch = order[start:start + self.rec_batch_num]
-            self.batches.append(tuple(int(crops[k][0, 0, 0]) for k in batch))
-            padded = max(6.67, max(crops[k].shape[1] / 48 for k in batch))
-            for k in batch:
-                answers[k] = (f"crop {int(crops[k][0, 0, 0])}", 0.99, [1, [], [], [], [round(padded, 2)]])
-        return answers, 0.01
+    def _order(self, crops):
+        return np.argsort(-np.array([c.shape[1] / float(c.shape[0]) for c in crops]), kind="stable")
 
 
 def test_shared_batches_are_given_one_at_a_time_so_a_recogniser_cannot_cut_them_otherwise():
