@@ -123,7 +123,7 @@ def compare(paths: list[Path], repeats: int, seeds: list[str]) -> None:
           f"{ocr.ocr_threads() or 'unset'}, pages read at once {len(ocr.Engines().for_pages(pages))}); "
           f"load average at start {load()}")
     read_bare(bare, docs[0][1][:1])  # warm-up: models loaded, first-run costs paid
-    for path, _ in docs:  # every engine jixiao reads with (its lanes; one engine for a one-page file)
+    for path, _ in docs:  # every engine jixiao reads with (its lanes)
         read_jixiao(path)
     bare_rates, our_rates, ratios, cpu_ratios, outputs = [], [], [], [], []
     for repeat in range(repeats):

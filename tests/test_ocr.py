@@ -84,14 +84,8 @@ def test_a_one_page_scan_is_read_with_an_idle_lanes_help_as_it_is_read_alone(pag
         pytest.skip("lanes lend themselves to OpenVINO's mixed-precision recogniser only")
     assert len(lanes) == 2  # the second lane, with no page of its own, reads part of the first's
     lent = []
-    borrow = lanes[1].text_rec.fast.__class__.__call__
-
-    def noted(recogniser, crops, word_box=False):
-        lent.append(len(crops))
-        return borrow(recogniser, crops, word_box)
-
-    monkeypatch.setattr(lanes[1].text_rec.fast, "__class__", type("Noted", (lanes[1].text_rec.fast.__class__,),
-                                                                  {"__call__": noted}))
+    session = lanes[1].text_rec.fast.session  # the idle lane's bfloat16 model: noted when it reads a batch
+    monkeypatch.setattr(lanes[1].text_rec.fast, "session", lambda batch: lent.append(len(batch)) or session(batch))
     (helped,) = read_pages([(page, "one.tif")], lanes)
     alone = image_page(page, "alone", engine())
     assert lent  # the idle lane read some of the page's boxes

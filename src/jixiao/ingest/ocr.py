@@ -22,8 +22,8 @@ from pathlib import Path
 from ..config import usable_cpus
 from ..errors import InputError, InputTooLarge
 from ..text import HAN
-from .pdf import (BLANK_INK, MAX_PIXELS, Char, PageText, Rules, check_ocr_pages, ink, max_ocr_pages, table_bands,
-                  table_layout)
+from .pdf import (BLANK_INK, MAX_PIXELS, Char, PageText, Rules, check_ocr_pages, ink, max_ocr_pages, no_text_layer,
+                  table_bands, table_layout)
 
 MISSING = ("需要 OCR：请安装 pip install 'jixiao[ocr]' / this is a scan: OCR needs the optional extra, "
            "pip install 'jixiao[ocr]'")
@@ -44,7 +44,7 @@ class PageReader:
 
     def ready(self, name: str) -> None:
         if not installed():
-            raise InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan). {MISSING}")
+            raise no_text_layer(name, f". {MISSING}")
 
     def pages(self, images: Iterable[tuple[object, str]], count: int) -> list[PageText]:
         return read_pages(images, Engines().for_pages(count))
@@ -276,10 +276,10 @@ def openvino_compiled(engine, precision: str):
 
     paths = update_model_path(read_yaml(DEFAULT_CFG_PATH))
     core = openvino.Core()
+    models = {stage: core.read_model(paths[stage]["model_path"]) for stage in ("Det", "Cls", "Rec")}
 
     def session(stage: str, hint: str = "f32") -> OpenVINOSession:
-        model = core.read_model(paths[stage]["model_path"])
-        return OpenVINOSession(core.compile_model(model, "CPU", {
+        return OpenVINOSession(core.compile_model(models[stage], "CPU", {
             "INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": "1", "ENABLE_CPU_PINNING": "NO"}))
 
     bf16 = precision == "mixed" and "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
@@ -745,8 +745,8 @@ def _sharpest_turn(image, angles) -> float:
     """Of `angles`, the turn whose row profile has the largest spread. A small turn moves each
     narrow upright strip of the page up or down as a whole, so the profile of a turn is the
     strips' own row sums, each shifted by its distance from the centre (linearly interpolated):
-    one pass over the pixels for every angle, where turning the page for each angle cost 0.11 s
-    a page (7% of its reading, on one core). Ties go to the smaller turn: a straight page stays
+    one pass over the pixels for all the angles, where turning the page for each angle cost
+    0.11 s a page (7% of its reading, on one core). Ties go to the smaller turn: a straight page stays
     as it is."""
     import numpy as np
 

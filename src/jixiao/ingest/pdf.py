@@ -127,7 +127,7 @@ def pdf_pages(path: Path, ocr: ScanReader | None = None) -> list[PageText]:
             check_ocr_pages(len(scans), str(path))
         names = [f"{path} page {i + 1}" for i in scans]
         if scans and ocr is None:
-            raise _no_text_layer(names[0])
+            raise no_text_layer(names[0])
         if scans:  # rendered here, one at a time as the reader has room (pdfium is not thread-safe)
             images = ((_with_page(pdf, i, lambda p: _scan_image(p, name, ocr)), name) for i, name in zip(scans, names))
             for i, text in zip(scans, ocr.pages(images, len(scans))):
@@ -203,13 +203,14 @@ def _scan_image(page, name: str, ocr: ScanReader | None):
     return page.render(scale=SCAN_SCALE).to_pil()
 
 
-def _no_text_layer(name: str) -> InputError:
-    return InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan)")
+def no_text_layer(name: str, why: str = "") -> InputError:
+    """A page with no text layer that cannot be read (`why`: what to install, where that is it)."""
+    return InputError(f"{name}: PDF 页面没有文字层（扫描件）/ the page has no text layer (a scan){why}")
 
 
 def _check_scan(page, name: str, ocr: ScanReader | None) -> None:
     if ocr is None:
-        raise _no_text_layer(name)
+        raise no_text_layer(name)
     ocr.ready(name)
     width, height = page.get_size()
     pixels = width * height * SCAN_SCALE**2
