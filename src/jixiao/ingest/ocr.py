@@ -229,26 +229,43 @@ def _rapidocr(runtime: str, device: str, threads: int, precision: str):
 
 
 def _with_float32_preprocessing(engine):
-    """The engine with its detector's input normalised in float32. RapidOCR's own step mixes in
-    float64 arrays, so a page became a float64 copy of itself and then a float32 one: 0.12 s of
-    a page's 1.25 s, on one core, for values the model takes as float32 anyway."""
+    """The engine with its detector's input made in one pass, in float32. RapidOCR's own step
+    mixes in float64 arrays, so a page became a float64 copy of itself, then a float32 one,
+    then a third copy to lay the channels out as the model takes them: 0.05 s of a page's
+    1.4 s, on one core, for the same values (`DetectorInput`)."""
     made = engine.text_det.get_preprocess
 
     def get_preprocess(max_wh):
-        step = made(max_wh)
-        step.normalize = partial(_normalized, step)
-        return step
+        return DetectorInput(made(max_wh))
 
     engine.text_det.get_preprocess = get_preprocess
     return engine
 
 
-def _normalized(step, image):
-    """(image / 255 - mean) / std, as RapidOCR's detector step computes it, in float32 in place."""
-    out = image.astype("float32")
-    out *= (step.scale / step.std).astype("float32")
-    out -= (step.mean / step.std).astype("float32")
-    return out
+class DetectorInput:
+    """RapidOCR's detector step (`DetPreProcess`: resize, (image / 255 - mean) / std, channels
+    first), its values computed as that step computes them in float32, written straight into
+    the (1, 3, height, width) array the model takes."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def __getattr__(self, name: str):
+        return getattr(self.step, name)  # the library step's settings
+
+    def __call__(self, image):
+        import numpy as np
+
+        resized = self.step.resize(image)
+        if resized is None:
+            return None
+        scale = (self.step.scale / self.step.std).astype("float32")
+        shift = (self.step.mean / self.step.std).astype("float32")
+        out = np.empty((1, resized.shape[2], *resized.shape[:2]), dtype="float32")
+        for channel, plane in enumerate(out[0]):
+            np.multiply(resized[:, :, channel], scale[channel], out=plane)
+            plane -= shift[channel]
+        return out
 
 
 def openvino_compiled(engine, precision: str):
