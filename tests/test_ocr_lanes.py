@@ -1,6 +1,6 @@
 """Pages read at once (issue 15 item 2): `ocr.read_pages` hands each page to a free engine of
-several, keeps page order, takes a page from its source only when an engine has room (a PDF's
-pages are rendered one at a time in the calling thread), and raises the first failing page's
+several, keeps page order, takes a page from its source only when an engine has room, or one
+page ahead (a PDF's pages are rendered one at a time in the calling thread), and raises the first failing page's
 error by name. The engines here are stand-ins of RapidOCR's shape that read which page they
 were given from a black mark drawn on it."""
 
@@ -64,7 +64,7 @@ def counts():
 def _source(taken: list[int], engines: list[_Engine]):
     for k in range(PAGES):
         done = sum(len(e.read) for e in engines)
-        # never more pages taken than the engines have room for
+        # never more pages taken than the engines have room for, and one waiting
         assert done >= k - len(engines), f"page {k} taken with only {done} read"
         taken.append(k)
         yield _page(k), f"scan.tif page {k + 1}"
@@ -77,6 +77,30 @@ def test_pages_are_read_by_several_engines_at_once_in_page_order():
     assert [p.text for p in pages] == [f"第{k}页" for k in range(PAGES)]
     assert _Engine.most == 2  # both engines read at the same time
     assert all(e.read for e in engines) and sorted(engines[0].read + engines[1].read) == list(range(PAGES))
+
+
+class _Slow(_Engine):
+    """Reads page 0 only once page 2 has been begun by another engine (or gives up after 5 s)."""
+
+    began_2 = threading.Event()
+    waited: list[bool] = []
+
+    def __call__(self, image, **options):
+        k = (int(np.flatnonzero(np.asarray(image.convert("L")).min(axis=0) < 128)[0]) - 40) // 40
+        if k == 2:
+            _Slow.began_2.set()
+        elif k == 0:
+            _Slow.waited.append(_Slow.began_2.wait(5))
+        return super().__call__(image, **options)
+
+
+def test_an_engine_done_early_goes_on_with_the_next_page_while_a_slow_page_is_read():
+    _Slow.began_2.clear()
+    _Slow.waited.clear()
+    engines = [_Slow(), _Slow()]
+    pages = read_pages(_source([], engines), engines)
+    assert _Slow.waited == [True] and [p.text for p in pages] == [f"第{k}页" for k in range(PAGES)]
+    assert 2 in engines[1].read  # read by the engine that finished page 1, while page 0 was read
 
 
 def test_one_engine_reads_the_pages_one_after_another():

@@ -52,9 +52,10 @@ class PageReader:
 
 def read_pages(images: Iterable[tuple[object, str]], engines: list) -> list[PageText]:
     """Each (image, name) read by `image_page`, in order: with several engines, one page per
-    engine at once, each page taken from `images` only when an engine is free (so a long
-    document holds a few decoded pages, not all; a PDF's pages are rendered in this thread,
-    as pdfium wants). A page's error is raised in page order, pages after it left unread."""
+    engine at once, and one page more taken from `images` to wait for whichever engine is free
+    first (so a long document holds a few decoded pages, not all, and an engine done early
+    does not wait for the page before it; a PDF's pages are rendered in this thread, as pdfium
+    wants). A page's error is raised in page order, pages after it left unread."""
     if len(engines) == 1:
         return [image_page(image, name, engines[0]) for image, name in images]
     free: queue.SimpleQueue = queue.SimpleQueue()
@@ -92,7 +93,7 @@ def _read_at_once(images: Iterable[tuple[object, str]], engines: list, free: que
     try:
         for image, name in images:
             pending.append(pool.submit(read, image, name))
-            while len(pending) >= len(engines):
+            while len(pending) > len(engines):
                 out.append(pending.popleft().result())
         out += [future.result() for future in pending]
     finally:
