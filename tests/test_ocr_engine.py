@@ -121,6 +121,37 @@ def test_the_detector_input_is_normalised_as_rapidocr_does_it():
     assert np.array_equal(made, library(page)) and made.dtype == np.float32 and made.flags.c_contiguous
 
 
+def test_characters_are_placed_on_the_page_as_rapidocr_places_them():
+    import numpy as np
+    from rapidocr_onnxruntime.cal_rec_boxes import CalRecBoxes
+
+    rng = np.random.default_rng(1)
+    library = CalRecBoxes.order_points
+    # corners of upright, tilted and degenerate boxes (two or four corners on the centre line)
+    boxes = [rng.integers(0, 60, (4, 2)).tolist() for _ in range(3000)]
+    boxes += [[[x, y], [x + w, y], [x + w, y + h], [x, y + h]] for x, y, w, h in rng.integers(0, 50, (500, 4))]
+    boxes += [[[10, 0], [20, 5], [10, 9], [0, 5]], [[3, 0], [3, 4], [3, 8], [3, 9]], [[1, 1], [1, 1], [1, 1], [1, 1]]]
+    for box in boxes:
+        try:
+            expected = library(box)
+        except (ValueError, IndexError) as exc:  # the library fails on some degenerate corners
+            with pytest.raises(type(exc)):
+                ocr.ordered_corners(box, library)
+            continue
+        assert ocr.ordered_corners(box, library) == expected, box
+    # the whole step, on the page of one text line read by the engine: the same places
+    engine = ocr.engine()
+    page = np.full((120, 400, 3), 255, np.uint8)
+    import cv2
+
+    cv2.putText(page, "100.00 95.65", (20, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (0, 0, 0), 2)
+    boxes, _ = engine.text_det(page)
+    crops = engine.get_crop_img_list(page, boxes)
+    read, _ = engine.text_rec(crops, True)
+    assert read and engine.cal_rec_boxes(crops, boxes, read) == CalRecBoxes()(crops, boxes, read)
+    assert type(engine.cal_rec_boxes) is not CalRecBoxes
+
+
 def test_cuda_without_a_gpu_falls_back_to_the_cpu_and_says_so_once(monkeypatch, capsys):
     monkeypatch.setenv("JIXIAO_OCR_DEVICE", "cuda")
     monkeypatch.setenv("JIXIAO_OCR_RUNTIME", "onnxruntime")

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import lru_cache, partial
+from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -226,7 +226,57 @@ def _rapidocr(runtime: str, device: str, threads: int, precision: str):
     if device == "cuda":
         options.update(det_use_cuda=True, cls_use_cuda=True, rec_use_cuda=True)
     built = _with_float32_preprocessing(RapidOCR(**options))
+    built.cal_rec_boxes = word_boxes()
     return openvino_compiled(built, precision) if runtime == "openvino" else built
+
+
+@lru_cache(maxsize=1)
+def word_boxes():
+    """RapidOCR's step that places each character of a box on the page (`CalRecBoxes`), its
+    answers the same, made faster (`WordBoxes`)."""
+    import numpy as np
+    from rapidocr_onnxruntime.cal_rec_boxes import CalRecBoxes
+
+    class WordBoxes(CalRecBoxes):
+        """The library's step without its deep copies of what it has just built, and its
+        corners put in order in plain Python where no corner stands on the centre line
+        (`ordered_corners`): 0.05 s of a page's 1.4 s, on one core."""
+
+        def __call__(self, imgs, dt_boxes, rec_res):
+            placed = []
+            for img, box, (text, sure, info) in zip(imgs, dt_boxes, rec_res):
+                h, w = img.shape[:2]
+                whole = np.array([[0, 0], [w, 0], [w, h], [0, h]])
+                chars, boxes, confidences = self.cal_ocr_word_box(text, whole, info)
+                boxes = self.reverse_rotate_crop_image(box.copy(), self.adjust_box_overlap(boxes),
+                                                       self.get_box_direction(box))
+                placed.append([text, sure, boxes, chars, confidences])
+            return placed
+
+        @staticmethod
+        def order_points(box):
+            return ordered_corners(box, CalRecBoxes.order_points)
+
+    return WordBoxes()
+
+
+def ordered_corners(box: list[list[int]], library) -> list[list[int]]:
+    """A character box's four corners as RapidOCR orders them (`library`, its
+    `CalRecBoxes.order_points`): where no corner's x is the corners' mean x (every box of an
+    upright page), the two left corners and the two right ones, each pair top first, in the
+    order top left, top right, bottom right, bottom left; otherwise the library's answer."""
+    xs = [x for x, _ in box]
+    middle = sum(xs) / len(xs)
+    if len(box) != 4 or middle in xs:
+        return library(box)
+    left = [p for p in box if p[0] < middle]
+    right = [p for p in box if p[0] > middle]
+
+    def first(points, pick):
+        y = pick(p[1] for p in points)
+        return list(next(p for p in points if p[1] == y))
+
+    return [first(left, min), first(right, min), first(right, max), first(left, max)]
 
 
 def _with_float32_preprocessing(engine):
@@ -324,6 +374,9 @@ class OpenVINOSession:
         return [self.request.get_output_tensor().data]
 
 
+FLOAT32_BELOW = 0.97
+
+
 class SurerRecogniser:
     """RapidOCR's recogniser (`text_rec`) in two precisions: every crop read in bfloat16 (1.6x
     float32's speed, one thread, on this CPU), and each crop with a character read below
@@ -351,7 +404,7 @@ class SurerRecogniser:
     def __call__(self, img_list, return_word_box: bool = False):
         crops = [img_list] if not isinstance(img_list, list) else img_list
         answers, took = self._read("fast", crops)
-        unsure = [k for k, answer in enumerate(answers) if min(answer[2][-1]) < AGAIN_BELOW]
+        unsure = [k for k, answer in enumerate(answers) if min(answer[2][-1]) < FLOAT32_BELOW]
         if unsure:
             again, more = self._read("full", [crops[k] for k in unsure])
             for k, answer in zip(unsure, again):
