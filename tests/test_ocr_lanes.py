@@ -137,15 +137,18 @@ def test_what_bfloat16_reads_unsure_is_read_again_in_float32_and_that_read_stand
     from jixiao.ingest.ocr import SurerRecogniser
 
     reads = {"bf16": {"sure": ("项目名称", [0.99, 0.99, 0.98, 0.99]), "unsure": ("9O%", [0.99, 0.62, 0.99]),
-                      "blank": ("", [0.0])},
-             "f32": {"sure": ("项目名称", [0.99] * 4), "unsure": ("90%", [0.99, 0.95, 0.99]), "blank": ("", [0.0])}}
+                      "blank": ("", [0.0]), "fairly": ("优 良", [0.99, 0.86, 0.99])},
+             "f32": {"sure": ("项目名称", [0.99] * 4), "unsure": ("90%", [0.99, 0.95, 0.99]), "blank": ("", [0.0]),
+                     "fairly": ("优良", [0.99, 0.99])}}
     full = _Recogniser(reads)
     surer = SurerRecogniser(full, "bf16")
-    answers, _ = surer(["sure", "unsure", "blank"], True)
-    assert [a[0] for a in answers] == ["项目名称", "90%", ""]
+    answers, _ = surer(["sure", "unsure", "blank", "fairly"], True)
+    assert [a[0] for a in answers] == ["项目名称", "90%", "", "优 良"]
     assert answers[0][2][-1] == [0.99, 0.99, 0.98, 0.99]  # bfloat16's sure read kept, with its confidences
     assert answers[1][2][-1] == [0.99, 0.95, 0.99]  # float32's read of the unsure crop
-    assert [(p, c) for p, c in full.asked] == [("bf16", ["sure", "unsure", "blank"]), ("f32", ["unsure", "blank"])]
+    # a character at 0.86 is sure enough: the differences above 0.85 were spaces (FLOAT32_BELOW)
+    assert [(p, c) for p, c in full.asked] == [("bf16", ["sure", "unsure", "blank", "fairly"]),
+                                               ("f32", ["unsure", "blank"])]
     assert surer(["unsure"])[0] == [("90%", pytest.approx(0.9767, abs=1e-4))]  # without word boxes, as RapidOCR's
     assert surer.rec_batch_num == 6 and surer.session == "f32"  # the float32 recogniser's settings
 
