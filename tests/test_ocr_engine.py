@@ -119,6 +119,11 @@ def test_the_detector_input_is_normalised_as_rapidocr_does_it():
     library = DetPreProcess(ours.limit_side_len, ours.limit_type, [0.5] * 3, [0.5] * 3)
     made = ours(page)
     assert np.array_equal(made, library(page)) and made.dtype == np.float32 and made.flags.c_contiguous
+    # where one rounding to float32 would not be the library's (other mean and std), its own step
+    imagenet = DetPreProcess(736, "min", [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    assert not ocr.DetectorInput.exact(imagenet) and ocr.DetectorInput.exact(library)
+    as_floats = page.astype(np.float64)
+    assert np.array_equal(ours(as_floats), library(as_floats))
 
 
 def test_characters_are_placed_on_the_page_as_rapidocr_places_them():

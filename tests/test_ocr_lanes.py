@@ -100,7 +100,20 @@ def test_an_engine_done_early_goes_on_with_the_next_page_while_a_slow_page_is_re
     engines = [_Slow(), _Slow()]
     pages = read_pages(_source([], engines), engines)
     assert _Slow.waited == [True] and [p.text for p in pages] == [f"第{k}页" for k in range(PAGES)]
-    assert 2 in engines[1].read  # read by the engine that finished page 1, while page 0 was read
+    assert 2 not in next(e for e in engines if 0 in e.read).read  # read while page 0 was
+
+
+def test_a_page_that_cannot_be_taken_does_not_hide_an_earlier_pages_error():
+    engines = [_Engine(fail_on=1), _Engine(fail_on=1)]
+
+    def source():
+        for k in range(PAGES):
+            if k == 3:
+                raise InputError("scan.tif page 4: 页面过大 / the page is too large")
+            yield _page(k), f"scan.tif page {k + 1}"
+
+    with pytest.raises(InputError, match=r"scan\.tif page 2: 图片无法识别"):
+        read_pages(source(), engines)
 
 
 def test_one_engine_reads_the_pages_one_after_another():
@@ -137,18 +150,19 @@ def test_what_bfloat16_reads_unsure_is_read_again_in_float32_and_that_read_stand
     from jixiao.ingest.ocr import SurerRecogniser
 
     reads = {"bf16": {"sure": ("项目名称", [0.99, 0.99, 0.98, 0.99]), "unsure": ("9O%", [0.99, 0.62, 0.99]),
-                      "blank": ("", [0.0]), "fairly": ("优 良", [0.99, 0.86, 0.99])},
+                      "blank": ("", [0.0]), "fairly": ("优 良", [0.99, 0.86, 0.99]), "less": ("0 %", [0.99, 0.84, 0.99])},
              "f32": {"sure": ("项目名称", [0.99] * 4), "unsure": ("90%", [0.99, 0.95, 0.99]), "blank": ("", [0.0]),
-                     "fairly": ("优良", [0.99, 0.99])}}
+                     "fairly": ("优良", [0.99, 0.99]), "less": ("0%", [0.99, 0.99])}}
     full = _Recogniser(reads)
     surer = SurerRecogniser(full, "bf16")
-    answers, _ = surer(["sure", "unsure", "blank", "fairly"], True)
-    assert [a[0] for a in answers] == ["项目名称", "90%", "", "优 良"]
+    answers, _ = surer(["sure", "unsure", "blank", "fairly", "less"], True)
+    assert [a[0] for a in answers] == ["项目名称", "90%", "", "优 良", "0%"]
     assert answers[0][2][-1] == [0.99, 0.99, 0.98, 0.99]  # bfloat16's sure read kept, with its confidences
     assert answers[1][2][-1] == [0.99, 0.95, 0.99]  # float32's read of the unsure crop
-    # a character at 0.86 is sure enough: the differences above 0.85 were spaces (FLOAT32_BELOW)
-    assert [(p, c) for p, c in full.asked] == [("bf16", ["sure", "unsure", "blank", "fairly"]),
-                                               ("f32", ["unsure", "blank"])]
+    # a character at 0.86 is sure enough, one at 0.84 is not (FLOAT32_BELOW: above 0.85 the two
+    # precisions differed mostly by a space)
+    assert [(p, c) for p, c in full.asked] == [("bf16", ["sure", "unsure", "blank", "fairly", "less"]),
+                                               ("f32", ["unsure", "blank", "less"])]
     assert surer(["unsure"])[0] == [("90%", pytest.approx(0.9767, abs=1e-4))]  # without word boxes, as RapidOCR's
     assert surer.rec_batch_num == 6 and surer.session == "f32"  # the float32 recogniser's settings
 

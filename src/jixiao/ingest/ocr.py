@@ -91,7 +91,7 @@ def _read_at_once(images: Iterable[tuple[object, str]], engines: list, free: que
     pending: deque[Future] = deque()
     pool = ThreadPoolExecutor(len(engines), thread_name_prefix="jixiao-ocr")
     try:
-        for image, name in images:
+        for image, name in _earlier_errors_first(images, pending):
             pending.append(pool.submit(read, image, name))
             while len(pending) > len(engines):
                 out.append(pending.popleft().result())
@@ -99,6 +99,23 @@ def _read_at_once(images: Iterable[tuple[object, str]], engines: list, free: que
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return out
+
+
+def _earlier_errors_first(images: Iterable[tuple[object, str]], pending: deque) -> Iterator[tuple[object, str]]:
+    """`images`, except that where taking the next page fails (a page too large, a frame that
+    will not decode), the pages taken before it are finished first, so that an earlier page's
+    error is the one raised, in page order."""
+    pages = iter(images)
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except Exception:
+            for future in list(pending):
+                future.result()
+            raise
+        yield page
 
 
 def _setting(variable: str, allowed: tuple[str, ...], default: str, zh: str, en: str) -> str:
@@ -265,9 +282,11 @@ def ordered_corners(box: list[list[int]], library) -> list[list[int]]:
     `CalRecBoxes.order_points`): where no corner's x is the corners' mean x (every box of an
     upright page), the two left corners and the two right ones, each pair top first, in the
     order top left, top right, bottom right, bottom left; otherwise the library's answer."""
+    if len(box) != 4:
+        return library(box)
     xs = [x for x, _ in box]
-    middle = sum(xs) / len(xs)
-    if len(box) != 4 or middle in xs:
+    middle = sum(xs) / 4
+    if middle in xs:
         return library(box)
     left = [p for p in box if p[0] < middle]
     right = [p for p in box if p[0] > middle]
@@ -287,7 +306,8 @@ def _with_float32_preprocessing(engine):
     made = engine.text_det.get_preprocess
 
     def get_preprocess(max_wh):
-        return DetectorInput(made(max_wh))
+        step = made(max_wh)
+        return DetectorInput(step) if DetectorInput.exact(step) else step
 
     engine.text_det.get_preprocess = get_preprocess
     return engine
@@ -295,18 +315,29 @@ def _with_float32_preprocessing(engine):
 
 class DetectorInput:
     """RapidOCR's detector step (`DetPreProcess`: resize, (image / 255 - mean) / std, channels
-    first), its values computed as that step computes them in float32, written straight into
-    the (1, 3, height, width) array the model takes."""
+    first), its values computed in float32, written straight into the (1, 3, height, width)
+    array the model takes. The same values as the step's where `exact`: with RapidOCR's mean
+    and std of 0.5 its float64 steps are exact, so rounding once to float32 gives the same
+    numbers; with others (ImageNet's) they would differ in the last place, so the library's
+    step is kept."""
 
     def __init__(self, step):
         self.step = step
 
+    @staticmethod
+    def exact(step) -> bool:
+        return all(v == 0.5 for v in (*step.mean, *step.std))
+
     def __getattr__(self, name: str):
+        if name == "step":  # not yet set (a copy being made): no recursion through __getattr__
+            raise AttributeError(name)
         return getattr(self.step, name)  # the library step's settings
 
     def __call__(self, image):
         import numpy as np
 
+        if image.dtype != np.uint8:  # pixels as RapidOCR loads them; anything else, its own step
+            return self.step(image)
         resized = self.step.resize(image)
         if resized is None:
             return None
