@@ -167,7 +167,6 @@ def test_what_bfloat16_reads_unsure_is_read_again_in_float32_and_that_read_stand
     assert surer.rec_batch_num == 6 and surer.session == "f32"  # the float32 recogniser's settings
 
 
-
 class _Batcher:
     """RapidOCR's recogniser's batching (crops ordered by width, cut into rec_batch_num, each
     padded to its widest): notes each batch it reads, by crop id (the crop's first pixel)."""
